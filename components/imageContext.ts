@@ -1,0 +1,132 @@
+/**
+ * The image's build context: a Dockerfile FROM the base image, the rendered valkey.conf, the
+ * bundled health check and the secrets-seeding script. No secret ever enters the context (secrets
+ * reach the container through the secrets volume at deploy time), so none lands in an image layer.
+ *
+ * Plain Node code (no Pulumi import). The context is written under `.build/` in a folder named by
+ * the hash of its content, and the image is tagged with that hash, so a changed config or health
+ * check always yields a new tag, and with it a new container.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { bundleHealthCheck } from "../healthcheck/bundle";
+import { CONTAINER_SECRETS_DIR } from "./valkeyConf";
+
+/** Where the image keeps its own files. */
+export const IMAGE_PATHS = {
+    config: "/etc/molis/valkey.conf",
+    healthCheck: "/opt/molis/valkey-health.js",
+    seedScript: "/opt/molis/seed-secrets.sh",
+} as const;
+
+/** The user the image's valkey-server runs as: a name, resolved in the image (ids differ between images). */
+export const VALKEY_USER = "valkey";
+
+/**
+ * Runs once per deploy in the short-lived seeding container, as the valkey user with no
+ * capability. The engine extracts uploads as root-owned files; this rewrites each as a file owned
+ * by the valkey user (keys and passwords 0600, certificates 0644), then closes the folder (0500).
+ */
+export const SEED_SCRIPT = `#!/bin/sh
+set -eu
+umask 077
+dir=${CONTAINER_SECRETS_DIR}
+chmod 0700 "$dir"
+for f in "$dir"/*; do
+  [ -f "$f" ] || continue
+  name=\${f##*/}
+  case "$name" in
+    *.crt) mode=0644 ;;
+    *) mode=0600 ;;
+  esac
+  cp "$f" "$dir/.$name.tmp"
+  chmod "$mode" "$dir/.$name.tmp"
+  mv -f "$dir/.$name.tmp" "$f"
+done
+chmod 0500 "$dir"
+echo "seed-secrets: $(ls "$dir" | wc -l) files ready in $dir"
+`;
+
+/**
+ * The Dockerfile. It checks that the base image has valkey-server and a valkey user, adds Node.js
+ * where the base lacks it (the alpine image), and ends as the valkey user with valkey-server as the
+ * entrypoint, so no root entrypoint or setpriv (which would need SETUID/SETGID) ever runs.
+ */
+export const DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE_IMAGE=valkey/valkey:8-alpine
+FROM \${BASE_IMAGE}
+USER root
+RUN set -eu; \\
+    command -v valkey-server >/dev/null || { echo "base image has no valkey-server" >&2; exit 1; }; \\
+    id ${VALKEY_USER} >/dev/null || { echo "base image has no ${VALKEY_USER} user" >&2; exit 1; }; \\
+    command -v node >/dev/null || apk add --no-cache nodejs; \\
+    mkdir -p ${CONTAINER_SECRETS_DIR} /data /etc/molis /opt/molis; \\
+    chown ${VALKEY_USER}:${VALKEY_USER} ${CONTAINER_SECRETS_DIR} /data; \\
+    chmod 0700 ${CONTAINER_SECRETS_DIR}
+COPY valkey.conf ${IMAGE_PATHS.config}
+COPY valkey-health.js ${IMAGE_PATHS.healthCheck}
+COPY seed-secrets.sh ${IMAGE_PATHS.seedScript}
+RUN chmod 0444 ${IMAGE_PATHS.config} ${IMAGE_PATHS.healthCheck} && chmod 0555 ${IMAGE_PATHS.seedScript}
+USER ${VALKEY_USER}
+WORKDIR /data
+ENTRYPOINT ["valkey-server"]
+CMD ["${IMAGE_PATHS.config}"]
+`;
+
+export interface ImageContext {
+    /** Folder holding the context; pass it as the build context. */
+    dir: string;
+    /** Path of the Dockerfile inside it. */
+    dockerfile: string;
+    /** SHA-256 of the context's files (hex, first 16 characters): the image tag. */
+    hash: string;
+}
+
+/** The context's files by name. */
+export function imageContextFiles(valkeyConf: string, healthCheckJs: string = bundleHealthCheck()): Record<string, string> {
+    return {
+        Dockerfile: DOCKERFILE,
+        "valkey.conf": valkeyConf,
+        "valkey-health.js": healthCheckJs,
+        "seed-secrets.sh": SEED_SCRIPT,
+    };
+}
+
+/** Hash of a set of files, independent of the order they are listed in. */
+export function hashFiles(files: Record<string, string>): string {
+    const hash = createHash("sha256");
+    for (const name of Object.keys(files).sort()) {
+        hash.update(name).update("\0").update(files[name]).update("\0");
+    }
+    return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * Writes the build context under `root` (default: the project's `.build/`) and returns where.
+ * Writing is atomic (a temporary folder renamed into place) and skipped when the same content is
+ * already there, so concurrent runs never see a half-written context.
+ */
+export function writeImageContext(valkeyConf: string, root: string = join(__dirname, "..", ".build")): ImageContext {
+    const files = imageContextFiles(valkeyConf);
+    const hash = hashFiles(files);
+    const dir = join(root, `image-${hash}`);
+    if (!existsSync(dir)) {
+        mkdirSync(root, { recursive: true });
+        const tmp = `${dir}.tmp-${process.pid}`;
+        rmSync(tmp, { recursive: true, force: true });
+        mkdirSync(tmp);
+        for (const [name, content] of Object.entries(files)) {
+            writeFileSync(join(tmp, name), content, { mode: name.endsWith(".sh") ? 0o755 : 0o644 });
+        }
+        try {
+            renameSync(tmp, dir);
+        } catch (error) {
+            rmSync(tmp, { recursive: true, force: true });
+            if (!existsSync(dir)) {
+                throw error;
+            }
+        }
+    }
+    return { dir, dockerfile: join(dir, "Dockerfile"), hash };
+}

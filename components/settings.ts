@@ -1,0 +1,387 @@
+/**
+ * The stack's settings: defaults, units and validation. Pure code (no Pulumi import) so the same
+ * rules serve `pulumi up`, local mode (`npm run render`) and the tests.
+ *
+ * Every setting is validated before any resource is created; all problems are reported at once,
+ * each naming the setting, the bad value and the fix.
+ */
+
+/** Settings as the operator writes them (Pulumi config values, all optional). */
+export interface SettingsInput {
+    baseImage?: string;
+    imageName?: string;
+    networkName?: string;
+    networkSubnet?: string;
+    attachToExistingNetwork?: boolean;
+    networkAlias?: string;
+    dataVolumeName?: string;
+    retainDataOnDestroy?: boolean;
+    memoryLimit?: string;
+    memoryReservation?: string;
+    maxmemory?: string;
+    maxmemoryPolicy?: string;
+    /** CPUs; text is accepted as written in config and must be a number. */
+    cpus?: number | string;
+    ioThreads?: number;
+    maxClients?: number;
+    idleTimeoutSeconds?: number;
+    tlsPort?: number;
+    memoryWarnPercent?: number;
+    processLimit?: number;
+    logMaxSize?: string;
+    logMaxFiles?: number;
+    caValidityHours?: number;
+    certValidityHours?: number;
+    earlyRenewalHours?: number;
+    serverNames?: string[];
+    healthcheckIntervalSeconds?: number;
+}
+
+/** Validated settings with every default applied and sizes converted to bytes. */
+export interface Settings {
+    baseImage: string;
+    imageName: string;
+    networkName: string;
+    networkSubnet: string;
+    attachToExistingNetwork: boolean;
+    networkAlias: string;
+    dataVolumeName: string;
+    retainDataOnDestroy: boolean;
+    memoryLimitBytes: number;
+    memoryReservationBytes: number;
+    maxmemoryBytes: number;
+    maxmemoryPolicy: string;
+    cpus: number;
+    ioThreads: number;
+    maxClients: number;
+    idleTimeoutSeconds: number;
+    tlsPort: number;
+    memoryWarnPercent: number;
+    processLimit: number;
+    logMaxSizeBytes: number;
+    logMaxFiles: number;
+    caValidityHours: number;
+    certValidityHours: number;
+    earlyRenewalHours: number;
+    serverNames: string[];
+    healthcheckIntervalSeconds: number;
+}
+
+/** Defaults, as an operator would write them. The README's configuration table lists these. */
+export const DEFAULTS = {
+    baseImage: "valkey/valkey:8-alpine",
+    imageName: "molis-valkey",
+    networkName: "gateway-bridge",
+    networkSubnet: "10.30.1.0/24",
+    attachToExistingNetwork: false,
+    networkAlias: "valkey",
+    dataVolumeName: "molis-valkey-data",
+    retainDataOnDestroy: true,
+    memoryLimit: "512MB",
+    memoryReservation: "256MB",
+    maxmemory: "256MB",
+    maxmemoryPolicy: "volatile-lru",
+    cpus: 1.0,
+    maxClients: 100,
+    idleTimeoutSeconds: 300,
+    tlsPort: 6379,
+    memoryWarnPercent: 80,
+    processLimit: 256,
+    logMaxSize: "50MB",
+    logMaxFiles: 5,
+    caValidityHours: 87600,
+    certValidityHours: 8760,
+    earlyRenewalHours: 720,
+    serverNames: [] as string[],
+    healthcheckIntervalSeconds: 10,
+} as const;
+
+/** The upper bound of io-threads the stack ever picks by itself (Valkey's own advice for 8.0). */
+export const MAX_DEFAULT_IO_THREADS = 4;
+
+const MIB = 1024 * 1024;
+const UNIT_BYTES: Record<string, number> = {
+    kb: 1024,
+    kib: 1024,
+    mb: MIB,
+    mib: MIB,
+    gb: 1024 * MIB,
+    gib: 1024 * MIB,
+};
+
+/** Raised when settings are invalid; `problems` holds one line per bad setting. */
+export class SettingsError extends Error {
+    constructor(public readonly problems: string[]) {
+        super(`invalid molis-valkey settings:\n  - ${problems.join("\n  - ")}`);
+        this.name = "SettingsError";
+    }
+}
+
+/**
+ * Parses a size such as "512MB", "1GB" or "64MiB" into bytes. Units are binary (1 MB = 1024 KB),
+ * as Docker and Valkey read them. Returns undefined when the text is not a size.
+ */
+export function parseSize(text: string): number | undefined {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$/.exec(text);
+    if (!match) {
+        return undefined;
+    }
+    const unit = UNIT_BYTES[match[2].toLowerCase()];
+    if (unit === undefined) {
+        return undefined;
+    }
+    return Math.round(Number(match[1]) * unit);
+}
+
+/** Formats bytes as whole MB for messages ("256MB"). */
+export function formatMb(bytes: number): string {
+    return `${Math.round((bytes / MIB) * 100) / 100}MB`;
+}
+
+/** Default io-threads for a CPU budget: one per whole CPU, at least 1, at most 4. */
+export function defaultIoThreads(cpus: number): number {
+    return Math.max(1, Math.min(MAX_DEFAULT_IO_THREADS, Math.floor(cpus)));
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+const DNS_LABEL_RE = /^(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$/;
+const IMAGE_RE =
+    /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const EVICTION_POLICIES = ["volatile-lru", "volatile-lfu", "volatile-ttl", "volatile-random", "noeviction"];
+
+/** True for a dotted IPv4 address. */
+export function isIpv4(text: string): boolean {
+    const parts = text.split(".");
+    return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/** True for a DNS name (labels of letters, digits and hyphens). */
+export function isDnsName(text: string): boolean {
+    return text.length <= 253 && text.split(".").every((label) => DNS_LABEL_RE.test(label));
+}
+
+function isCidr(text: string): boolean {
+    const [ip, bits, ...rest] = text.split("/");
+    if (rest.length > 0 || bits === undefined || !isIpv4(ip) || !/^\d{1,2}$/.test(bits)) {
+        return false;
+    }
+    const prefix = Number(bits);
+    if (prefix < 8 || prefix > 29) {
+        return false;
+    }
+    const value = ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+    const hostBits = 32 - prefix;
+    return value % 2 ** hostBits === 0;
+}
+
+/** Collects problems while settings are read, so that all are reported together. */
+class Checker {
+    readonly problems: string[] = [];
+
+    fail(setting: string, value: unknown, fix: string): void {
+        this.problems.push(`${setting}: ${JSON.stringify(value)} is not valid; ${fix}`);
+    }
+
+    integer(setting: string, value: number, min: number, max: number, unit: string): number {
+        if (!Number.isInteger(value) || value < min || value > max) {
+            this.fail(setting, value, `set a whole number of ${unit} from ${min} to ${max}`);
+        }
+        return value;
+    }
+
+    size(setting: string, value: string, minBytes: number): number {
+        const bytes = parseSize(value);
+        if (bytes === undefined) {
+            this.fail(setting, value, 'write a size with a unit, such as "256MB" or "1GB" (KB, MB, GB; binary)');
+            return 0;
+        }
+        if (bytes < minBytes) {
+            this.fail(setting, value, `set at least ${formatMb(minBytes)}`);
+        }
+        return bytes;
+    }
+
+    name(setting: string, value: string, what: string): string {
+        if (!NAME_RE.test(value)) {
+            this.fail(setting, value, `use 1-63 letters, digits, '_', '.' or '-' for the ${what}, starting with a letter or digit`);
+        }
+        return value;
+    }
+}
+
+/**
+ * Applies defaults and validates. Throws {@link SettingsError} listing every bad setting.
+ * Returns the settings and warnings (valid but risky choices) for the caller to print.
+ */
+export function resolveSettings(input: SettingsInput = {}): { settings: Settings; warnings: string[] } {
+    const check = new Checker();
+    const warnings: string[] = [];
+
+    const baseImage = input.baseImage ?? DEFAULTS.baseImage;
+    if (!IMAGE_RE.test(baseImage)) {
+        check.fail(
+            "baseImage",
+            baseImage,
+            'name an image reference such as "valkey/valkey:8-alpine" (lower case, optional registry, tag or digest)',
+        );
+    }
+    const imageName = input.imageName ?? DEFAULTS.imageName;
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(imageName)) {
+        check.fail("imageName", imageName, 'use a lower-case repository name without a tag, such as "molis-valkey"');
+    }
+
+    const networkName = check.name("networkName", input.networkName ?? DEFAULTS.networkName, "Docker network");
+    const networkSubnet = input.networkSubnet ?? DEFAULTS.networkSubnet;
+    if (!isCidr(networkSubnet)) {
+        check.fail(
+            "networkSubnet",
+            networkSubnet,
+            'write an IPv4 network in CIDR form with a prefix from /8 to /29 and no host bits, such as "10.30.1.0/24"',
+        );
+    }
+    const networkAlias = input.networkAlias ?? DEFAULTS.networkAlias;
+    if (!isDnsName(networkAlias)) {
+        check.fail(
+            "networkAlias",
+            networkAlias,
+            'use a DNS name (letters, digits, hyphens), such as "valkey"; clients connect to it and the server certificate names it',
+        );
+    }
+    const dataVolumeName = check.name("dataVolumeName", input.dataVolumeName ?? DEFAULTS.dataVolumeName, "data volume");
+
+    const memoryLimitBytes = check.size("memoryLimit", input.memoryLimit ?? DEFAULTS.memoryLimit, 64 * MIB);
+    const memoryReservationBytes = check.size("memoryReservation", input.memoryReservation ?? DEFAULTS.memoryReservation, 16 * MIB);
+    const maxmemoryBytes = check.size("maxmemory", input.maxmemory ?? DEFAULTS.maxmemory, 16 * MIB);
+    if (memoryLimitBytes > 0 && memoryReservationBytes > memoryLimitBytes) {
+        check.fail(
+            "memoryReservation",
+            input.memoryReservation ?? DEFAULTS.memoryReservation,
+            `set it at or below memoryLimit (${formatMb(memoryLimitBytes)})`,
+        );
+    }
+    if (memoryLimitBytes > 0 && maxmemoryBytes >= memoryLimitBytes) {
+        check.fail(
+            "maxmemory",
+            input.maxmemory ?? DEFAULTS.maxmemory,
+            `set it below memoryLimit (${formatMb(memoryLimitBytes)}), or the container is killed before Valkey evicts; half the limit leaves room for the AOF rewrite fork`,
+        );
+    } else if (memoryLimitBytes > 0 && maxmemoryBytes > memoryLimitBytes / 2) {
+        warnings.push(
+            `maxmemory ${formatMb(maxmemoryBytes)} is above half of memoryLimit ${formatMb(memoryLimitBytes)}: an AOF rewrite or RDB save forks and can need up to twice the data size; the kernel may OOM-kill Valkey`,
+        );
+    }
+
+    const maxmemoryPolicy = input.maxmemoryPolicy ?? DEFAULTS.maxmemoryPolicy;
+    if (!EVICTION_POLICIES.includes(maxmemoryPolicy)) {
+        check.fail(
+            "maxmemoryPolicy",
+            maxmemoryPolicy,
+            `use one of ${EVICTION_POLICIES.join(", ")}; allkeys-* policies would evict blocked requests, which have no TTL (R7.2)`,
+        );
+    }
+
+    const cpusInput = input.cpus ?? DEFAULTS.cpus;
+    const cpus = typeof cpusInput === "number" ? cpusInput : Number.NaN;
+    if (!Number.isFinite(cpus) || cpus < 0.1 || cpus > 64) {
+        check.fail("cpus", cpusInput, "set the CPU limit as a number of CPUs from 0.1 to 64, such as 1.0");
+    }
+    let ioThreads = defaultIoThreads(Number.isFinite(cpus) ? cpus : 1);
+    if (input.ioThreads !== undefined) {
+        ioThreads = check.integer("ioThreads", input.ioThreads, 1, 16, "threads");
+        if (Number.isFinite(cpus) && input.ioThreads > Math.max(1, Math.floor(cpus))) {
+            warnings.push(
+                `ioThreads ${input.ioThreads} exceeds the CPU limit of ${cpus}: Valkey's IO threads spin and starve the main thread (measured: 60k SET/s with 1 thread, 1.3k with 4 on one CPU); leave ioThreads unset to get ${defaultIoThreads(cpus)}`,
+            );
+        }
+    }
+
+    const maxClients = check.integer("maxClients", input.maxClients ?? DEFAULTS.maxClients, 1, 10000, "clients");
+    const idleTimeoutSeconds = check.integer(
+        "idleTimeoutSeconds",
+        input.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds,
+        0,
+        86400,
+        "seconds (0 never closes idle clients)",
+    );
+    const tlsPort = check.integer("tlsPort", input.tlsPort ?? DEFAULTS.tlsPort, 1, 65535, "port");
+    const memoryWarnPercent = check.integer("memoryWarnPercent", input.memoryWarnPercent ?? DEFAULTS.memoryWarnPercent, 1, 100, "percent");
+    const processLimit = check.integer("processLimit", input.processLimit ?? DEFAULTS.processLimit, 32, 65536, "processes");
+    const logMaxSizeBytes = check.size("logMaxSize", input.logMaxSize ?? DEFAULTS.logMaxSize, 1 * MIB);
+    const logMaxFiles = check.integer("logMaxFiles", input.logMaxFiles ?? DEFAULTS.logMaxFiles, 1, 100, "files");
+    const caValidityHours = check.integer("caValidityHours", input.caValidityHours ?? DEFAULTS.caValidityHours, 24, 876000, "hours");
+    const certValidityHours = check.integer(
+        "certValidityHours",
+        input.certValidityHours ?? DEFAULTS.certValidityHours,
+        24,
+        876000,
+        "hours",
+    );
+    const earlyRenewalHours = check.integer("earlyRenewalHours", input.earlyRenewalHours ?? DEFAULTS.earlyRenewalHours, 0, 876000, "hours");
+    if (Number.isInteger(certValidityHours) && Number.isInteger(earlyRenewalHours) && earlyRenewalHours >= certValidityHours) {
+        check.fail(
+            "earlyRenewalHours",
+            earlyRenewalHours,
+            `set it below certValidityHours (${certValidityHours}), or every deploy renews the certificates`,
+        );
+    }
+    if (Number.isInteger(certValidityHours) && Number.isInteger(caValidityHours) && certValidityHours > caValidityHours) {
+        check.fail(
+            "certValidityHours",
+            certValidityHours,
+            `set it at or below caValidityHours (${caValidityHours}): a certificate cannot outlive its CA`,
+        );
+    }
+    const healthcheckIntervalSeconds = check.integer(
+        "healthcheckIntervalSeconds",
+        input.healthcheckIntervalSeconds ?? DEFAULTS.healthcheckIntervalSeconds,
+        5,
+        3600,
+        "seconds",
+    );
+
+    const serverNames = input.serverNames ?? [...DEFAULTS.serverNames];
+    if (!Array.isArray(serverNames)) {
+        check.fail("serverNames", serverNames, 'write a list of DNS names or IPv4 addresses, such as ["valkey.internal"]');
+    } else {
+        for (const name of serverNames) {
+            if (typeof name !== "string" || !(isIpv4(name) || isDnsName(name))) {
+                check.fail("serverNames", name, "each entry must be a DNS name or an IPv4 address the clients use to reach Valkey");
+            }
+        }
+    }
+
+    if (check.problems.length > 0) {
+        throw new SettingsError(check.problems);
+    }
+    return {
+        settings: {
+            baseImage,
+            imageName,
+            networkName,
+            networkSubnet,
+            attachToExistingNetwork: input.attachToExistingNetwork ?? DEFAULTS.attachToExistingNetwork,
+            networkAlias,
+            dataVolumeName,
+            retainDataOnDestroy: input.retainDataOnDestroy ?? DEFAULTS.retainDataOnDestroy,
+            memoryLimitBytes,
+            memoryReservationBytes,
+            maxmemoryBytes,
+            maxmemoryPolicy,
+            cpus,
+            ioThreads,
+            maxClients,
+            idleTimeoutSeconds,
+            tlsPort,
+            memoryWarnPercent,
+            processLimit,
+            logMaxSizeBytes,
+            logMaxFiles,
+            caValidityHours,
+            certValidityHours,
+            earlyRenewalHours,
+            serverNames: [...serverNames],
+            healthcheckIntervalSeconds,
+        },
+        warnings,
+    };
+}

@@ -1,0 +1,144 @@
+/**
+ * The health check's logic, free of I/O: reading its settings from the environment, parsing INFO
+ * and judging the answers (R6). `valkey-health.ts` does the talking.
+ */
+
+export interface HealthSettings {
+    host: string;
+    port: number;
+    user: string;
+    passwordFile: string;
+    tlsCa: string;
+    tlsCert: string;
+    tlsKey: string;
+    memoryWarnPercent: number;
+}
+
+/** Defaults are the container's paths, so the bundled check runs inside the image with no env. */
+export const HEALTH_DEFAULTS: HealthSettings = {
+    host: "127.0.0.1",
+    port: 6379,
+    user: "healthcheck",
+    passwordFile: "/run/secrets/valkey_password",
+    tlsCa: "/run/secrets/ca.crt",
+    tlsCert: "/run/secrets/healthcheck.crt",
+    tlsKey: "/run/secrets/healthcheck.key",
+    memoryWarnPercent: 80,
+};
+
+/** The environment variables of the health check's contract. */
+export const HEALTH_ENV = {
+    host: "VALKEY_HOST",
+    port: "VALKEY_PORT",
+    user: "VALKEY_USER",
+    passwordFile: "VALKEY_PASSWORD_FILE",
+    tlsCa: "VALKEY_TLS_CA",
+    tlsCert: "VALKEY_TLS_CERT",
+    tlsKey: "VALKEY_TLS_KEY",
+    memoryWarnPercent: "VALKEY_MEMORY_WARN_PERCENT",
+} as const;
+
+const HOST_RE = /^(?=.{1,253}$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-zA-Z0-9-]{1,63}(?<!-))*$/;
+const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const USER_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/;
+
+/** A health verdict: the line to print and the exit code (0 healthy, 1 unhealthy). */
+export interface Verdict {
+    line: string;
+    exitCode: 0 | 1;
+}
+
+export function critical(reason: string): Verdict {
+    return { line: `CRITICAL: ${reason}`, exitCode: 1 };
+}
+
+/**
+ * Reads and validates the settings (R6.6). Returns the settings, or a CRITICAL verdict naming the
+ * variable, its bad value and what it must be.
+ */
+export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Verdict {
+    const text = (key: keyof typeof HEALTH_ENV): string | undefined => {
+        const value = env[HEALTH_ENV[key]];
+        return value === undefined || value === "" ? undefined : value;
+    };
+    const host = text("host") ?? HEALTH_DEFAULTS.host;
+    if (!(IPV4_RE.test(host) || HOST_RE.test(host))) {
+        return critical(`${HEALTH_ENV.host}=${JSON.stringify(host)} is not a host name or IPv4 address`);
+    }
+    const portText = text("port") ?? String(HEALTH_DEFAULTS.port);
+    const port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) {
+        return critical(`${HEALTH_ENV.port}=${JSON.stringify(portText)} is not a TCP port (1-65535)`);
+    }
+    const user = text("user") ?? HEALTH_DEFAULTS.user;
+    if (!USER_RE.test(user)) {
+        return critical(`${HEALTH_ENV.user}=${JSON.stringify(user)} is not a valid ACL user name`);
+    }
+    const percentText = text("memoryWarnPercent") ?? String(HEALTH_DEFAULTS.memoryWarnPercent);
+    const memoryWarnPercent = Number(percentText);
+    if (!/^\d+(\.\d+)?$/.test(percentText) || memoryWarnPercent <= 0 || memoryWarnPercent > 100) {
+        return critical(`${HEALTH_ENV.memoryWarnPercent}=${JSON.stringify(percentText)} is not a percentage above 0 and at most 100`);
+    }
+    return {
+        host,
+        port,
+        user,
+        passwordFile: text("passwordFile") ?? HEALTH_DEFAULTS.passwordFile,
+        tlsCa: text("tlsCa") ?? HEALTH_DEFAULTS.tlsCa,
+        tlsCert: text("tlsCert") ?? HEALTH_DEFAULTS.tlsCert,
+        tlsKey: text("tlsKey") ?? HEALTH_DEFAULTS.tlsKey,
+        memoryWarnPercent,
+    };
+}
+
+export function isVerdict(value: HealthSettings | Verdict): value is Verdict {
+    return "exitCode" in value;
+}
+
+/** Parses INFO output (`key:value` lines, `#` section headers) into a flat map. */
+export function parseInfo(text: string): Map<string, string> {
+    const fields = new Map<string, string>();
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (line === "" || line.startsWith("#")) {
+            continue;
+        }
+        const colon = line.indexOf(":");
+        if (colon > 0) {
+            fields.set(line.slice(0, colon), line.slice(colon + 1));
+        }
+    }
+    return fields;
+}
+
+/** Memory in use as a percentage of maxmemory, or undefined when no maxmemory is set. */
+export function memoryPercent(info: Map<string, string>): number | undefined {
+    const used = Number(info.get("used_memory"));
+    const max = Number(info.get("maxmemory"));
+    if (!Number.isFinite(used) || !Number.isFinite(max) || max <= 0) {
+        return undefined;
+    }
+    return (used / max) * 100;
+}
+
+/**
+ * Judges INFO memory and persistence (R6.3, R6.4, R6.7): AOF off or failing is CRITICAL (exit 1);
+ * memory above the threshold is a WARNING with the percentage (still healthy); otherwise OK.
+ */
+export function judgeInfo(info: Map<string, string>, memoryWarnPercent: number): Verdict {
+    if (info.get("loading") === "1") {
+        return critical("Valkey is still loading its data set");
+    }
+    if (info.get("aof_enabled") !== "1") {
+        return critical("AOF persistence is disabled (aof_enabled:0); writes may be lost on restart");
+    }
+    const aofWrite = info.get("aof_last_write_status");
+    if (aofWrite !== undefined && aofWrite !== "ok") {
+        return critical(`AOF writes are failing (aof_last_write_status:${aofWrite}); check disk space and the data volume`);
+    }
+    const percent = memoryPercent(info);
+    if (percent !== undefined && percent > memoryWarnPercent) {
+        return { line: `WARNING: memory usage ${percent.toFixed(1)}% of maxmemory exceeds ${memoryWarnPercent}%`, exitCode: 0 };
+    }
+    return { line: "OK", exitCode: 0 };
+}

@@ -1,0 +1,16 @@
+import * as pulumi from "@pulumi/pulumi";
+import { readSettingsInput, ValkeyStack } from "./components";
+
+const stack = new ValkeyStack("molis-valkey", readSettingsInput(new pulumi.Config()));
+
+export const endpoint = stack.endpoint;
+export const host = stack.host;
+export const port = stack.port;
+export const networkName = stack.networkName;
+export const containerName = stack.containerName;
+export const dataVolumeName = stack.dataVolumeName;
+export const imageName = stack.imageName;
+export const caCertPem = stack.caCertPem;
+export const clientCertPems = stack.clientCertPems;
+export const clientKeyPems = stack.clientKeyPems;
+export const passwords = stack.passwords;

@@ -1,0 +1,119 @@
+/** Issue 2 point 6: every setting is validated up front; errors name the setting, the value and the fix. */
+import { defaultIoThreads, resolveSettings, SettingsError } from "../components/settings";
+
+function problemsOf(input: Parameters<typeof resolveSettings>[0]): string[] {
+    try {
+        resolveSettings(input);
+    } catch (error) {
+        if (error instanceof SettingsError) {
+            return error.problems;
+        }
+        throw error;
+    }
+    return [];
+}
+
+describe("defaults", () => {
+    test("the seed's values are the defaults (R1.5, R2.3, R2.8)", () => {
+        const { settings, warnings } = resolveSettings();
+        expect(settings.memoryLimitBytes).toBe(512 * 1024 * 1024);
+        expect(settings.memoryReservationBytes).toBe(256 * 1024 * 1024);
+        expect(settings.maxmemoryBytes).toBe(256 * 1024 * 1024);
+        expect(settings.maxmemoryPolicy).toBe("volatile-lru");
+        expect(settings.cpus).toBe(1);
+        expect(settings.maxClients).toBe(100);
+        expect(settings.idleTimeoutSeconds).toBe(300);
+        expect(settings.tlsPort).toBe(6379);
+        expect(warnings).toEqual([]);
+    });
+});
+
+describe("issue 2 point 4: io-threads fit the CPU budget", () => {
+    test.each([
+        [0.5, 1],
+        [1, 1],
+        [1.9, 1],
+        [2, 2],
+        [3.5, 3],
+        [4, 4],
+        [16, 4],
+    ])("cpus %p gives io-threads %p", (cpus, threads) => {
+        expect(defaultIoThreads(cpus)).toBe(threads);
+        expect(resolveSettings({ cpus }).settings.ioThreads).toBe(threads);
+    });
+
+    test("an explicit ioThreads wins, with a warning when it exceeds the CPU limit", () => {
+        const { settings, warnings } = resolveSettings({ cpus: 1, ioThreads: 4 });
+        expect(settings.ioThreads).toBe(4);
+        expect(warnings.join()).toMatch(/ioThreads 4 exceeds the CPU limit of 1/);
+    });
+
+    test("an explicit ioThreads within the CPU limit gives no warning", () => {
+        expect(resolveSettings({ cpus: 4, ioThreads: 2 }).warnings).toEqual([]);
+    });
+});
+
+describe("bad input fails with the setting, the value and the fix", () => {
+    test.each([
+        [{ memoryLimit: "512" }, /memoryLimit: "512" is not valid; write a size with a unit/],
+        [{ memoryLimit: "lots" }, /memoryLimit: "lots"/],
+        [{ maxmemory: "600MB" }, /maxmemory: "600MB" is not valid; set it below memoryLimit \(512MB\)/],
+        [{ maxmemory: "512MB" }, /maxmemory: "512MB" is not valid; set it below memoryLimit/],
+        [{ memoryReservation: "1GB" }, /memoryReservation: "1GB" is not valid; set it at or below memoryLimit/],
+        [{ networkSubnet: "10.30.1.0/33" }, /networkSubnet: "10.30.1.0\/33" is not valid; write an IPv4 network in CIDR form/],
+        [{ networkSubnet: "10.30.1.5/24" }, /networkSubnet: "10.30.1.5\/24".*no host bits/],
+        [{ networkSubnet: "gateway" }, /networkSubnet: "gateway"/],
+        [{ cpus: 0 }, /cpus: 0 is not valid; set the CPU limit as a number of CPUs from 0.1 to 64/],
+        [{ cpus: "one" }, /cpus: "one" is not valid/],
+        [{ memoryWarnPercent: 150 }, /memoryWarnPercent: 150 is not valid; set a whole number of percent from 1 to 100/],
+        [{ maxClients: 0 }, /maxClients: 0 is not valid/],
+        [
+            { maxmemoryPolicy: "allkeys-lru" },
+            /maxmemoryPolicy: "allkeys-lru" is not valid; use one of volatile-lru.*would evict blocked requests/,
+        ],
+        [{ baseImage: "Valkey:8 alpine" }, /baseImage: "Valkey:8 alpine" is not valid; name an image reference/],
+        [
+            { imageName: "molis-valkey:latest" },
+            /imageName: "molis-valkey:latest" is not valid; use a lower-case repository name without a tag/,
+        ],
+        [{ networkAlias: "valkey_server" }, /networkAlias: "valkey_server" is not valid; use a DNS name/],
+        [{ networkName: "bad name" }, /networkName: "bad name" is not valid/],
+        [{ dataVolumeName: "/var/lib/x" }, /dataVolumeName: "\/var\/lib\/x" is not valid/],
+        [{ tlsPort: 70000 }, /tlsPort: 70000 is not valid; set a whole number of port from 1 to 65535/],
+        [{ ioThreads: 0 }, /ioThreads: 0 is not valid/],
+        [{ earlyRenewalHours: 9000 }, /earlyRenewalHours: 9000 is not valid; set it below certValidityHours \(8760\)/],
+        [{ certValidityHours: 100000 }, /certValidityHours: 100000 is not valid; set it at or below caValidityHours/],
+        [{ serverNames: ["valkey.internal", "bad name!"] }, /serverNames: "bad name!" is not valid/],
+        [{ processLimit: 4 }, /processLimit: 4 is not valid/],
+        [{ logMaxSize: "50" }, /logMaxSize: "50" is not valid/],
+    ])("%j", (input, message) => {
+        expect(problemsOf(input).join("\n")).toMatch(message);
+    });
+
+    test("all problems are reported at once", () => {
+        const problems = problemsOf({ memoryLimit: "x", cpus: -1, tlsPort: 0 });
+        expect(problems).toHaveLength(3);
+    });
+
+    test("the thrown error lists every problem in its message", () => {
+        expect(() => resolveSettings({ cpus: 0, maxClients: -5 })).toThrow(
+            /invalid molis-valkey settings:\n {2}- cpus: 0[^\n]*\n {2}- maxClients: -5/,
+        );
+    });
+
+    test("maxmemory above half the limit is allowed with a warning about the rewrite fork", () => {
+        const { warnings } = resolveSettings({ maxmemory: "400MB" });
+        expect(warnings.join()).toMatch(/maxmemory 400MB is above half of memoryLimit 512MB/);
+    });
+
+    test("the component refuses bad settings before creating any child", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        const { mocks, recorded } = await import("./mocks");
+        await pulumi.runtime.setMocks(mocks, "molis-valkey", "test", false);
+        const { ValkeyStack } = await import("../components/valkeyStack");
+        recorded.length = 0;
+        expect(() => new ValkeyStack("bad", { maxmemory: "1GB" })).toThrow(/maxmemory: "1GB" is not valid; set it below memoryLimit/);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(recorded.filter((r) => r.name !== "bad")).toEqual([]);
+    });
+});

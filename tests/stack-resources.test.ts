@@ -1,0 +1,78 @@
+/** R1, R7: what the stack creates besides the container: network, volumes, image. */
+import * as pulumi from "@pulumi/pulumi";
+import { children, findResource, recordedOptions, resourcesOfType, TYPES } from "./mocks";
+import { deployStack, useMocks } from "./stackHarness";
+
+beforeAll(async () => {
+    await useMocks();
+    await deployStack();
+});
+
+describe("network, volumes and image", () => {
+    test("R1.2 creates the gateway-bridge bridge network on 10.30.1.0/24", () => {
+        const network = findResource(TYPES.network, "-network").inputs;
+        expect(network.name).toBe("gateway-bridge");
+        expect(network.driver).toBe("bridge");
+        expect(network.ipamConfigs).toEqual([{ subnet: "10.30.1.0/24" }]);
+    });
+
+    test("R7.1 data persists in the named volume molis-valkey-data mounted at /data", () => {
+        const volume = findResource(TYPES.volume, "-data").inputs;
+        expect(volume.name).toBe("molis-valkey-data");
+        const valkey = findResource(TYPES.container, "-valkey").inputs;
+        expect(valkey.volumes).toContainEqual({ volumeName: "molis-valkey-data", containerPath: "/data" });
+    });
+
+    test("R7.1 destroy keeps the data volume by default", () => {
+        expect((recordedOptions.get("molis-valkey-data") as pulumi.CustomResourceOptions).retainOnDelete).toBe(true);
+    });
+
+    test("R1.1 the image is built FROM valkey/valkey:8-alpine, tagged by content, never pushed", () => {
+        const image = findResource(TYPES.image, "-image").inputs;
+        expect(image.build.args).toEqual({ BASE_IMAGE: "valkey/valkey:8-alpine" });
+        expect(image.imageName).toMatch(/^molis-valkey:[0-9a-f]{16}$/);
+        expect(image.skipPush).toBe(true);
+        const valkey = findResource(TYPES.container, "-valkey").inputs;
+        expect(valkey.image).toBe(image.imageName);
+    });
+
+    test("children are named after the component, so two stacks do not collide", () => {
+        for (const resource of children()) {
+            expect(resource.name.startsWith("molis-valkey-")).toBe(true);
+        }
+    });
+});
+
+describe("settings change what is created", () => {
+    test("R1.2 attachToExistingNetwork joins the named network and creates none", async () => {
+        await deployStack({ attachToExistingNetwork: true, networkName: "gw-existing" });
+        expect(resourcesOfType(TYPES.network)).toHaveLength(0);
+        const valkey = findResource(TYPES.container, "-valkey").inputs;
+        expect(valkey.networksAdvanced).toEqual([{ name: "gw-existing", aliases: ["valkey"] }]);
+    });
+
+    test("R7.1 retainDataOnDestroy=false lets destroy remove the data volume", async () => {
+        await deployStack({ retainDataOnDestroy: false });
+        expect((recordedOptions.get("molis-valkey-data") as pulumi.CustomResourceOptions).retainOnDelete).toBe(false);
+    });
+
+    test("issue 2: the base image is a setting", async () => {
+        await deployStack({ baseImage: "registry.example:5000/valkey/valkey:8.0.1-alpine" });
+        expect(findResource(TYPES.image, "-image").inputs.build.args).toEqual({
+            BASE_IMAGE: "registry.example:5000/valkey/valkey:8.0.1-alpine",
+        });
+    });
+
+    test("a changed setting that reaches valkey.conf changes the image tag (and so the container)", async () => {
+        await deployStack();
+        const before = findResource(TYPES.image, "-image").inputs.imageName;
+        await deployStack({ maxClients: 50 });
+        expect(findResource(TYPES.image, "-image").inputs.imageName).not.toBe(before);
+    });
+
+    test("two stacks in one program get distinct child names", async () => {
+        await deployStack({}, "blue");
+        const blue = children().map((r) => r.name);
+        expect(blue.every((n) => n.startsWith("blue-"))).toBe(true);
+    });
+});
