@@ -1,0 +1,141 @@
+/**
+ * A bare RESP2 client over TLS for the ACL probes. A full client library changes its own state on
+ * some commands (QUIT, SUBSCRIBE, MONITOR, SELECT...); the probes must send every command of the
+ * table exactly as written and read the server's answer, nothing else.
+ */
+import { readFileSync } from "node:fs";
+import { connect, TLSSocket } from "node:tls";
+import { AclUserName } from "../../components/acl";
+import { RenderResult } from "../../scripts/localMode";
+
+export type Reply = string | number | null | Reply[] | { error: string };
+
+export function isError(reply: Reply): reply is { error: string } {
+    return typeof reply === "object" && reply !== null && !Array.isArray(reply);
+}
+
+function encode(tokens: string[]): string {
+    return `*${tokens.length}\r\n${tokens.map((t) => `$${Buffer.byteLength(t)}\r\n${t}\r\n`).join("")}`;
+}
+
+/** Parses one reply from the buffer; returns it and the bytes used, or undefined if incomplete. */
+function parse(buffer: Buffer, offset = 0): { reply: Reply; end: number } | undefined {
+    const lineEnd = buffer.indexOf("\r\n", offset);
+    if (lineEnd < 0) {
+        return undefined;
+    }
+    const type = String.fromCharCode(buffer[offset]);
+    const line = buffer.toString("utf8", offset + 1, lineEnd);
+    const next = lineEnd + 2;
+    switch (type) {
+        case "+":
+            return { reply: line, end: next };
+        case "-":
+            return { reply: { error: line }, end: next };
+        case ":":
+            return { reply: Number(line), end: next };
+        case "$": {
+            const length = Number(line);
+            if (length < 0) {
+                return { reply: null, end: next };
+            }
+            if (buffer.length < next + length + 2) {
+                return undefined;
+            }
+            return { reply: buffer.toString("utf8", next, next + length), end: next + length + 2 };
+        }
+        case "*": {
+            const count = Number(line);
+            if (count < 0) {
+                return { reply: null, end: next };
+            }
+            const items: Reply[] = [];
+            let position = next;
+            for (let i = 0; i < count; i++) {
+                const item = parse(buffer, position);
+                if (!item) {
+                    return undefined;
+                }
+                items.push(item.reply);
+                position = item.end;
+            }
+            return { reply: items, end: position };
+        }
+        default:
+            throw new Error(`unexpected RESP type ${JSON.stringify(type)}`);
+    }
+}
+
+export class RespClient {
+    private buffer = Buffer.alloc(0);
+    private waiting: Array<(reply: Reply) => void> = [];
+    private closed = false;
+
+    private constructor(private readonly socket: TLSSocket) {
+        socket.on("data", (chunk: Buffer) => {
+            this.buffer = Buffer.concat([this.buffer, chunk]);
+            for (;;) {
+                const parsed = this.waiting.length > 0 ? parse(this.buffer) : undefined;
+                if (!parsed) {
+                    break;
+                }
+                this.buffer = this.buffer.subarray(parsed.end);
+                this.waiting.shift()?.(parsed.reply);
+            }
+        });
+        const fail = (): void => {
+            this.closed = true;
+            for (const resolve of this.waiting.splice(0)) {
+                resolve({ error: "CONNECTION CLOSED" });
+            }
+        };
+        socket.on("close", fail);
+        socket.on("error", fail);
+    }
+
+    /** Connects with the user's certificate; authenticates unless `user` is undefined. */
+    static async open(
+        render: RenderResult,
+        user: AclUserName | undefined,
+        certUser: AclUserName = user ?? "mcp-admin",
+    ): Promise<RespClient> {
+        const { paths } = render;
+        const socket = await new Promise<TLSSocket>((resolve, reject) => {
+            const s = connect(
+                {
+                    host: "127.0.0.1",
+                    port: render.port,
+                    servername: "localhost",
+                    ca: readFileSync(paths.caCert),
+                    cert: readFileSync(paths.userCert(certUser)),
+                    key: readFileSync(paths.userKey(certUser)),
+                },
+                () => resolve(s),
+            );
+            s.once("error", reject);
+        });
+        const client = new RespClient(socket);
+        if (user !== undefined) {
+            const reply = await client.send(["AUTH", user, readFileSync(paths.passwordFile(user), "utf8").trim()]);
+            if (reply !== "OK") {
+                throw new Error(`AUTH ${user} failed: ${JSON.stringify(reply)}`);
+            }
+        }
+        return client;
+    }
+
+    /** Sends one command and resolves its reply (a closed connection answers CONNECTION CLOSED). */
+    send(tokens: string[]): Promise<Reply> {
+        if (this.closed) {
+            return Promise.resolve({ error: "CONNECTION CLOSED" });
+        }
+        return new Promise((resolve) => {
+            this.waiting.push(resolve);
+            this.socket.write(encode(tokens));
+        });
+    }
+
+    close(): void {
+        this.socket.destroy();
+    }
+}

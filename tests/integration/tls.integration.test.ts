@@ -1,0 +1,115 @@
+/** R1.8, R2.1 on a real valkey-server: TLS only, client certificates from our CA required, TLS 1.2+. */
+import { readFileSync } from "node:fs";
+import { connect as netConnect } from "node:net";
+import { connect as tlsConnect, ConnectionOptions } from "node:tls";
+import { certPlan } from "../../components/certPlan";
+import { resolveSettings } from "../../components/settings";
+import { issueStandaloneCa } from "../../scripts/certificates";
+import { createFixture, Fixture } from "./valkeyServer";
+
+let fixture: Fixture;
+
+beforeAll(async () => {
+    fixture = await createFixture();
+    await fixture.start();
+}, 60000);
+afterAll(async () => {
+    await fixture?.cleanup();
+});
+
+/** Opens a TLS connection, sends AUTH and PING, and resolves the reply or the error. */
+function tlsExchange(options: ConnectionOptions, user = "mcp-admin"): Promise<string> {
+    const password = readFileSync(fixture.render.paths.passwordFile("mcp-admin"), "utf8").trim();
+    return new Promise((resolve) => {
+        const socket = tlsConnect({ host: "127.0.0.1", port: fixture.render.port, servername: "localhost", ...options });
+        let data = "";
+        const done = (result: string): void => {
+            socket.destroy();
+            resolve(result);
+        };
+        socket.setTimeout(5000, () => done("timeout"));
+        socket.on("secureConnect", () => socket.write(`AUTH ${user} ${password}\r\nPING\r\n`));
+        socket.on("data", (chunk) => {
+            data += chunk.toString();
+            if (data.includes("PONG") || data.startsWith("-")) {
+                done(data);
+            }
+        });
+        socket.on("error", (error) => done(`error: ${error.message}`));
+        socket.on("close", () => done(data === "" ? "closed" : data));
+    });
+}
+
+function ownClient(): ConnectionOptions {
+    const { paths } = fixture.render;
+    return {
+        ca: readFileSync(paths.caCert),
+        cert: readFileSync(paths.userCert("mcp-admin")),
+        key: readFileSync(paths.userKey("mcp-admin")),
+    };
+}
+
+describe("TLS only (R1.8, R2.1)", () => {
+    test("a valid client (our CA, client certificate, password) gets in over TLS 1.3 and TLS 1.2", async () => {
+        expect(await tlsExchange(ownClient())).toBe("+OK\r\n+PONG\r\n");
+        expect(await tlsExchange({ ...ownClient(), maxVersion: "TLSv1.2" })).toBe("+OK\r\n+PONG\r\n");
+    });
+
+    test("plaintext is refused: the TLS port does not speak RESP in the clear", async () => {
+        const reply = await new Promise<string>((resolve) => {
+            const socket = netConnect(fixture.render.port, "127.0.0.1", () => socket.write("PING\r\n"));
+            let data = "";
+            socket.setTimeout(5000, () => {
+                socket.destroy();
+                resolve(`timeout:${data}`);
+            });
+            socket.on("data", (chunk) => (data += chunk.toString()));
+            socket.on("error", () => resolve(`error:${data}`));
+            socket.on("close", () => resolve(`closed:${data}`));
+        });
+        expect(reply).not.toContain("PONG");
+        expect(reply).toMatch(/^(closed|error):/);
+    });
+
+    test("no plaintext port is open (port 0)", () => {
+        expect(readFileSync(fixture.render.paths.conf, "utf8")).toMatch(/^port 0$/m);
+    });
+
+    test("TLS without a client certificate is refused", async () => {
+        const { cert: _cert, key: _key, ...withoutCert } = ownClient();
+        const reply = await tlsExchange(withoutCert);
+        expect(reply).toMatch(/^error: .*certificate required/);
+    });
+
+    test("a client certificate from another CA is refused", async () => {
+        const plan = certPlan(resolveSettings().settings);
+        const other = await issueStandaloneCa({ ...plan.ca, commonName: "attacker CA" });
+        const forged = await other.client(plan.clients["mcp-admin"]);
+        const reply = await tlsExchange({ ca: readFileSync(fixture.render.paths.caCert), cert: forged.certPem, key: forged.keyPem });
+        expect(reply).toMatch(/^error: .*unknown ca/);
+    }, 30000);
+
+    test("the server certificate is not accepted as a client certificate (clientAuth usage required)", async () => {
+        const { paths } = fixture.render;
+        const reply = await tlsExchange({
+            ca: readFileSync(paths.caCert),
+            cert: readFileSync(paths.serverCert),
+            key: readFileSync(paths.serverKey),
+        });
+        expect(reply).toMatch(/^error: .*unsupported certificate/);
+    });
+
+    test.each(["TLSv1", "TLSv1.1"] as const)("%s is refused", async (version) => {
+        // SECLEVEL=0 lets this client offer old protocols, so the refusal is the server's.
+        const reply = await tlsExchange({ ...ownClient(), minVersion: version, maxVersion: version, ciphers: "DEFAULT:@SECLEVEL=0" });
+        expect(reply).toMatch(/^error: .*(protocol|version|alert)/i);
+    });
+
+    test("the server certificate names localhost and 127.0.0.1 (clients verify it)", async () => {
+        const { paths } = fixture.render;
+        const viaIp = await tlsExchange({ ...ownClient(), servername: undefined, ca: readFileSync(paths.caCert) });
+        expect(viaIp).toContain("PONG");
+        const wrongName = await tlsExchange({ ...ownClient(), servername: "evil.example" });
+        expect(wrongName).toMatch(/error: .*(altnames|Hostname)/i);
+    });
+});

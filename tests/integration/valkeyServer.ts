@@ -1,0 +1,153 @@
+/**
+ * Real valkey-server processes for the integration suite: each test file renders local mode into
+ * a temporary folder (the stack's own config, ACL file and certificates), starts servers on free
+ * ports, and stops them and removes the folder afterwards, also on failure.
+ */
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis, { RedisOptions } from "ioredis";
+import { AclUserName } from "../../components/acl";
+import { freePort, renderLocal, RenderResult } from "../../scripts/localMode";
+
+const INSTALL_HINT =
+    "valkey-server 8 is required for the integration suite. On Debian 12: add bookworm-backports to " +
+    "/etc/apt/sources.list.d/debian.sources (Suites: bookworm bookworm-updates bookworm-backports), then " +
+    "apt-get update && apt-get install -y -t bookworm-backports valkey-server valkey-tools (CI does this in .ci/run).";
+
+/** Fails (never skips) when valkey-server 8 is missing, saying how to install it. */
+export function requireValkeyServer(): void {
+    const result = spawnSync("valkey-server", ["--version"], { encoding: "utf8" });
+    if (result.error || result.status !== 0) {
+        throw new Error(INSTALL_HINT);
+    }
+    if (!/v=8\./.test(result.stdout)) {
+        throw new Error(`valkey-server 8 is required, found: ${result.stdout.trim()}. ${INSTALL_HINT}`);
+    }
+}
+
+export interface Fixture {
+    render: RenderResult;
+    dir: string;
+    cleanup: () => Promise<void>;
+    start: (extraConf?: string[]) => Promise<RunningServer>;
+    client: (user: AclUserName, options?: Partial<RedisOptions>) => Promise<Redis>;
+}
+
+export interface RunningServer {
+    port: number;
+    process: ChildProcess;
+    log: () => string;
+    /** SIGTERM (clean shutdown) and wait for exit. */
+    stop: () => Promise<void>;
+    /** SIGKILL and wait for exit. */
+    kill: () => Promise<void>;
+}
+
+/** Renders local mode into a new temporary folder on a free port. */
+export async function createFixture(): Promise<Fixture> {
+    requireValkeyServer();
+    const dir = mkdtempSync(join(tmpdir(), "molis-it-"));
+    const port = await freePort();
+    const render = await renderLocal(join(dir, "local"), { port, checkPort: false });
+    const servers = new Set<RunningServer>();
+    const clients = new Set<Redis>();
+
+    const start = async (extraConf: string[] = []): Promise<RunningServer> => {
+        const conf = join(dir, `valkey-${servers.size}.conf`);
+        copyFileSync(render.paths.conf, conf);
+        if (extraConf.length > 0) {
+            appendFileSync(conf, `\n# test copy overrides\n${extraConf.join("\n")}\n`);
+        }
+        const server = await startServer(conf, render.port);
+        servers.add(server);
+        return server;
+    };
+
+    const client = async (user: AclUserName, options: Partial<RedisOptions> = {}): Promise<Redis> => {
+        const redis = new Redis({ ...clientOptions(render, user), ...options });
+        clients.add(redis);
+        redis.on("error", () => undefined);
+        if (options.lazyConnect !== true) {
+            await redis.ping().catch(() => undefined);
+        }
+        return redis;
+    };
+
+    const cleanup = async (): Promise<void> => {
+        for (const redis of clients) {
+            redis.disconnect();
+        }
+        for (const server of servers) {
+            await server.kill();
+        }
+        rmSync(dir, { recursive: true, force: true });
+    };
+    return { render, dir, start, client, cleanup };
+}
+
+/** ioredis options for a user: TLS with the user's certificate, password from its file. */
+export function clientOptions(render: RenderResult, user: AclUserName): RedisOptions {
+    const { paths } = render;
+    return {
+        host: "127.0.0.1",
+        port: render.port,
+        username: user,
+        password: readFileSync(paths.passwordFile(user), "utf8").trim(),
+        tls: {
+            ca: readFileSync(paths.caCert),
+            cert: readFileSync(paths.userCert(user)),
+            key: readFileSync(paths.userKey(user)),
+            servername: "localhost",
+        },
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 5000,
+        commandTimeout: 5000,
+    };
+}
+
+/** Starts valkey-server on a config and waits until it accepts connections. */
+export function startServer(conf: string, port: number): Promise<RunningServer> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("valkey-server", [conf], { stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        let exited = false;
+        const exitPromise = new Promise<void>((done) => child.once("exit", () => done()));
+        child.once("exit", () => {
+            exited = true;
+        });
+        const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+            if (!exited) {
+                child.kill(signal);
+                await exitPromise;
+            }
+        };
+        const server: RunningServer = {
+            port,
+            process: child,
+            log: () => output,
+            stop: () => waitExit("SIGTERM"),
+            kill: () => waitExit("SIGKILL"),
+        };
+        const timer = setTimeout(() => {
+            child.kill("SIGKILL");
+            reject(new Error(`valkey-server did not start within 15 s:\n${output}`));
+        }, 15000);
+        const onData = (chunk: Buffer): void => {
+            output += chunk.toString();
+            if (/Ready to accept connections/.test(output)) {
+                clearTimeout(timer);
+                resolve(server);
+            }
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        child.once("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`valkey-server exited with ${code} before it was ready:\n${output}`));
+        });
+    });
+}
