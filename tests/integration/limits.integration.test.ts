@@ -1,0 +1,67 @@
+/** R2.8 on a real valkey-server: at most 100 clients, idle clients closed after the timeout. */
+import { readFileSync } from "node:fs";
+import { connect } from "node:tls";
+import { RespClient } from "./respClient";
+import { createFixture, Fixture } from "./valkeyServer";
+
+let fixture: Fixture;
+beforeAll(async () => {
+    fixture = await createFixture();
+    // The test copy shortens the idle timeout from 300 s to 2 s; maxclients stays the stack's 100.
+    await fixture.start(["timeout 2"]);
+}, 60000);
+afterAll(async () => {
+    await fixture?.cleanup();
+});
+
+test("R2.8 the 101st client is refused, and Valkey counts it as a rejected connection", async () => {
+    const clients: RespClient[] = [];
+    try {
+        const monitor = await RespClient.open(fixture.render, "healthcheck");
+        clients.push(monitor);
+        for (let i = 1; i < 100; i++) {
+            const client = await RespClient.open(fixture.render, "mcp-agent");
+            clients.push(client);
+            expect(await client.send(["PING"])).toBe("PONG");
+        }
+        expect(String(await monitor.send(["INFO", "clients"]))).toMatch(/^connected_clients:100\r$/m);
+        // Valkey refuses at accept time, before the TLS handshake, so its "max number of clients"
+        // text cannot reach a TLS client: the client sees the connection closed.
+        await expect(RespClient.open(fixture.render, "mcp-agent")).rejects.toThrow(/socket disconnected before secure TLS connection/);
+        expect(String(await monitor.send(["INFO", "stats"]))).toMatch(/^rejected_connections:1\r$/m);
+        // One slot freed: a new client gets in again.
+        clients.pop()?.close();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const again = await RespClient.open(fixture.render, "mcp-agent");
+        clients.push(again);
+        expect(await again.send(["PING"])).toBe("PONG");
+    } finally {
+        clients.forEach((c) => c.close());
+    }
+}, 60000);
+
+test("R2.8 an idle client is closed after the timeout; an active one is not", async () => {
+    const { paths, port } = fixture.render;
+    const idle = connect({
+        host: "127.0.0.1",
+        port,
+        servername: "localhost",
+        ca: readFileSync(paths.caCert),
+        cert: readFileSync(paths.userCert("mcp-agent")),
+        key: readFileSync(paths.userKey("mcp-agent")),
+    });
+    const opened = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+        idle.on("close", () => resolve(Date.now() - opened));
+        idle.on("error", () => undefined);
+        setTimeout(() => reject(new Error("idle client still open after 15 s")), 15000);
+    });
+    expect(closedAfter).toBeGreaterThanOrEqual(1500);
+
+    const active = await RespClient.open(fixture.render, "mcp-agent");
+    for (let i = 0; i < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect(await active.send(["PING"])).toBe("PONG");
+    }
+    active.close();
+}, 30000);
