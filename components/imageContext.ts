@@ -53,8 +53,7 @@ echo "seed-secrets: $(ls "$dir" | wc -l) files ready in $dir"
  * where the base lacks it (the alpine image), and ends as the valkey user with valkey-server as the
  * entrypoint, so no root entrypoint or setpriv (which would need SETUID/SETGID) ever runs.
  */
-export const DOCKERFILE = `# syntax=docker/dockerfile:1
-ARG BASE_IMAGE=valkey/valkey:8-alpine
+export const DOCKERFILE = `ARG BASE_IMAGE=valkey/valkey:8-alpine
 FROM \${BASE_IMAGE}
 USER root
 RUN set -eu; \\
