@@ -19,7 +19,7 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Replaces wire-format secrets by their values; reports whether any was found. */
-function unwrapSecrets(value: unknown): { value: unknown; secret: boolean } {
+export function unwrapSecrets(value: unknown): { value: unknown; secret: boolean } {
     if (Array.isArray(value)) {
         const items = value.map(unwrapSecrets);
         return { value: items.map((i) => i.value), secret: items.some((i) => i.secret) };

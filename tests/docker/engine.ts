@@ -1,0 +1,61 @@
+/**
+ * The local Docker Engine for the deployer suite: connection, a clear failure when none answers,
+ * the stand-in base image, and `docker exec`.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import Docker from "dockerode";
+
+/** The engine at DOCKER_HOST or the default socket. */
+export function engine(): Docker {
+    return new Docker();
+}
+
+/** Fails with how to start an engine when none answers. */
+export async function requireEngine(docker: Docker): Promise<void> {
+    try {
+        await docker.ping();
+    } catch (error) {
+        const where = process.env.DOCKER_HOST ?? "/var/run/docker.sock";
+        throw new Error(
+            `no Docker Engine answers at ${where} (${(error as Error).message}). Start one: apt-get install -y docker.io, ` +
+                "then as root: dockerd > /var/log/dockerd.log 2>&1 & and wait until `docker info` answers (.ci/run does this), " +
+                "or point DOCKER_HOST at a running engine.",
+        );
+    }
+}
+
+/** Tag of the stand-in for valkey/valkey:8-alpine, built from Debian packages (no registry here). */
+export const BASE_IMAGE = process.env.MOLIS_BASE_IMAGE ?? "molis-valkey-base:bookworm-8.0";
+
+/** Builds the stand-in base image unless the tag exists (the script re-uses it). */
+export function ensureBaseImage(): void {
+    execFileSync("bash", [join(__dirname, "build-base-image.sh"), BASE_IMAGE], { stdio: ["ignore", "inherit", "inherit"] });
+}
+
+export interface ExecResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** `docker exec` as the container's user (or `user`), collecting output and exit code. */
+export async function exec(
+    container: Docker.Container,
+    cmd: string[],
+    options: { user?: string; env?: string[] } = {},
+): Promise<ExecResult> {
+    const instance = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, User: options.user, Env: options.env });
+    const stream = await instance.start({ hijack: true, stdin: false });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    let err = "";
+    stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    container.modem.demuxStream(stream, stdout, stderr);
+    await new Promise<void>((resolve) => stream.on("end", () => resolve()));
+    const { ExitCode } = await instance.inspect();
+    return { code: ExitCode ?? -1, stdout: out, stderr: err };
+}
