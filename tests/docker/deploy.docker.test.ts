@@ -1,0 +1,356 @@
+/**
+ * Issue 4: the real program deployed on a real Docker Engine by the test deployer, and the running
+ * container checked: health, hardening, TLS from a client container, no secret exposed,
+ * persistence through restart and kill, and destroy semantics.
+ *
+ * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
+ */
+import Docker from "dockerode";
+import { ACL_USER_NAMES, AclUserName } from "../../components/acl";
+import { Deployment, EngineDeployer, TEST_STACK } from "./deployer";
+import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine } from "./engine";
+import { pack } from "tar-stream";
+
+const KEEP = process.env.KEEP === "1";
+const DATA_VOLUME = "molis-valkey-data";
+
+let docker: Docker;
+let deployer: EngineDeployer;
+let deployment: Deployment;
+let valkey: Docker.Container;
+let info: Docker.ContainerInspectInfo;
+let client: Docker.Container;
+
+const passwords = (): Record<AclUserName, string> => deployment.outputs.passwords as Record<AclUserName, string>;
+const clientKeys = (): Record<AclUserName, string> => deployment.outputs.clientKeyPems as Record<AclUserName, string>;
+const clientCerts = (): Record<AclUserName, string> => deployment.outputs.clientCertPems as Record<AclUserName, string>;
+
+async function waitHealthy(container: Docker.Container, timeoutMs = 60000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const state = (await container.inspect()).State;
+        if (state.Health?.Status === "healthy") {
+            return;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`not healthy: ${JSON.stringify(state.Health)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+}
+
+function tarFiles(files: Record<string, string>): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        const archive = pack();
+        const chunks: Buffer[] = [];
+        archive.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
+        archive.on("end", () => resolve(Buffer.concat(chunks)));
+        archive.on("error", reject);
+        for (const [name, content] of Object.entries(files)) {
+            archive.entry({ name, mode: 0o644 }, content);
+        }
+        archive.finalize();
+    });
+}
+
+/** valkey-cli in the client container, as a user with its own certificate; password via REDISCLI_AUTH. */
+function cli(user: AclUserName, args: string[], options: { password?: string; tls?: boolean } = {}) {
+    const tlsArgs =
+        options.tls === false
+            ? []
+            : ["--tls", "--cacert", "/tmp/client/ca.crt", "--cert", `/tmp/client/${user}.crt`, "--key", `/tmp/client/${user}.key`];
+    return exec(client, ["valkey-cli", ...tlsArgs, "-h", "valkey", "-p", "6379", "--user", user, ...args], {
+        env: [`REDISCLI_AUTH=${options.password ?? passwords()[user]}`],
+    });
+}
+
+beforeAll(async () => {
+    docker = engine();
+    await requireEngine(docker);
+    ensureBaseImage();
+    deployer = new EngineDeployer(docker);
+    await deployer.removeLeftovers();
+    deployment = await deployer.deploy({ baseImage: BASE_IMAGE });
+    valkey = docker.getContainer(deployment.containerName);
+    info = await valkey.inspect();
+
+    // A client service on the same network, from the same image (it has valkey-cli).
+    client = await docker.createContainer({
+        Image: String(deployment.outputs.imageName),
+        Entrypoint: ["sleep"],
+        Cmd: ["900"],
+        Labels: { "org.molis.stack": TEST_STACK },
+        HostConfig: { NetworkMode: String(deployment.outputs.networkName) },
+    });
+    const files: Record<string, string> = { "tmp/client/ca.crt": String(deployment.outputs.caCertPem) };
+    for (const user of ACL_USER_NAMES) {
+        files[`tmp/client/${user}.crt`] = clientCerts()[user];
+        files[`tmp/client/${user}.key`] = clientKeys()[user];
+    }
+    await client.putArchive(await tarFiles(files), { path: "/" });
+    await client.start();
+}, 600000);
+
+afterAll(async () => {
+    if (KEEP) {
+        process.stdout.write(`KEEP=1: the stack is still running; Valkey container: ${deployment?.containerName}\n`);
+        return;
+    }
+    await client?.remove({ force: true }).catch(() => undefined);
+    await deployer?.destroy({ removeRetained: true });
+    await deployer?.removeLeftovers();
+});
+
+describe("the deployed container", () => {
+    test("becomes healthy through the bundled Node health check", async () => {
+        const state = (await valkey.inspect()).State;
+        expect(state.Health?.Status).toBe("healthy");
+        expect(state.Health?.Log.at(-1)?.Output.trim()).toBe("OK");
+        expect(info.Config.Healthcheck?.Test).toEqual(["CMD", "node", "/opt/molis/valkey-health.js"]);
+    });
+
+    test("docker inspect shows every hardening property (R1, R8)", () => {
+        const host = info.HostConfig;
+        expect(info.Config.User).toBe("valkey");
+        expect(host.ReadonlyRootfs).toBe(true);
+        expect(host.CapDrop).toEqual(["ALL"]);
+        expect(host.CapAdd ?? []).toEqual([]);
+        expect(host.SecurityOpt).toEqual(["no-new-privileges:true"]);
+        expect(host.Tmpfs).toEqual({ "/tmp": "rw,noexec,nosuid,nodev,size=10m,mode=1777" });
+        expect(host.Memory).toBe(512 * 1024 * 1024);
+        expect(host.MemorySwap).toBe(512 * 1024 * 1024);
+        expect(host.MemoryReservation).toBe(256 * 1024 * 1024);
+        expect(host.NanoCpus).toBe(1e9);
+        expect(host.Ulimits).toEqual([{ Name: "nproc", Soft: 256, Hard: 256 }]);
+        expect(host.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "50m", "max-file": "5" } });
+        expect(host.RestartPolicy?.Name).toBe("unless-stopped");
+        expect(host.Privileged).toBe(false);
+        expect(host.PublishAllPorts).toBe(false);
+        expect(Object.values(host.PortBindings ?? {}).filter((b) => b && (b as unknown[]).length > 0)).toEqual([]);
+        expect(Object.keys(info.NetworkSettings.Networks)).toEqual(["gateway-bridge"]);
+        expect(info.NetworkSettings.Networks["gateway-bridge"].Aliases).toContain("valkey");
+    });
+
+    test("the gateway-bridge network is a bridge on 10.30.1.0/24", async () => {
+        const network = await docker.getNetwork("gateway-bridge").inspect();
+        expect(network.Driver).toBe("bridge");
+        expect(network.IPAM?.Config).toEqual([expect.objectContaining({ Subnet: "10.30.1.0/24" })]);
+    });
+
+    test("writing to the root filesystem fails; /data and /tmp are writable", async () => {
+        const root = await exec(valkey, ["sh", "-c", "touch /etc/molis-probe"]);
+        expect(root.code).not.toBe(0);
+        expect(root.stderr).toMatch(/Read-only file system/);
+        expect((await exec(valkey, ["sh", "-c", "touch /tmp/probe && rm /tmp/probe"])).code).toBe(0);
+        expect((await exec(valkey, ["sh", "-c", "touch /data/probe && rm /data/probe"])).code).toBe(0);
+    });
+
+    test("valkey-server runs as the valkey user with no capabilities and no-new-privileges", async () => {
+        const uid = (await exec(valkey, ["id", "-u", "valkey"])).stdout.trim();
+        const status = (await exec(valkey, ["cat", "/proc/1/status"])).stdout;
+        const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(status)?.[1].trim() ?? "";
+        expect(field("Uid").split(/\s+/)).toEqual([uid, uid, uid, uid]);
+        for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
+            expect([set, field(set)]).toEqual([set, "0000000000000000"]);
+        }
+        expect(field("NoNewPrivs")).toBe("1");
+        // valkey-server rewrites its process title to "valkey-server <bind>:<port>".
+        expect((await exec(valkey, ["cat", "/proc/1/cmdline"])).stdout).toMatch(/^valkey-server 0\.0\.0\.0:6379/);
+    });
+
+    test("secret files are the valkey user's, keys and passwords 0600, certificates 0644, folder 0500 and read-only", async () => {
+        const listing = (await exec(valkey, ["sh", "-c", "stat -c '%a %U %n' /run/secrets /run/secrets/*"])).stdout.trim().split("\n");
+        expect(listing.sort()).toEqual(
+            [
+                "500 valkey /run/secrets",
+                "644 valkey /run/secrets/ca.crt",
+                "644 valkey /run/secrets/healthcheck.crt",
+                "600 valkey /run/secrets/healthcheck.key",
+                "644 valkey /run/secrets/server.crt",
+                "600 valkey /run/secrets/server.key",
+                "600 valkey /run/secrets/valkey_acl",
+                "600 valkey /run/secrets/valkey_password",
+            ].sort(),
+        );
+        const write = await exec(valkey, ["sh", "-c", "echo x > /run/secrets/valkey_acl"]);
+        expect(write.code).not.toBe(0);
+    });
+});
+
+describe("clients on the network (R2.1, R3)", () => {
+    test("TLS with each user's client certificate and password works", async () => {
+        for (const user of ACL_USER_NAMES) {
+            const result = await cli(user, ["PING"]);
+            expect([user, result.stdout.trim()]).toEqual([user, "PONG"]);
+        }
+    });
+
+    test("plaintext, a wrong password and the default user fail", async () => {
+        const plain = await cli("mcp-admin", ["PING"], { tls: false });
+        expect(plain.stdout).not.toContain("PONG");
+        const wrong = await cli("mcp-admin", ["PING"], { password: "wrong-password" });
+        expect(`${wrong.stdout}${wrong.stderr}`).toMatch(/WRONGPASS|invalid username-password/);
+        const anonymous = await exec(client, [
+            "valkey-cli",
+            "--tls",
+            "--cacert",
+            "/tmp/client/ca.crt",
+            "--cert",
+            "/tmp/client/mcp-admin.crt",
+            "--key",
+            "/tmp/client/mcp-admin.key",
+            "-h",
+            "valkey",
+            "-p",
+            "6379",
+            "PING",
+        ]);
+        expect(anonymous.stdout).toMatch(/NOAUTH/);
+    });
+
+    test("from the host nothing listens: no port is published", () => {
+        const ports = info.NetworkSettings.Ports ?? {};
+        expect(Object.values(ports).filter((bindings) => bindings !== null && bindings.length > 0)).toEqual([]);
+    });
+});
+
+describe("no secret is exposed (R8.6)", () => {
+    const secrets = (): string[] => [...Object.values(passwords()), ...Object.values(clientKeys())];
+
+    test("not in docker inspect (env, cmd, entrypoint, labels) of any stack container", async () => {
+        for (const created of deployment.created.filter((r) => r.type === "docker:index/container:Container")) {
+            const inspected = await docker.getContainer(created.id).inspect();
+            const exposed = JSON.stringify([
+                inspected.Config.Env,
+                inspected.Config.Cmd,
+                inspected.Config.Entrypoint,
+                inspected.Config.Labels,
+                inspected.Args,
+            ]);
+            for (const secret of secrets()) {
+                expect(exposed).not.toContain(secret);
+            }
+            expect(exposed).not.toMatch(/PRIVATE KEY/);
+        }
+    });
+
+    test("not in the process list", async () => {
+        const cmdlines = (await exec(valkey, ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"])).stdout;
+        expect(cmdlines).toContain("valkey-server");
+        for (const secret of secrets()) {
+            expect(cmdlines).not.toContain(secret);
+        }
+    });
+
+    test("not in the image: its history holds none, and its /run/secrets is empty", async () => {
+        const image = docker.getImage(String(deployment.outputs.imageName));
+        const history = JSON.stringify(await image.history());
+        for (const secret of secrets()) {
+            expect(history).not.toContain(secret);
+        }
+        const probe = await docker.createContainer({
+            Image: String(deployment.outputs.imageName),
+            Entrypoint: ["ls", "-A", "/run/secrets"],
+            Labels: { "org.molis.stack": TEST_STACK },
+        });
+        try {
+            await probe.start();
+            await probe.wait();
+            const logs = (await probe.logs({ stdout: true, stderr: true })).toString();
+            expect(logs.replace(/[^\x20-\x7e]/g, "").trim()).toBe("");
+        } finally {
+            await probe.remove({ force: true });
+        }
+    });
+});
+
+describe("persistence in the named volume (R7)", () => {
+    test("data written before docker restart is there afterwards", async () => {
+        expect((await cli("mcp-agent", ["SETNX", "molis:blocked:before-restart", "{}"])).stdout.trim()).toBe("1");
+        await valkey.restart({ t: 30 });
+        await waitHealthy(valkey);
+        expect((await cli("mcp-admin", ["GET", "molis:blocked:before-restart"])).stdout.trim()).toBe("{}");
+    }, 120000);
+
+    test("data written more than a second before docker kill is there after the container starts again", async () => {
+        for (let i = 0; i < 50; i++) {
+            await cli("mcp-agent", ["SETNX", `molis:blocked:before-kill-${i}`, "{}"]);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        await valkey.kill({ signal: "SIGKILL" });
+        await valkey.wait();
+        await valkey.start().catch(() => undefined); // unless-stopped may already have restarted it
+        await waitHealthy(valkey);
+        const exists = await cli("mcp-admin", ["EXISTS", ...Array.from({ length: 50 }, (_, i) => `molis:blocked:before-kill-${i}`)]);
+        expect(exists.stdout.trim()).toBe("50");
+        const volumes = (await valkey.inspect()).Mounts.filter((m) => m.Destination === "/data");
+        expect(volumes).toEqual([expect.objectContaining({ Type: "volume", Name: DATA_VOLUME })]);
+    }, 120000);
+});
+
+(KEEP ? describe.skip : describe)("destroy", () => {
+    test("removes the containers, the network and the secrets volume; the data volume survives", async () => {
+        await client.remove({ force: true });
+        const created = [...deployment.created];
+        await deployer.destroy();
+        for (const resource of created) {
+            const exists = async (): Promise<boolean> => {
+                switch (resource.type) {
+                    case "docker:index/container:Container":
+                        return docker
+                            .getContainer(resource.id)
+                            .inspect()
+                            .then(
+                                () => true,
+                                () => false,
+                            );
+                    case "docker:index/network:Network":
+                        return docker
+                            .getNetwork(resource.id)
+                            .inspect()
+                            .then(
+                                () => true,
+                                () => false,
+                            );
+                    case "docker:index/volume:Volume":
+                        return docker
+                            .getVolume(resource.id)
+                            .inspect()
+                            .then(
+                                () => true,
+                                () => false,
+                            );
+                    default:
+                        return false;
+                }
+            };
+            expect([resource.name, await exists()]).toEqual([resource.name, resource.name.endsWith("-data")]);
+        }
+        expect((await docker.getVolume(DATA_VOLUME).inspect()).Name).toBe(DATA_VOLUME);
+    }, 120000);
+
+    test("a new deploy reattaches the kept data; with retainDataOnDestroy=false, destroy removes it", async () => {
+        deployer = new EngineDeployer(docker);
+        deployment = await deployer.deploy({ baseImage: BASE_IMAGE, retainDataOnDestroy: "false" });
+        valkey = docker.getContainer(deployment.containerName);
+        const reader = await docker.createContainer({
+            Image: String(deployment.outputs.imageName),
+            Entrypoint: ["sleep"],
+            Cmd: ["300"],
+            Labels: { "org.molis.stack": TEST_STACK },
+            HostConfig: { NetworkMode: String(deployment.outputs.networkName) },
+        });
+        const files: Record<string, string> = {
+            "tmp/client/ca.crt": String(deployment.outputs.caCertPem),
+            "tmp/client/mcp-admin.crt": clientCerts()["mcp-admin"],
+            "tmp/client/mcp-admin.key": clientKeys()["mcp-admin"],
+        };
+        await reader.putArchive(await tarFiles(files), { path: "/" });
+        await reader.start();
+        client = reader;
+        expect((await cli("mcp-admin", ["GET", "molis:blocked:before-restart"])).stdout.trim()).toBe("{}");
+        await reader.remove({ force: true });
+        await deployer.destroy();
+        await expect(docker.getVolume(DATA_VOLUME).inspect()).rejects.toThrow(/no such volume/i);
+    }, 300000);
+});
