@@ -5,11 +5,11 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
+import { appendFileSync } from "node:fs";
 import Docker from "dockerode";
 import { ACL_USER_NAMES, AclUserName } from "../../components/acl";
 import { Deployment, EngineDeployer, TEST_STACK } from "./deployer";
-import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine } from "./engine";
-import { pack } from "tar-stream";
+import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, tarArchive } from "./engine";
 
 const KEEP = process.env.KEEP === "1";
 const DATA_VOLUME = "molis-valkey-data";
@@ -40,17 +40,7 @@ async function waitHealthy(container: Docker.Container, timeoutMs = 60000): Prom
 }
 
 function tarFiles(files: Record<string, string>): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const archive = pack();
-        const chunks: Buffer[] = [];
-        archive.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
-        archive.on("end", () => resolve(Buffer.concat(chunks)));
-        archive.on("error", reject);
-        for (const [name, content] of Object.entries(files)) {
-            archive.entry({ name, mode: 0o644 }, content);
-        }
-        archive.finalize();
-    });
+    return tarArchive(Object.entries(files).map(([name, content]) => ({ name, content })));
 }
 
 /** valkey-cli in the client container, as a user with its own certificate; password via REDISCLI_AUTH. */
@@ -70,7 +60,12 @@ beforeAll(async () => {
     ensureBaseImage();
     deployer = new EngineDeployer(docker);
     await deployer.removeLeftovers();
+    const started = Date.now();
     deployment = await deployer.deploy({ baseImage: BASE_IMAGE });
+    if (process.env.MOLIS_DEPLOY_TIMING_FILE) {
+        // npm run bench (row 4): seconds from program start to a healthy container.
+        appendFileSync(process.env.MOLIS_DEPLOY_TIMING_FILE, `${(Date.now() - started) / 1000}\n`);
+    }
     valkey = docker.getContainer(deployment.containerName);
     info = await valkey.inspect();
 

@@ -13,10 +13,10 @@ import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
-import { pack } from "tar-stream";
 import { createCsr, generateKeyPem, selfSignCa, signCsr } from "../../scripts/certificates";
 import { CertUsage } from "../../components/certPlan";
 import { unwrapSecrets } from "../mocks";
+import { tarArchive } from "./engine";
 
 // Resource inputs arrive as plain JSON-like data of any shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -105,20 +105,6 @@ function password(inputs: Inputs): string {
         [chars[i], chars[j]] = [chars[j], chars[i]];
     }
     return chars.join("");
-}
-
-function tarOf(files: Array<{ name: string; content: Buffer; mode: number }>): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const archive = pack();
-        const chunks: Buffer[] = [];
-        archive.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
-        archive.on("end", () => resolve(Buffer.concat(chunks)));
-        archive.on("error", reject);
-        for (const file of files) {
-            archive.entry({ name: file.name, mode: file.mode, uid: 0, gid: 0, mtime: new Date() }, file.content);
-        }
-        archive.finalize();
-    });
 }
 
 export class EngineDeployer {
@@ -533,7 +519,7 @@ export class EngineDeployer {
                     ? Buffer.from(upload.contentBase64, "base64")
                     : Buffer.from(upload.content ?? "", "utf8");
             const mode = upload.permissions !== undefined ? parseInt(upload.permissions, 8) : upload.executable ? 0o744 : 0o644;
-            await created.putArchive(await tarOf([{ name: upload.file, content, mode }]), { path: "/" });
+            await created.putArchive(await tarArchive([{ name: upload.file, content, mode }]), { path: "/" });
         }
 
         let exitCode: number | undefined;

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
+import { pack } from "tar-stream";
 
 /** The engine at DOCKER_HOST or the default socket. */
 export function engine(): Docker {
@@ -58,4 +59,19 @@ export async function exec(
     await new Promise<void>((resolve) => stream.on("end", () => resolve()));
     const { ExitCode } = await instance.inspect();
     return { code: ExitCode ?? -1, stdout: out, stderr: err };
+}
+
+/** A tar archive of files owned by root (uid 0), as the Docker provider builds its uploads. */
+export function tarArchive(files: Array<{ name: string; content: Buffer | string; mode?: number }>): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        const archive = pack();
+        const chunks: Buffer[] = [];
+        archive.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
+        archive.on("end", () => resolve(Buffer.concat(chunks)));
+        archive.on("error", reject);
+        for (const file of files) {
+            archive.entry({ name: file.name, mode: file.mode ?? 0o644, uid: 0, gid: 0, mtime: new Date() }, file.content);
+        }
+        archive.finalize();
+    });
 }

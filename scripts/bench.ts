@@ -1,0 +1,380 @@
+/**
+ * `npm run bench`: measures what the project promises about speed and memory and writes
+ * docs/BENCHMARKS.md. Never part of the tests or CI (timings there would be flaky by design).
+ *
+ * Rows: 1. throughput of the hardened configuration against Valkey's default tuning (TLS, one core);
+ * 2. the health check's wall time and peak memory against `node -e 0` and a valkey-cli PING;
+ * 3. test-suite wall times; 4. deploy-to-healthy time in the Docker test deployer (when an engine runs).
+ */
+import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, renderLocal, RenderResult } from "./localMode";
+
+const ROOT = join(__dirname, "..");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100000);
+const SERVER_CORE = "0";
+const CLIENT_CORE = "1";
+
+interface Stat {
+    median: number;
+    min: number;
+    max: number;
+}
+
+function stat(values: number[]): Stat {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+const fmt = (s: Stat, digits = 0): string => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
+
+function startPinned(conf: string): Promise<ChildProcess> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("taskset", ["-c", SERVER_CORE, "valkey-server", conf], { stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        const onData = (chunk: Buffer): void => {
+            output += chunk.toString();
+            if (output.includes("Ready to accept connections")) {
+                resolve(child);
+            }
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        child.once("exit", (code) => reject(new Error(`valkey-server exited ${code}:\n${output}`)));
+    });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+}
+
+// ---------------------------------------------------------------- row 1: throughput
+
+interface Variant {
+    name: string;
+    conf: (render: RenderResult, dir: string, port: number) => string;
+    tls: boolean;
+}
+
+function tlsDefaultConf(render: RenderResult, dir: string, port: number): string {
+    const { paths } = render;
+    return [
+        "port 0",
+        `tls-port ${port}`,
+        "bind 127.0.0.1",
+        `tls-cert-file ${paths.serverCert}`,
+        `tls-key-file ${paths.serverKey}`,
+        `tls-ca-cert-file ${paths.caCert}`,
+        "tls-auth-clients yes",
+        `dir ${dir}`,
+        "",
+    ].join("\n");
+}
+
+/** The hardened config from `npm run render` plus a benchmark user (test copy only). */
+function hardenedConf(render: RenderResult, dir: string, extra: string[] = []): string {
+    const acl = join(dir, "bench.acl");
+    copyFileSync(render.paths.acl, acl);
+    appendFileSync(acl, "user bench on >bench-password resetchannels -@all +ping +set +get ~key:*\n");
+    const conf = readFileSync(render.paths.conf, "utf8");
+    return `${conf}\naclfile ${acl}\ndir ${dir}\n${extra.join("\n")}\n`;
+}
+
+const VARIANTS: Variant[] = [
+    { name: "hardened (npm run render: TLS, ACL, AOF everysec, io-threads 1)", tls: true, conf: (r, d) => hardenedConf(r, d) },
+    { name: "TLS, Valkey default tuning", tls: true, conf: (r, d, p) => tlsDefaultConf(r, d, p) },
+    { name: "hardened with the seed's literal io-threads 4", tls: true, conf: (r, d) => hardenedConf(r, d, ["io-threads 4"]) },
+    { name: "plaintext, Valkey default tuning", tls: false, conf: (_r, d, p) => `port ${p}\nbind 127.0.0.1\ndir ${d}\n` },
+];
+
+function benchmarkOnce(render: RenderResult, port: number, variant: Variant): Record<string, number> {
+    const { paths } = render;
+    const auth = variant.name.startsWith("hardened") ? ["--user", "bench", "-a", "bench-password"] : [];
+    const tls = variant.tls ? ["--tls", "--cacert", paths.caCert, "--cert", paths.clientCert, "--key", paths.clientKey] : [];
+    const out = execFileSync(
+        "taskset",
+        ["-c", CLIENT_CORE, "valkey-benchmark", "-h", "127.0.0.1", "-p", String(port), ...tls, ...auth, "-c", "50", "-n", String(REQUESTS), "-t", "set,get", "--csv", "-q"],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const result: Record<string, number> = {};
+    for (const line of out.split("\n")) {
+        const match = /^"(SET|GET)","([\d.]+)"/.exec(line);
+        if (match) {
+            result[match[1]] = Number(match[2]);
+        }
+    }
+    if (result.SET === undefined || result.GET === undefined) {
+        throw new Error(`valkey-benchmark gave no SET/GET result:\n${out}`);
+    }
+    return result;
+}
+
+async function throughput(work: string): Promise<string[]> {
+    const port = await freePort();
+    const render = await renderLocal(join(work, "render"), { port, checkPort: false });
+    const results = new Map<string, { SET: number[]; GET: number[] }>();
+    // Interleave variants run by run, so drift in the machine's speed hits all of them alike.
+    for (let run = 0; run < RUNS; run++) {
+        for (const variant of VARIANTS) {
+            const dir = mkdtempSync(join(work, "data-"));
+            const conf = join(dir, "valkey.conf");
+            writeFileSync(conf, variant.conf(render, dir, port));
+            const server = await startPinned(conf);
+            try {
+                const r = benchmarkOnce(render, port, variant);
+                const entry = results.get(variant.name) ?? { SET: [], GET: [] };
+                entry.SET.push(r.SET);
+                entry.GET.push(r.GET);
+                results.set(variant.name, entry);
+            } finally {
+                await stop(server);
+                rmSync(dir, { recursive: true, force: true });
+            }
+        }
+    }
+    const base = results.get(VARIANTS[1].name) as { SET: number[]; GET: number[] };
+    const baseSet = stat(base.SET).median;
+    const baseGet = stat(base.GET).median;
+    const rows = [
+        "| Configuration | SET/s median (min-max) | GET/s median (min-max) | SET ratio | GET ratio |",
+        "| --- | --- | --- | --- | --- |",
+    ];
+    for (const variant of VARIANTS) {
+        const r = results.get(variant.name) as { SET: number[]; GET: number[] };
+        const set = stat(r.SET);
+        const get = stat(r.GET);
+        rows.push(`| ${variant.name} | ${fmt(set)} | ${fmt(get)} | ${(set.median / baseSet).toFixed(2)} | ${(get.median / baseGet).toFixed(2)} |`);
+    }
+    const hardened = results.get(VARIANTS[0].name) as { SET: number[]; GET: number[] };
+    ratios.hardenedSet = stat(hardened.SET).median / baseSet;
+    ratios.hardenedGet = stat(hardened.GET).median / baseGet;
+    return rows;
+}
+
+const ratios: Record<string, number> = {};
+
+// ---------------------------------------------------------------- row 2: health-check cost
+
+/** Wall seconds and peak RSS (KB) of one command, from getrusage of the child (python3). */
+function measure(command: string[], env: NodeJS.ProcessEnv = process.env): { wall: number; rssKb: number; stdout: string } {
+    const script = [
+        "import resource, subprocess, sys, time",
+        "t = time.perf_counter()",
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)",
+        "w = time.perf_counter() - t",
+        "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+        "print(p.stdout.strip())",
+    ].join("\n");
+    const out = execFileSync("python3", ["-c", script, ...command], { encoding: "utf8", env });
+    const [first, ...rest] = out.split("\n");
+    const [wall, rss] = first.split(" ").map(Number);
+    return { wall, rssKb: rss, stdout: rest.join("\n").trim() };
+}
+
+async function healthCost(work: string): Promise<string[]> {
+    const port = await freePort();
+    const render = await renderLocal(join(work, "health"), { port, checkPort: false });
+    const server = await startPinned(render.paths.conf);
+    const { paths } = render;
+    const env = {
+        ...process.env,
+        VALKEY_PORT: String(port),
+        VALKEY_PASSWORD_FILE: paths.passwordFile("healthcheck"),
+        VALKEY_TLS_CA: paths.caCert,
+        VALKEY_TLS_CERT: paths.clientCert,
+        VALKEY_TLS_KEY: paths.clientKey,
+    };
+    const bundle = join(ROOT, "dist", "valkey-health.js");
+    const cliPing = [
+        "sh",
+        "-c",
+        `REDISCLI_AUTH="$(cat ${paths.passwordFile("healthcheck")})" valkey-cli --tls --cacert ${paths.caCert} --cert ${paths.clientCert} --key ${paths.clientKey} -p ${port} --user healthcheck PING | grep -q PONG && echo OK`,
+    ];
+    const commands: Array<[string, string[]]> = [
+        ["`node -e 0` (floor)", [process.execPath, "-e", "0"]],
+        ["`node dist/valkey-health.js`", [process.execPath, bundle]],
+        ["valkey-cli PING check (matches PONG)", cliPing],
+    ];
+    const samples = new Map<string, { wall: number[]; rss: number[] }>();
+    try {
+        for (let run = 0; run < Math.max(RUNS * 4, 20); run++) {
+            for (const [name, command] of commands) {
+                const m = measure(command, env);
+                if (name !== commands[0][0] && m.stdout !== "OK") {
+                    throw new Error(`${name} did not print OK: ${m.stdout}`);
+                }
+                const entry = samples.get(name) ?? { wall: [], rss: [] };
+                entry.wall.push(m.wall * 1000);
+                entry.rss.push(m.rssKb / 1024);
+                samples.set(name, entry);
+            }
+        }
+    } finally {
+        await stop(server);
+    }
+    const floor = samples.get(commands[0][0]) as { wall: number[]; rss: number[] };
+    const rows = ["| Command | wall ms median (min-max) | peak RSS MB median (min-max) | wall / floor | RSS / floor |", "| --- | --- | --- | --- | --- |"];
+    for (const [name] of commands) {
+        const s = samples.get(name) as { wall: number[]; rss: number[] };
+        rows.push(
+            `| ${name} | ${fmt(stat(s.wall), 1)} | ${fmt(stat(s.rss), 1)} | ${(stat(s.wall).median / stat(floor.wall).median).toFixed(2)} | ${(stat(s.rss).median / stat(floor.rss).median).toFixed(2)} |`,
+        );
+    }
+    const health = samples.get(commands[1][0]) as { wall: number[]; rss: number[] };
+    ratios.healthWall = stat(health.wall).median / stat(floor.wall).median;
+    ratios.healthRss = stat(health.rss).median / stat(floor.rss).median;
+    return rows;
+}
+
+// ---------------------------------------------------------------- rows 3 and 4: tests and deploy
+
+function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
+    const started = process.hrtime.bigint();
+    const result = spawnSync(command, args, { cwd: ROOT, env, stdio: "ignore" });
+    if (result.status !== 0) {
+        throw new Error(`${command} ${args.join(" ")} failed (${result.status})`);
+    }
+    return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function testTimes(): string[] {
+    const jest = join(ROOT, "node_modules", ".bin", "jest");
+    const unit: number[] = [];
+    const all: number[] = [];
+    for (let run = 0; run < 3; run++) {
+        unit.push(timeCommand(jest, ["--testPathIgnorePatterns", "/tests/integration/", "/tests/docker/"]));
+        all.push(timeCommand("npm", ["test", "--silent"]));
+    }
+    ratios.unitSeconds = stat(unit).median;
+    return [
+        "| Suite | wall s median (min-max) | command |",
+        "| --- | --- | --- |",
+        `| mock unit tests | ${fmt(stat(unit), 1)} | \`npx jest --testPathIgnorePatterns /tests/integration/ /tests/docker/\` |`,
+        `| whole \`npm test\` (build, unit, real-server suite) | ${fmt(stat(all), 1)} | \`npm test\` |`,
+    ];
+}
+
+function deployTimes(work: string): string[] {
+    const probe = spawnSync("docker", ["info"], { stdio: "ignore" });
+    if (probe.status !== 0) {
+        ratios.deploySeconds = Number.NaN;
+        return ["Not measured: no Docker Engine answered (`docker info`)."];
+    }
+    const file = join(work, "deploy-times");
+    const jest = join(ROOT, "node_modules", ".bin", "jest");
+    for (let run = 0; run < 3; run++) {
+        timeCommand(jest, ["--config", "tests/docker/jest.config.js", "-t", "becomes healthy"], { ...process.env, MOLIS_DEPLOY_TIMING_FILE: file });
+    }
+    const seconds = readFileSync(file, "utf8").trim().split("\n").map(Number);
+    ratios.deploySeconds = stat(seconds).median;
+    return [
+        "| Step | s median (min-max) | command |",
+        "| --- | --- | --- |",
+        `| start to healthy container (base image cached) | ${fmt(stat(seconds), 1)} | \`MOLIS_DEPLOY_TIMING_FILE=/tmp/t npx jest --config tests/docker/jest.config.js -t "becomes healthy"\` |`,
+    ];
+}
+
+// ---------------------------------------------------------------- report
+
+function versions(): string {
+    const read = (cmd: string, args: string[]): string => spawnSync(cmd, args, { encoding: "utf8" }).stdout.trim().split("\n")[0] ?? "";
+    return [
+        `- Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${Math.round(Number(read("awk", ["/MemTotal/ {print $2}", "/proc/meminfo"])) / 1024 / 1024)} GiB`,
+        `- ${read("valkey-server", ["--version"])}`,
+        `- Node ${process.version}; ${read("docker", ["version", "--format", "Docker Engine {{.Server.Version}}"]) || "no Docker Engine"}`,
+        `- Runs: ${RUNS} per throughput variant (${REQUESTS} requests each, 50 clients), ${Math.max(RUNS * 4, 20)} per health-check command, 3 per suite and deploy`,
+    ].join("\n");
+}
+
+async function main(): Promise<void> {
+    execFileSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: "ignore" });
+    const work = mkdtempSync(join(tmpdir(), "molis-bench-"));
+    try {
+        process.stdout.write("row 1: throughput...\n");
+        const row1 = await throughput(work);
+        process.stdout.write("row 2: health-check cost...\n");
+        const row2 = await healthCost(work);
+        process.stdout.write("row 3: test suites...\n");
+        const row3 = testTimes();
+        process.stdout.write("row 4: deploy...\n");
+        const row4 = deployTimes(work);
+
+        const missed: string[] = [];
+        if (ratios.hardenedSet < 0.9 || ratios.hardenedGet < 0.9) {
+            missed.push(
+                `Throughput: hardened at ${ratios.hardenedSet.toFixed(2)} (SET) / ${ratios.hardenedGet.toFixed(2)} (GET) of TLS-default, target 0.9. ` +
+                    "What limits it: the hardened server also checks ACLs on every command and appends every write to the AOF (fsync each second), which TLS-default does not.",
+            );
+        }
+        if (ratios.healthWall > 1.5 || ratios.healthRss > 1.25) {
+            missed.push(
+                `Health check: ${ratios.healthWall.toFixed(2)}x the node floor in wall time (target 1.5x), ${ratios.healthRss.toFixed(2)}x in peak memory (target 1.25x). ` +
+                    "What limits it: loading and compiling the ioredis bundle, and the TLS handshake with RSA keys; Node 18/20 in the images have no module compile cache (Node 22's module.enableCompileCache).",
+            );
+        }
+        if (ratios.unitSeconds > 10) {
+            missed.push(`Mock unit tests: ${ratios.unitSeconds.toFixed(1)} s, target 10 s.`);
+        }
+        if (ratios.deploySeconds > 20) {
+            missed.push(`Deploy: ${ratios.deploySeconds.toFixed(1)} s to healthy, target 20 s. What limits it: the image build and the health check's first interval.`);
+        }
+        const report = [
+            "# Benchmarks",
+            "",
+            `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Medians with min-max over repeated runs.`,
+            "",
+            "## Targets missed",
+            "",
+            missed.length > 0 ? missed.map((m) => `- ${m}`).join("\n") : "None: every target below is met.",
+            "",
+            "## Machine",
+            "",
+            versions(),
+            "",
+            "## 1. Throughput of the hardened configuration",
+            "",
+            `Server pinned to core ${SERVER_CORE} (like the default \`cpus: 1.0\` container), valkey-benchmark pinned to core ${CLIENT_CORE}; ` +
+                "TLS variants use the client certificate. Ratios are to TLS with Valkey's default tuning. Target: hardened >= 0.9.",
+            "",
+            ...row1,
+            "",
+            `Reproduce: \`npm run bench\` (BENCH_RUNS, BENCH_REQUESTS to change the counts); one variant by hand: \`npm run render -- --out /tmp/b --port 6390\`, ` +
+                "`taskset -c 0 valkey-server /tmp/b/valkey.conf` (add a `bench` user to a copy of users.acl), " +
+                "`taskset -c 1 valkey-benchmark --tls --cacert /tmp/b/tls/ca.crt --cert /tmp/b/tls/client.crt --key /tmp/b/tls/client.key -p 6390 --user bench -a ... -c 50 -n 100000 -t set,get`.",
+            "",
+            "## 2. Health-check cost",
+            "",
+            "Against a running server (TLS, client certificate). Peak memory is the child's maximum resident set (getrusage). " +
+                "Target: median wall <= 1.5x and peak memory <= 1.25x the `node -e 0` floor.",
+            "",
+            ...row2,
+            "",
+            "## 3. Tests",
+            "",
+            "Target: mock unit suite <= 10 s.",
+            "",
+            ...row3,
+            "",
+            "## 4. Deploy",
+            "",
+            "Local Docker test deployer, base image cached, from program start to a healthy Valkey container. Target <= 20 s.",
+            "",
+            ...row4,
+            "",
+        ].join("\n");
+        mkdirSync(join(ROOT, "docs"), { recursive: true });
+        writeFileSync(join(ROOT, "docs", "BENCHMARKS.md"), report);
+        process.stdout.write(report);
+    } finally {
+        rmSync(work, { recursive: true, force: true });
+    }
+}
+
+void main();
