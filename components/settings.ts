@@ -6,34 +6,62 @@
  * each naming the setting, the bad value and the fix.
  */
 
-/** Settings as the operator writes them (Pulumi config values, all optional). */
+/**
+ * Settings as the operator writes them (Pulumi config values, all optional; defaults in
+ * {@link DEFAULTS}). Sizes are text with a binary unit: "512MB", "1GB", "64KB".
+ */
 export interface SettingsInput {
+    /** Image the stack's image is built FROM; needs valkey-server and a `valkey` user. Default valkey/valkey:8-alpine. */
     baseImage?: string;
+    /** Local repository name of the built image (no tag; the tag is the content hash). Default molis-valkey. */
     imageName?: string;
+    /** Valkey's only network. Default gateway-bridge. */
     networkName?: string;
+    /** IPv4 CIDR of the network when the stack creates it. Default 10.30.1.0/24. */
     networkSubnet?: string;
+    /** Join an existing network named networkName instead of creating it. Default false. */
     attachToExistingNetwork?: boolean;
+    /** DNS name of Valkey on the network; the server certificate names it. Default valkey. */
     networkAlias?: string;
+    /** Named volume for /data (AOF, RDB). Default molis-valkey-data. */
     dataVolumeName?: string;
+    /** Keep the data volume on destroy. Default true. */
     retainDataOnDestroy?: boolean;
+    /** Container memory limit (size); swap is disabled. Default 512MB. */
     memoryLimit?: string;
+    /** Container memory reservation (size). Default 256MB. */
     memoryReservation?: string;
+    /** Valkey maxmemory (size), below memoryLimit. Default 256MB. */
     maxmemory?: string;
+    /** volatile-* or noeviction, so keys without TTL (blocked requests) are never evicted. Default volatile-lru. */
     maxmemoryPolicy?: string;
-    /** CPUs; text is accepted as written in config and must be a number. */
+    /** CPU limit in CPUs; text is accepted as written in config and must be a number. Default 1.0. */
     cpus?: number | string;
+    /** Valkey io-threads. Default min(4, floor(cpus)), at least 1; a warning when above the CPU limit. */
     ioThreads?: number;
+    /** Valkey maxclients (connections). Default 100. */
     maxClients?: number;
+    /** Seconds before an idle client is closed (0: never). Default 300. */
     idleTimeoutSeconds?: number;
+    /** TLS port inside the network. Default 6379. */
     tlsPort?: number;
+    /** Health check WARNING above this percentage of maxmemory. Default 80. */
     memoryWarnPercent?: number;
+    /** nproc ulimit (processes and threads of the container's uid, host-wide). Default 256. */
     processLimit?: number;
+    /** json-file log size before rotation (size). Default 50MB. */
     logMaxSize?: string;
+    /** Rotated log files kept. Default 5. */
     logMaxFiles?: number;
+    /** CA validity in hours. Default 87600 (10 years). */
     caValidityHours?: number;
+    /** Server and client certificate validity in hours. Default 8760 (1 year). */
     certValidityHours?: number;
+    /** A deploy within this many hours of expiry renews a certificate. Default 720 (30 days). */
     earlyRenewalHours?: number;
+    /** Extra DNS names or IPv4 addresses for the server certificate. Default none. */
     serverNames?: string[];
+    /** Seconds between container health checks. Default 10. */
     healthcheckIntervalSeconds?: number;
 }
 

@@ -1,13 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import * as tls from "@pulumi/tls";
-import { AclUserName, hashPassword, perUser, renderAclFile } from "./acl";
-import { CertSpec, certPlan } from "./certPlan";
-import { healthCheckEnv, HEALTHCHECK_TIMEOUT_SECONDS } from "./healthcheckSpec";
-import { IMAGE_PATHS, VALKEY_USER, writeImageContext } from "./imageContext";
+import { AclUserName, perUser } from "./acl";
+import { certPlan } from "./certPlan";
+import { seedContainerArgs, valkeyContainerArgs } from "./containerSpecs";
+import { writeImageContext } from "./imageContext";
 import { resolveSettings, Settings, SettingsError, SettingsInput } from "./settings";
-import { CONTAINER_FILES, CONTAINER_PATHS, CONTAINER_SECRETS_DIR, renderValkeyConf } from "./valkeyConf";
+import { byUser, createStackSecrets } from "./stackSecrets";
+import { CONTAINER_FILES, CONTAINER_PATHS, renderValkeyConf } from "./valkeyConf";
 
 /**
  * Arguments of {@link ValkeyStack}: the settings, each optional with the default documented in
@@ -15,14 +14,6 @@ import { CONTAINER_FILES, CONTAINER_PATHS, CONTAINER_SECRETS_DIR, renderValkeyCo
  * validated before any resource is created.
  */
 export type ValkeyStackArgs = SettingsInput;
-
-/** A key pair and certificate made from the certificate plan. */
-interface IssuedCert {
-    privateKeyPem: pulumi.Output<string>;
-    certPem: pulumi.Output<string>;
-}
-
-const MIB = 1024 * 1024;
 
 /**
  * ValkeyStack deploys the Molis gateway's state store: a hardened Valkey 8 on Docker.
@@ -77,20 +68,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
         ];
 
         // Secrets: certificates from the plan, one password per ACL user.
-        const plan = certPlan(settings);
-        const ca = this.issueCa(name, plan.ca);
-        const server = this.issueLeaf(`${name}-server`, plan.server, ca);
-        const clients = perUser((user) => this.issueLeaf(`${name}-client-${user}`, plan.clients[user], ca));
-        // 32 letters and digits (about 190 bits): safe in URLs, env files and shells.
-        const passwords = perUser(
-            (user) =>
-                new random.RandomPassword(
-                    `${name}-password-${user}`,
-                    { length: 32, special: false, minLower: 1, minUpper: 1, minNumeric: 1 },
-                    { parent: this },
-                ).result,
-        );
-        const aclFile = pulumi.secret(pulumi.all(passwords).apply((plain) => renderAclFile(perUser((user) => hashPassword(plain[user])))));
+        const { ca, server, clients, passwords, aclFile } = createStackSecrets(name, certPlan(settings), this);
 
         // Image: base image + config + bundled health check; tagged by content.
         const context = writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS));
@@ -138,28 +116,10 @@ export class ValkeyStack extends pulumi.ComponentResource {
         };
         const seeder = new docker.Container(
             `${name}-seed-secrets`,
+            seedContainerArgs({ image: image.imageName, secretsVolume: secretsVolume.name, labels }, secretFiles),
             {
-                image: image.imageName,
-                user: VALKEY_USER,
-                entrypoints: ["/bin/sh", IMAGE_PATHS.seedScript],
-                networkMode: "none",
-                capabilities: { drops: ["ALL"] },
-                securityOpts: ["no-new-privileges:true"],
-                memory: 64,
-                volumes: [{ volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR }],
-                uploads: Object.entries(secretFiles).map(([file, content]) => ({
-                    file: `${CONTAINER_SECRETS_DIR}/${file}`,
-                    content: pulumi.secret(content),
-                    permissions: "0644",
-                })),
-                attach: true,
-                mustRun: false,
-                restart: "no",
-                logDriver: "json-file",
-                logOpts: { "max-size": "1m", "max-file": "1" },
-                labels,
+                parent: this,
             },
-            { parent: this },
         );
         // The provider does not fail an attached container that exits non-zero; do it here, so a
         // failed seeding stops the deploy with a pointer to its log instead of an unhealthy Valkey.
@@ -173,47 +133,15 @@ export class ValkeyStack extends pulumi.ComponentResource {
             return id;
         });
 
-        const memoryMb = Math.floor(settings.memoryLimitBytes / MIB);
         const container = new docker.Container(
             `${name}-valkey`,
-            {
+            valkeyContainerArgs(settings, {
                 image: image.imageName,
-                user: VALKEY_USER,
-                entrypoints: ["valkey-server"],
-                command: [IMAGE_PATHS.config],
-                readOnly: true,
-                capabilities: { drops: ["ALL"] },
-                securityOpts: ["no-new-privileges:true"],
-                tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=10m,mode=1777" },
-                memory: memoryMb,
-                memorySwap: memoryMb,
-                memoryReservation: Math.floor(settings.memoryReservationBytes / MIB),
-                cpus: String(settings.cpus),
-                ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
-                ipcMode: "private",
-                logDriver: "json-file",
-                logOpts: { "max-size": `${Math.floor(settings.logMaxSizeBytes / MIB)}m`, "max-file": String(settings.logMaxFiles) },
-                restart: "unless-stopped",
-                networksAdvanced: [{ name: networkName, aliases: [settings.networkAlias] }],
-                volumes: [
-                    { volumeName: dataVolume.name, containerPath: CONTAINER_PATHS.dataDir },
-                    { volumeName: secretsVolume.name, containerPath: CONTAINER_SECRETS_DIR, readOnly: true },
-                ],
-                envs: healthCheckEnv(settings),
-                healthcheck: {
-                    tests: ["CMD", "node", IMAGE_PATHS.healthCheck],
-                    interval: `${settings.healthcheckIntervalSeconds}s`,
-                    timeout: `${HEALTHCHECK_TIMEOUT_SECONDS}s`,
-                    retries: 3,
-                    startPeriod: "30s",
-                    startInterval: "1s",
-                },
-                stopTimeout: 30,
-                destroyGraceSeconds: 30,
-                wait: true,
-                waitTimeout: 120,
+                networkName,
+                dataVolume: dataVolume.name,
+                secretsVolume: secretsVolume.name,
                 labels: [...labels, { label: "org.molis.secrets-revision", value: secretsRevision }],
-            },
+            }),
             // Two Valkey processes must never share the data volume's AOF: replace by stopping first.
             { parent: this, dependsOn: [seeder], deleteBeforeReplace: true },
         );
@@ -244,54 +172,4 @@ export class ValkeyStack extends pulumi.ComponentResource {
             passwords: this.passwords,
         });
     }
-
-    private issueCa(name: string, spec: CertSpec): IssuedCert {
-        const key = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "RSA", rsaBits: spec.rsaBits }, { parent: this });
-        const cert = new tls.SelfSignedCert(
-            `${name}-ca-cert`,
-            {
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName: spec.commonName, organization: spec.organization },
-                isCaCertificate: true,
-                allowedUses: spec.usages,
-                validityPeriodHours: spec.validityHours,
-                earlyRenewalHours: spec.earlyRenewalHours,
-            },
-            { parent: this },
-        );
-        return { privateKeyPem: pulumi.secret(key.privateKeyPem), certPem: cert.certPem };
-    }
-
-    private issueLeaf(prefix: string, spec: CertSpec, ca: IssuedCert): IssuedCert {
-        const key = new tls.PrivateKey(`${prefix}-key`, { algorithm: "RSA", rsaBits: spec.rsaBits }, { parent: this });
-        const request = new tls.CertRequest(
-            `${prefix}-csr`,
-            {
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName: spec.commonName, organization: spec.organization },
-                dnsNames: spec.dnsNames,
-                ipAddresses: spec.ipAddresses,
-            },
-            { parent: this },
-        );
-        const cert = new tls.LocallySignedCert(
-            `${prefix}-cert`,
-            {
-                certRequestPem: request.certRequestPem,
-                caPrivateKeyPem: ca.privateKeyPem,
-                caCertPem: ca.certPem,
-                isCaCertificate: false,
-                allowedUses: spec.usages,
-                validityPeriodHours: spec.validityHours,
-                earlyRenewalHours: spec.earlyRenewalHours,
-            },
-            { parent: this },
-        );
-        return { privateKeyPem: pulumi.secret(key.privateKeyPem), certPem: cert.certPem };
-    }
-}
-
-/** `pulumi.all` over a per-user record; its typings widen the keys to string, so narrow them back. */
-function byUser(values: Record<AclUserName, pulumi.Output<string>>): pulumi.Output<Record<AclUserName, string>> {
-    return pulumi.all(values) as pulumi.Output<Record<AclUserName, string>>;
 }
