@@ -1,10 +1,10 @@
-/** R4 for local mode and the Docker deployer: real certificates from the plan have the plan's properties. */
+/** R4 for local mode and the Docker deployer: real certificates (real RSA keys, so in the integration suite) have the plan's properties. */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { X509Certificate } from "node:crypto";
-import { certPlan } from "../components/certPlan";
-import { resolveSettings } from "../components/settings";
-import { issueMaterials, IssuedMaterials } from "../scripts/certificates";
+import { certPlan } from "../../components/certPlan";
+import { resolveSettings } from "../../components/settings";
+import { issueMaterials, IssuedMaterials } from "../../scripts/certificates";
 
 let materials: IssuedMaterials;
 beforeAll(async () => {
