@@ -43,16 +43,10 @@ export function requireValkeyServer(): string {
 /** Runs a CLI body, turning expected refusals into one clear line and exit code 2. */
 export function runCli(body: () => Promise<void>): void {
     body().catch((error: unknown) => {
-        if (
-            error instanceof LocalModeError ||
-            error instanceof SettingsError ||
-            (error instanceof Error && error.name === "ParseArgsError")
-        ) {
-            process.stderr.write(`error: ${error.message}\n`);
-            process.exit(2);
-        }
-        if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-            process.stderr.write(`error: ${error.message}\n`);
+        // node:util parseArgs reports bad options as TypeErrors with an ERR_PARSE_ARGS_* code.
+        const badOption = error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS");
+        if (error instanceof LocalModeError || error instanceof SettingsError || badOption) {
+            process.stderr.write(`error: ${(error as Error).message}\n`);
             process.exit(2);
         }
         throw error;
