@@ -221,7 +221,7 @@ export class EngineDeployer {
                     await this.docker.getNetwork(resource.id).remove();
                     break;
                 default:
-                    break; // images stay cached, like the provider's keepLocally default for built images
+                    break; // built images stay in the local cache: the suite re-uses them, and removing them is not what it tests
             }
         }
         this.created.length = 0;
