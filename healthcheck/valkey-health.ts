@@ -80,8 +80,9 @@ async function check(settings: HealthSettings): Promise<Verdict> {
         if (pong !== "PONG") {
             return critical(`PING answered ${JSON.stringify(pong)} instead of PONG`);
         }
-        const [memory, persistence] = await Promise.all([client.info("memory"), client.info("persistence")]);
-        return judgeInfo(parseInfo(`${memory}\n${persistence}`), settings.memoryWarnPercent);
+        // One INFO call with both sections (Valkey 7+ takes several).
+        const info = (await client.call("INFO", "memory", "persistence")) as string;
+        return judgeInfo(parseInfo(info), settings.memoryWarnPercent);
     } catch (error) {
         return critical(describe(lastError ?? error, settings));
     } finally {

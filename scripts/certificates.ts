@@ -170,6 +170,11 @@ export async function signCsr(csrPem: string, ca: KeyAndCert, spec: SigningSpec,
     return cert.toString("pem");
 }
 
+async function issueCa(spec: CertSpec, now: number): Promise<KeyAndCert> {
+    const keyPem = await generateKeyPem(spec.rsaBits);
+    return { keyPem, certPem: await selfSignCa(keyPem, spec, now) };
+}
+
 async function issueLeaf(spec: CertSpec, ca: KeyAndCert, now: number): Promise<KeyAndCert> {
     const keyPem = await generateKeyPem(spec.rsaBits);
     return { keyPem, certPem: await signCsr(await createCsr(keyPem, spec), ca, spec, now) };
@@ -177,8 +182,7 @@ async function issueLeaf(spec: CertSpec, ca: KeyAndCert, now: number): Promise<K
 
 /** Issues every key and certificate of the plan: the CA, the server and one client per user. */
 export async function issueMaterials(plan: CertPlan, now: number = Date.now()): Promise<IssuedMaterials> {
-    const caKey = await generateKeyPem(plan.ca.rsaBits);
-    const ca = { keyPem: caKey, certPem: await selfSignCa(caKey, plan.ca, now) };
+    const ca = await issueCa(plan.ca, now);
     const [server, ...clientList] = await Promise.all([
         issueLeaf(plan.server, ca, now),
         ...Object.values(plan.clients).map((spec) => issueLeaf(spec, ca, now)),
@@ -190,7 +194,6 @@ export async function issueMaterials(plan: CertPlan, now: number = Date.now()): 
 /** Another CA and a client certificate signer under it (tests: certificates a server must refuse). */
 export async function issueStandaloneCa(spec: CertSpec): Promise<{ ca: KeyAndCert; client: (leaf: CertSpec) => Promise<KeyAndCert> }> {
     const now = Date.now();
-    const keyPem = await generateKeyPem(spec.rsaBits);
-    const ca = { keyPem, certPem: await selfSignCa(keyPem, spec, now) };
+    const ca = await issueCa(spec, now);
     return { ca, client: (leaf) => issueLeaf(leaf, ca, now) };
 }
