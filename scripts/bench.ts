@@ -358,7 +358,7 @@ async function main(): Promise<void> {
         if (ratios.healthWall > 1.5 || ratios.healthRss > 1.25) {
             missed.push(
                 `Health check: ${ratios.healthWall.toFixed(2)}x the node floor in wall time (target 1.5x), ${ratios.healthRss.toFixed(2)}x in peak memory (target 1.25x). ` +
-                    "What limits it: loading and compiling the 200 KB ioredis bundle (about 20 ms here: the check exiting before it connects) and the TLS handshake with a client certificate plus four commands; " +
+                    "What limits it: loading and compiling the 200 KB ioredis bundle (about 20 ms here: the check exiting before it connects) and the TLS handshake with a client certificate plus three commands (AUTH, PING, INFO); " +
                     "Node 18/20 have no module compile cache (Node 22's module.enableCompileCache), and a V8 startup snapshot (node --build-snapshot) needs the whole check as one builtin-only entry, not tried yet.",
             );
         }
