@@ -2,10 +2,8 @@ import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { healthCheckEnv, HEALTHCHECK_TIMEOUT_SECONDS } from "./healthcheckSpec";
 import { IMAGE_PATHS, VALKEY_USER } from "./imageContext";
-import { Settings } from "./settings";
+import { Settings, toWholeMb } from "./settings";
 import { CONTAINER_PATHS, CONTAINER_SECRETS_DIR } from "./valkeyConf";
-
-const MIB = 1024 * 1024;
 
 /** What every container of the stack gets: the valkey user, no capability, no privilege gain. */
 const LEAST_PRIVILEGE = {
@@ -53,7 +51,7 @@ export function valkeyContainerArgs(
     settings: Settings,
     refs: ContainerRefs & { networkName: pulumi.Input<string>; dataVolume: pulumi.Input<string> },
 ): docker.ContainerArgs {
-    const memoryMb = Math.floor(settings.memoryLimitBytes / MIB);
+    const memoryMb = toWholeMb(settings.memoryLimitBytes);
     return {
         ...LEAST_PRIVILEGE,
         image: refs.image,
@@ -63,12 +61,12 @@ export function valkeyContainerArgs(
         tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=10m,mode=1777" },
         memory: memoryMb,
         memorySwap: memoryMb, // equal to memory: no swap
-        memoryReservation: Math.floor(settings.memoryReservationBytes / MIB),
+        memoryReservation: toWholeMb(settings.memoryReservationBytes),
         cpus: String(settings.cpus),
         ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
         ipcMode: "private",
         logDriver: "json-file",
-        logOpts: { "max-size": `${Math.floor(settings.logMaxSizeBytes / MIB)}m`, "max-file": String(settings.logMaxFiles) },
+        logOpts: { "max-size": `${toWholeMb(settings.logMaxSizeBytes)}m`, "max-file": String(settings.logMaxFiles) },
         restart: "unless-stopped",
         networksAdvanced: [{ name: refs.networkName, aliases: [settings.networkAlias] }],
         volumes: [

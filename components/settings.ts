@@ -127,7 +127,14 @@ export const DEFAULTS = {
 /** The upper bound of io-threads the stack ever picks by itself (Valkey's own advice for 8.0). */
 export const MAX_DEFAULT_IO_THREADS = 4;
 
-const MIB = 1024 * 1024;
+/** Bytes in one MiB, the unit Docker's memory and log-size arguments take. */
+export const MIB = 1024 * 1024;
+
+/** Whole MiB in a byte count (rounded down), as the Docker provider's MB arguments want. */
+export function toWholeMb(bytes: number): number {
+    return Math.floor(bytes / MIB);
+}
+
 const UNIT_BYTES: Record<string, number> = {
     kb: 1024,
     kib: 1024,

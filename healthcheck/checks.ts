@@ -2,6 +2,7 @@
  * The health check's logic, free of I/O: reading its settings from the environment, parsing INFO
  * and judging the answers (R6). `valkey-health.ts` does the talking.
  */
+import { isDnsName, isIpv4 } from "../components/settings";
 
 export interface HealthSettings {
     host: string;
@@ -38,8 +39,6 @@ export const HEALTH_ENV = {
     memoryWarnPercent: "VALKEY_MEMORY_WARN_PERCENT",
 } as const;
 
-const HOST_RE = /^(?=.{1,253}$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-zA-Z0-9-]{1,63}(?<!-))*$/;
-const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const USER_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/;
 
 /** A health verdict: the line to print and the exit code (0 healthy, 1 unhealthy). */
@@ -62,7 +61,7 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
         return value === undefined || value === "" ? undefined : value;
     };
     const host = text("host") ?? HEALTH_DEFAULTS.host;
-    if (!(IPV4_RE.test(host) || HOST_RE.test(host))) {
+    if (!(isIpv4(host) || isDnsName(host))) {
         return critical(`${HEALTH_ENV.host}=${JSON.stringify(host)} is not a host name or IPv4 address`);
     }
     const portText = text("port") ?? String(HEALTH_DEFAULTS.port);
