@@ -9,7 +9,7 @@ import { appendFileSync } from "node:fs";
 import Docker from "dockerode";
 import { ACL_USER_NAMES, AclUserName } from "../../components/acl";
 import { Deployment, EngineDeployer, TEST_STACK } from "./deployer";
-import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, tarArchive } from "./engine";
+import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, tarArchive, waitHealthy } from "./engine";
 
 const KEEP = process.env.KEEP === "1";
 const DATA_VOLUME = "molis-valkey-data";
@@ -25,22 +25,28 @@ const passwords = (): Record<AclUserName, string> => deployment.outputs.password
 const clientKeys = (): Record<AclUserName, string> => deployment.outputs.clientKeyPems as Record<AclUserName, string>;
 const clientCerts = (): Record<AclUserName, string> => deployment.outputs.clientCertPems as Record<AclUserName, string>;
 
-async function waitHealthy(container: Docker.Container, timeoutMs = 60000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const state = (await container.inspect()).State;
-        if (state.Health?.Status === "healthy") {
-            return;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`not healthy: ${JSON.stringify(state.Health)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
+/**
+ * A client service on the stack's network, from the stack's image (it has valkey-cli), holding the
+ * CA and the given users' certificates and keys under /tmp/client.
+ */
+async function startClient(users: readonly AclUserName[]): Promise<Docker.Container> {
+    const container = await docker.createContainer({
+        Image: String(deployment.outputs.imageName),
+        Entrypoint: ["sleep"],
+        Cmd: ["900"],
+        Labels: { "org.molis.stack": TEST_STACK },
+        HostConfig: { NetworkMode: String(deployment.outputs.networkName) },
+    });
+    const files = [{ name: "tmp/client/ca.crt", content: String(deployment.outputs.caCertPem) }];
+    for (const user of users) {
+        files.push(
+            { name: `tmp/client/${user}.crt`, content: clientCerts()[user] },
+            { name: `tmp/client/${user}.key`, content: clientKeys()[user] },
+        );
     }
-}
-
-function tarFiles(files: Record<string, string>): Promise<Buffer> {
-    return tarArchive(Object.entries(files).map(([name, content]) => ({ name, content })));
+    await container.putArchive(await tarArchive(files), { path: "/" });
+    await container.start();
+    return container;
 }
 
 /** valkey-cli in the client container, as a user with its own certificate; password via REDISCLI_AUTH. */
@@ -69,21 +75,7 @@ beforeAll(async () => {
     valkey = docker.getContainer(deployment.containerName);
     info = await valkey.inspect();
 
-    // A client service on the same network, from the same image (it has valkey-cli).
-    client = await docker.createContainer({
-        Image: String(deployment.outputs.imageName),
-        Entrypoint: ["sleep"],
-        Cmd: ["900"],
-        Labels: { "org.molis.stack": TEST_STACK },
-        HostConfig: { NetworkMode: String(deployment.outputs.networkName) },
-    });
-    const files: Record<string, string> = { "tmp/client/ca.crt": String(deployment.outputs.caCertPem) };
-    for (const user of ACL_USER_NAMES) {
-        files[`tmp/client/${user}.crt`] = clientCerts()[user];
-        files[`tmp/client/${user}.key`] = clientKeys()[user];
-    }
-    await client.putArchive(await tarFiles(files), { path: "/" });
-    await client.start();
+    client = await startClient(ACL_USER_NAMES);
 }, 600000);
 
 afterAll(async () => {
@@ -263,7 +255,7 @@ describe("persistence in the named volume (R7)", () => {
     test("data written before docker restart is there afterwards", async () => {
         expect((await cli("mcp-agent", ["SETNX", "molis:blocked:before-restart", "{}"])).stdout.trim()).toBe("1");
         await valkey.restart({ t: 30 });
-        await waitHealthy(valkey);
+        await waitHealthy(valkey, 60);
         expect((await cli("mcp-admin", ["GET", "molis:blocked:before-restart"])).stdout.trim()).toBe("{}");
     }, 120000);
 
@@ -275,7 +267,7 @@ describe("persistence in the named volume (R7)", () => {
         await valkey.kill({ signal: "SIGKILL" });
         await valkey.wait();
         await valkey.start().catch(() => undefined); // unless-stopped may already have restarted it
-        await waitHealthy(valkey);
+        await waitHealthy(valkey, 60);
         const exists = await cli("mcp-admin", ["EXISTS", ...Array.from({ length: 50 }, (_, i) => `molis:blocked:before-kill-${i}`)]);
         expect(exists.stdout.trim()).toBe("50");
         const volumes = (await valkey.inspect()).Mounts.filter((m) => m.Destination === "/data");
@@ -328,23 +320,9 @@ describe("persistence in the named volume (R7)", () => {
         deployer = new EngineDeployer(docker);
         deployment = await deployer.deploy({ baseImage: BASE_IMAGE, retainDataOnDestroy: "false" });
         valkey = docker.getContainer(deployment.containerName);
-        const reader = await docker.createContainer({
-            Image: String(deployment.outputs.imageName),
-            Entrypoint: ["sleep"],
-            Cmd: ["300"],
-            Labels: { "org.molis.stack": TEST_STACK },
-            HostConfig: { NetworkMode: String(deployment.outputs.networkName) },
-        });
-        const files: Record<string, string> = {
-            "tmp/client/ca.crt": String(deployment.outputs.caCertPem),
-            "tmp/client/mcp-admin.crt": clientCerts()["mcp-admin"],
-            "tmp/client/mcp-admin.key": clientKeys()["mcp-admin"],
-        };
-        await reader.putArchive(await tarFiles(files), { path: "/" });
-        await reader.start();
-        client = reader;
+        client = await startClient(["mcp-admin"]);
         expect((await cli("mcp-admin", ["GET", "molis:blocked:before-restart"])).stdout.trim()).toBe("{}");
-        await reader.remove({ force: true });
+        await client.remove({ force: true });
         await deployer.destroy();
         await expect(docker.getVolume(DATA_VOLUME).inspect()).rejects.toThrow(/no such volume/i);
     }, 300000);

@@ -16,7 +16,7 @@ import Docker from "dockerode";
 import { createCsr, generateKeyPem, selfSignCa, signCsr } from "../../scripts/certificates";
 import { CertUsage } from "../../components/certPlan";
 import { unwrapSecrets } from "../mocks";
-import { tarArchive } from "./engine";
+import { tarArchive, waitHealthy } from "./engine";
 
 // Resource inputs arrive as plain JSON-like data of any shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -526,7 +526,7 @@ export class EngineDeployer {
         if (inputs.start !== false) {
             await created.start();
             if (inputs.wait === true) {
-                await this.waitHealthy(created, inputs.waitTimeout ?? 60);
+                await waitHealthy(created, inputs.waitTimeout ?? 60);
             }
             if (inputs.attach === true) {
                 const result = (await created.wait()) as { StatusCode: number };
@@ -539,22 +539,5 @@ export class EngineDeployer {
             }
         }
         return { ...inputs, name: containerName, id: created.id, exitCode };
-    }
-
-    private async waitHealthy(container: Docker.Container, timeoutSeconds: number): Promise<void> {
-        const deadline = Date.now() + timeoutSeconds * 1000;
-        for (;;) {
-            const state = (await container.inspect()).State;
-            if (state.Health?.Status === "healthy") {
-                return;
-            }
-            if (!state.Running || Date.now() > deadline) {
-                const log = (state.Health?.Log ?? []).map((entry) => entry.Output.trim()).join(" | ");
-                throw new Error(
-                    `container did not become healthy within ${timeoutSeconds} s (running: ${state.Running}, health log: ${log})`,
-                );
-            }
-            await new Promise((resolve) => setTimeout(resolve, 500));
-        }
     }
 }

@@ -75,3 +75,23 @@ export function tarArchive(files: Array<{ name: string; content: Buffer | string
         archive.finalize();
     });
 }
+
+/**
+ * Waits until the container's health status is healthy (as the provider's `wait` does). Fails at
+ * the deadline, or at once when the container has stopped and is not being restarted, with the
+ * health check's own lines.
+ */
+export async function waitHealthy(container: Docker.Container, timeoutSeconds: number): Promise<void> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+        const state = (await container.inspect()).State;
+        if (state.Health?.Status === "healthy") {
+            return;
+        }
+        if ((!state.Running && !state.Restarting) || Date.now() > deadline) {
+            const log = (state.Health?.Log ?? []).map((entry) => entry.Output.trim()).join(" | ");
+            throw new Error(`container did not become healthy within ${timeoutSeconds} s (running: ${state.Running}, health log: ${log})`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+}
