@@ -6,11 +6,12 @@
  * 2. the health check's wall time and peak memory against `node -e 0` and a valkey-cli PING;
  * 3. test-suite wall times; 4. deploy-to-healthy time in the Docker test deployer (when an engine runs).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, renderLocal, RenderResult } from "./localMode";
+import { RunningServer, startServer } from "./valkeyProcess";
 
 const ROOT = join(__dirname, "..");
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -33,26 +34,9 @@ function stat(values: number[]): Stat {
 
 const fmt = (s: Stat, digits = 0): string => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
 
-function startPinned(conf: string): Promise<ChildProcess> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("taskset", ["-c", SERVER_CORE, "valkey-server", conf], { stdio: ["ignore", "pipe", "pipe"] });
-        let output = "";
-        const onData = (chunk: Buffer): void => {
-            output += chunk.toString();
-            if (output.includes("Ready to accept connections")) {
-                resolve(child);
-            }
-        };
-        child.stdout.on("data", onData);
-        child.stderr.on("data", onData);
-        child.once("exit", (code) => reject(new Error(`valkey-server exited ${code}:\n${output}`)));
-    });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+/** A valkey-server pinned to the server core, like the default `cpus: 1.0` container. */
+function startPinned(conf: string, port: number): Promise<RunningServer> {
+    return startServer(conf, port, { pinCore: SERVER_CORE });
 }
 
 // ---------------------------------------------------------------- row 1: throughput
@@ -161,7 +145,7 @@ async function throughput(work: string): Promise<string[]> {
             const dir = mkdtempSync(join(work, "data-"));
             const conf = join(dir, "valkey.conf");
             writeFileSync(conf, variant.conf(render, dir, port));
-            const server = await startPinned(conf);
+            const server = await startPinned(conf, port);
             try {
                 const r = benchmarkOnce(render, port, variant);
                 const entry = results.get(variant.name) ?? { SET: [], GET: [] };
@@ -169,7 +153,7 @@ async function throughput(work: string): Promise<string[]> {
                 entry.GET.push(r.GET);
                 results.set(variant.name, entry);
             } finally {
-                await stop(server);
+                await server.kill();
                 rmSync(dir, { recursive: true, force: true });
             }
         }
@@ -217,7 +201,7 @@ function measure(command: string[], env: NodeJS.ProcessEnv = process.env): { wal
 async function healthCost(work: string): Promise<string[]> {
     const port = await freePort();
     const render = await renderLocal(join(work, "health"), { port, checkPort: false });
-    const server = await startPinned(render.paths.conf);
+    const server = await startPinned(render.paths.conf, port);
     const { paths } = render;
     const env = {
         ...process.env,
@@ -253,7 +237,7 @@ async function healthCost(work: string): Promise<string[]> {
             }
         }
     } finally {
-        await stop(server);
+        await server.kill();
     }
     const floor = samples.get(commands[0][0]) as { wall: number[]; rss: number[] };
     const rows = [

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { SettingsError } from "../components/settings";
 import { DEFAULT_LOCAL_PORT, LocalModeError } from "./localMode";
+import { VALKEY_INSTALL_HINT } from "./valkeyProcess";
 
 export interface LocalArgs {
     out: string;
@@ -32,10 +33,7 @@ export function parseLocalArgs(argv: string[], defaultOut?: string): LocalArgs {
 export function requireValkeyServer(): string {
     const result = spawnSync("valkey-server", ["--version"], { encoding: "utf8" });
     if (result.error || result.status !== 0) {
-        throw new LocalModeError(
-            "valkey-server is not installed. On Debian 12: add bookworm-backports to /etc/apt/sources.list.d/debian.sources " +
-                "(Suites: bookworm bookworm-updates bookworm-backports), then apt-get update && apt-get install -y -t bookworm-backports valkey-server valkey-tools",
-        );
+        throw new LocalModeError(`valkey-server is not installed. ${VALKEY_INSTALL_HINT}`);
     }
     return result.stdout.trim();
 }

@@ -3,18 +3,19 @@
  * a temporary folder (the stack's own config, ACL file and certificates), starts servers on free
  * ports, and stops them and removes the folder afterwards, also on failure.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis, { RedisOptions } from "ioredis";
 import { AclUserName } from "../../components/acl";
 import { freePort, renderLocal, RenderResult } from "../../scripts/localMode";
+import { RunningServer, startServer, VALKEY_INSTALL_HINT } from "../../scripts/valkeyProcess";
 
-const INSTALL_HINT =
-    "valkey-server 8 is required for the integration suite. On Debian 12: add bookworm-backports to " +
-    "/etc/apt/sources.list.d/debian.sources (Suites: bookworm bookworm-updates bookworm-backports), then " +
-    "apt-get update && apt-get install -y -t bookworm-backports valkey-server valkey-tools (CI does this in .ci/run).";
+export { startServer };
+export type { RunningServer };
+
+const INSTALL_HINT = `valkey-server 8 is required for the integration suite. ${VALKEY_INSTALL_HINT} (CI does this in .ci/run).`;
 
 /** Fails (never skips) when valkey-server 8 is missing, saying how to install it. */
 export function requireValkeyServer(): void {
@@ -33,16 +34,6 @@ export interface Fixture {
     cleanup: () => Promise<void>;
     start: (extraConf?: string[]) => Promise<RunningServer>;
     client: (user: AclUserName, options?: Partial<RedisOptions>) => Promise<Redis>;
-}
-
-export interface RunningServer {
-    port: number;
-    process: ChildProcess;
-    log: () => string;
-    /** SIGTERM (clean shutdown) and wait for exit. */
-    stop: () => Promise<void>;
-    /** SIGKILL and wait for exit. */
-    kill: () => Promise<void>;
 }
 
 /** Renders local mode into a new temporary folder on a free port. */
@@ -107,47 +98,4 @@ export function clientOptions(render: RenderResult, user: AclUserName): RedisOpt
         connectTimeout: 5000,
         commandTimeout: 5000,
     };
-}
-
-/** Starts valkey-server on a config and waits until it accepts connections. */
-export function startServer(conf: string, port: number): Promise<RunningServer> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("valkey-server", [conf], { stdio: ["ignore", "pipe", "pipe"] });
-        let output = "";
-        let exited = false;
-        const exitPromise = new Promise<void>((done) => child.once("exit", () => done()));
-        child.once("exit", () => {
-            exited = true;
-        });
-        const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
-            if (!exited) {
-                child.kill(signal);
-                await exitPromise;
-            }
-        };
-        const server: RunningServer = {
-            port,
-            process: child,
-            log: () => output,
-            stop: () => waitExit("SIGTERM"),
-            kill: () => waitExit("SIGKILL"),
-        };
-        const timer = setTimeout(() => {
-            child.kill("SIGKILL");
-            reject(new Error(`valkey-server did not start within 15 s:\n${output}`));
-        }, 15000);
-        const onData = (chunk: Buffer): void => {
-            output += chunk.toString();
-            if (/Ready to accept connections/.test(output)) {
-                clearTimeout(timer);
-                resolve(server);
-            }
-        };
-        child.stdout.on("data", onData);
-        child.stderr.on("data", onData);
-        child.once("exit", (code) => {
-            clearTimeout(timer);
-            reject(new Error(`valkey-server exited with ${code} before it was ready:\n${output}`));
-        });
-    });
 }

@@ -1,0 +1,68 @@
+/**
+ * Running a local valkey-server: the install hint when it is missing, and starting one on a config
+ * until it accepts connections. Used by local mode, the integration suite and the benchmark.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+
+/** How to install valkey-server 8 on Debian 12 (the machines this project runs on). */
+export const VALKEY_INSTALL_HINT =
+    "On Debian 12: add bookworm-backports to /etc/apt/sources.list.d/debian.sources " +
+    "(Suites: bookworm bookworm-updates bookworm-backports), then apt-get update && apt-get install -y -t bookworm-backports valkey-server valkey-tools";
+
+export interface RunningServer {
+    port: number;
+    process: ChildProcess;
+    log: () => string;
+    /** SIGTERM (clean shutdown) and wait for exit. */
+    stop: () => Promise<void>;
+    /** SIGKILL and wait for exit. */
+    kill: () => Promise<void>;
+}
+
+/**
+ * Starts valkey-server on a config and resolves when it accepts connections; rejects with its
+ * output when it exits first or is not ready within 15 s. `pinCore` runs it under taskset on one core.
+ */
+export function startServer(conf: string, port: number, options: { pinCore?: string } = {}): Promise<RunningServer> {
+    return new Promise((resolve, reject) => {
+        const [command, args] =
+            options.pinCore === undefined ? ["valkey-server", [conf]] : ["taskset", ["-c", options.pinCore, "valkey-server", conf]];
+        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+        let output = "";
+        let exited = false;
+        const exitPromise = new Promise<void>((done) => child.once("exit", () => done()));
+        child.once("exit", () => {
+            exited = true;
+        });
+        const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+            if (!exited) {
+                child.kill(signal);
+                await exitPromise;
+            }
+        };
+        const server: RunningServer = {
+            port,
+            process: child,
+            log: () => output,
+            stop: () => waitExit("SIGTERM"),
+            kill: () => waitExit("SIGKILL"),
+        };
+        const timer = setTimeout(() => {
+            child.kill("SIGKILL");
+            reject(new Error(`valkey-server did not start within 15 s:\n${output}`));
+        }, 15000);
+        const onData = (chunk: Buffer): void => {
+            output += chunk.toString();
+            if (/Ready to accept connections/.test(output)) {
+                clearTimeout(timer);
+                resolve(server);
+            }
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        child.once("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`valkey-server exited with ${code} before it was ready:\n${output}`));
+        });
+    });
+}
