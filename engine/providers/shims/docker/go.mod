@@ -1,0 +1,4 @@
+// Our shim, named under the upstream provider's module path so that it may import its internal/provider.
+module github.com/terraform-providers/terraform-provider-docker/shim
+
+go 1.25.8
