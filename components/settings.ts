@@ -37,7 +37,10 @@ export interface SettingsInput {
     maxmemoryPolicy?: string;
     /** CPU limit in CPUs; text is accepted as written in config and must be a number. Default 1.0. */
     cpus?: number | string;
-    /** Valkey io-threads. Default min(4, floor(cpus)), at least 1; a warning when above the CPU limit. */
+    /**
+     * Valkey io-threads. Default 0: automatic, min(4, floor(cpus)) and at least 1 (Pulumi.yaml needs a
+     * default for every declared key, so "automatic" has a number). A warning when above the CPU limit.
+     */
     ioThreads?: number;
     /** Valkey maxclients (connections). Default 100. */
     maxClients?: number;
@@ -110,6 +113,8 @@ export const DEFAULTS = {
     maxmemory: "256MB",
     maxmemoryPolicy: "volatile-lru",
     cpus: 1.0,
+    /** 0: automatic, min(4, floor(cpus)), at least 1. */
+    ioThreads: 0,
     maxClients: 100,
     idleTimeoutSeconds: 300,
     tlsPort: 6379,
@@ -124,6 +129,9 @@ export const DEFAULTS = {
     healthcheckIntervalSeconds: 10,
 } as const;
 
+/** The ioThreads value that asks for the automatic choice (the default). */
+export const AUTO_IO_THREADS = 0;
+
 /** The upper bound of io-threads the stack ever picks by itself (Valkey's own advice for 8.0). */
 export const MAX_DEFAULT_IO_THREADS = 4;
 
@@ -133,6 +141,25 @@ export const MIB = 1024 * 1024;
 /** Whole MiB in a byte count (rounded down), as the Docker provider's MB arguments want. */
 export function toWholeMb(bytes: number): number {
     return Math.floor(bytes / MIB);
+}
+
+/**
+ * A CPU count as the Docker provider writes it back to the state after reading the container
+ * (its `cpus` is a string, compared as text): nanoCPUs as a decimal with nine places, shortened
+ * to one place when the text holds exactly nine zeros ("1.0", "0.5", "11.0"), otherwise with its
+ * trailing zeros cut ("0.25", "2.5", and "10." for 10). Sending any other spelling of the same
+ * number ("1" for "1.0") makes every later `pulumi up` replace the container, as the real engine
+ * suite showed.
+ */
+export function dockerCpus(cpus: number): string {
+    const nano = Math.round(cpus * 1e9);
+    const whole = Math.floor(nano / 1e9);
+    const fraction = String(nano % 1e9).padStart(9, "0");
+    const nine = `${whole}.${fraction}`;
+    if ((nine.match(/0/g) ?? []).length === 9) {
+        return `${whole}.${fraction.slice(0, 1)}`;
+    }
+    return nine.replace(/0+$/, "");
 }
 
 const UNIT_BYTES: Record<string, number> = {
@@ -321,11 +348,14 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
         check.fail("cpus", cpusInput, "set the CPU limit as a number of CPUs from 0.1 to 64, such as 1.0");
     }
     let ioThreads = defaultIoThreads(Number.isFinite(cpus) ? cpus : 1);
-    if (input.ioThreads !== undefined) {
-        ioThreads = check.integer("ioThreads", input.ioThreads, 1, 16, "threads");
+    if (input.ioThreads !== undefined && input.ioThreads !== AUTO_IO_THREADS) {
+        ioThreads = input.ioThreads;
+        if (!Number.isInteger(ioThreads) || ioThreads < 1 || ioThreads > 16) {
+            check.fail("ioThreads", ioThreads, "set a whole number of threads from 1 to 16, or 0 for the automatic choice");
+        }
         if (Number.isFinite(cpus) && input.ioThreads > Math.max(1, Math.floor(cpus))) {
             warnings.push(
-                `ioThreads ${input.ioThreads} exceeds the CPU limit of ${cpus}: Valkey's IO threads spin and starve the main thread (measured: 60k SET/s with 1 thread, 1.3k with 4 on one CPU); leave ioThreads unset to get ${defaultIoThreads(cpus)}`,
+                `ioThreads ${input.ioThreads} exceeds the CPU limit of ${cpus}: Valkey's IO threads spin and starve the main thread (measured: 60k SET/s with 1 thread, 1.3k with 4 on one CPU); leave ioThreads unset (or 0) to get ${defaultIoThreads(cpus)}`,
             );
         }
     }

@@ -1,5 +1,5 @@
 /** Issue 2 point 6: every setting is validated up front; errors name the setting, the value and the fix. */
-import { defaultIoThreads, resolveSettings, SettingsError } from "../components/settings";
+import { defaultIoThreads, dockerCpus, resolveSettings, SettingsError } from "../components/settings";
 
 function problemsOf(input: Parameters<typeof resolveSettings>[0]): string[] {
     try {
@@ -48,6 +48,11 @@ describe("issue 2 point 4: io-threads fit the CPU budget", () => {
         expect(warnings.join()).toMatch(/ioThreads 4 exceeds the CPU limit of 1/);
     });
 
+    test("ioThreads 0, the Pulumi.yaml default, is the automatic choice (the real CLI requires a default for every declared key)", () => {
+        expect(resolveSettings({ cpus: 2, ioThreads: 0 })).toEqual(resolveSettings({ cpus: 2 }));
+        expect(resolveSettings({ cpus: 2, ioThreads: 0 }).settings.ioThreads).toBe(2);
+    });
+
     test("an explicit ioThreads within the CPU limit gives no warning", () => {
         expect(resolveSettings({ cpus: 4, ioThreads: 2 }).warnings).toEqual([]);
     });
@@ -80,7 +85,8 @@ describe("bad input fails with the setting, the value and the fix", () => {
         [{ networkName: "bad name" }, /networkName: "bad name" is not valid/],
         [{ dataVolumeName: "/var/lib/x" }, /dataVolumeName: "\/var\/lib\/x" is not valid/],
         [{ tlsPort: 70000 }, /tlsPort: 70000 is not valid; set a whole number of port from 1 to 65535/],
-        [{ ioThreads: 0 }, /ioThreads: 0 is not valid/],
+        [{ ioThreads: -1 }, /ioThreads: -1 is not valid; set a whole number of threads from 1 to 16, or 0 for the automatic choice/],
+        [{ ioThreads: 17 }, /ioThreads: 17 is not valid/],
         [{ earlyRenewalHours: 9000 }, /earlyRenewalHours: 9000 is not valid; set it below certValidityHours \(8760\)/],
         [{ certValidityHours: 100000 }, /certValidityHours: 100000 is not valid; set it at or below caValidityHours/],
         [{ serverNames: ["valkey.internal", "bad name!"] }, /serverNames: "bad name!" is not valid/],
@@ -115,5 +121,23 @@ describe("bad input fails with the setting, the value and the fix", () => {
         expect(() => new ValkeyStack("bad", { maxmemory: "1GB" })).toThrow(/maxmemory: "1GB" is not valid; set it below memoryLimit/);
         await new Promise((resolve) => setTimeout(resolve, 50));
         expect(recorded.filter((r) => r.name !== "bad")).toEqual([]);
+    });
+});
+
+describe("CPU limit as the Docker provider reads it back (a second pulumi up must not replace the container)", () => {
+    test.each([
+        [1, "1.0"],
+        [2, "2.0"],
+        [0.5, "0.5"],
+        [0.1, "0.1"],
+        [0.25, "0.25"],
+        [1.5, "1.5"],
+        [2.25, "2.25"],
+        [10, "10."],
+        [10.5, "10.5"],
+        [11, "11.0"],
+        [64, "64.0"],
+    ])("R8.4 cpus %p is sent as %p", (cpus, text) => {
+        expect(dockerCpus(cpus)).toBe(text);
     });
 });
