@@ -2,7 +2,7 @@ import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { healthCheckEnv, HEALTHCHECK_TIMEOUT_SECONDS } from "./healthcheckSpec";
 import { IMAGE_PATHS, VALKEY_USER } from "./imageContext";
-import { Settings, toWholeMb } from "./settings";
+import { dockerCpus, Settings, toWholeMb } from "./settings";
 import { CONTAINER_PATHS, CONTAINER_SECRETS_DIR } from "./valkeyConf";
 
 /** What every container of the stack gets: the valkey user, no capability, no privilege gain. */
@@ -31,6 +31,9 @@ export function seedContainerArgs(refs: ContainerRefs, files: Record<string, pul
         entrypoints: ["/bin/sh", IMAGE_PATHS.seedScript],
         networkMode: "none",
         memory: 64,
+        // No swap: the secrets it handles never reach a swap device. Stated, not left to the engine's
+        // default (twice the memory), also so that the provider reads back what the program says.
+        memorySwap: 64,
         volumes: [{ volumeName: refs.secretsVolume, containerPath: CONTAINER_SECRETS_DIR }],
         uploads: Object.entries(files).map(([file, content]) => ({
             file: `${CONTAINER_SECRETS_DIR}/${file}`,
@@ -62,7 +65,7 @@ export function valkeyContainerArgs(
         memory: memoryMb,
         memorySwap: memoryMb, // equal to memory: no swap
         memoryReservation: toWholeMb(settings.memoryReservationBytes),
-        cpus: String(settings.cpus),
+        cpus: dockerCpus(settings.cpus),
         ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
         ipcMode: "private",
         logDriver: "json-file",
@@ -80,7 +83,8 @@ export function valkeyContainerArgs(
             timeout: `${HEALTHCHECK_TIMEOUT_SECONDS}s`,
             retries: 3,
             startPeriod: "30s",
-            startInterval: "1s",
+            // No startInterval: Docker refuses it below API 1.44 (Engine 25), so a deploy on Engine 20.10-24
+            // fails with it ("requires API version 1.44"), as the real engine suite showed.
         },
         // Time for Valkey to finish its AOF on docker stop and on replacement.
         stopTimeout: 30,

@@ -77,6 +77,10 @@ describe("Valkey container hardening", () => {
         expect(valkey().wait).toBe(true);
     });
 
+    test("R6 the health check asks nothing newer than Docker API 1.41 (startInterval needs 1.44; Engine 20.10 refuses the container)", () => {
+        expect(Object.keys(valkey().healthcheck).sort()).toEqual(["interval", "retries", "startPeriod", "tests", "timeout"]);
+    });
+
     test("R7 a replacement stops the old container before starting the new one (one AOF writer)", () => {
         const opts = recordedOptions.get("molis-valkey-valkey") as pulumi.CustomResourceOptions;
         expect(opts.deleteBeforeReplace).toBe(true);

@@ -53,6 +53,11 @@ describe("secrets delivery", () => {
         expect(seeder().restart).toBe("no");
     });
 
+    test("issue 2.1 the seeding container cannot swap the secrets it handles (memory = memory + swap)", () => {
+        expect(seeder().memory).toBe(64);
+        expect(seeder().memorySwap).toBe(64);
+    });
+
     test("issue 2.1 every upload's content is a secret input (encrypted in state)", () => {
         expect(findResource(TYPES.container, "-seed-secrets").secretInputs.has("uploads")).toBe(true);
     });
