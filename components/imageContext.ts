@@ -76,7 +76,7 @@ CMD ["${IMAGE_PATHS.config}"]
 export interface ImageContext {
     /** Folder holding the context; pass it as the build context. */
     dir: string;
-    /** Path of the Dockerfile inside it. */
+    /** Name of the Dockerfile, relative to the context folder (as the image build reads it). */
     dockerfile: string;
     /** SHA-256 of the context's files (hex, first 16 characters): the image tag. */
     hash: string;
@@ -127,5 +127,5 @@ export function writeImageContext(valkeyConf: string, root: string = join(__dirn
             }
         }
     }
-    return { dir, dockerfile: join(dir, "Dockerfile"), hash };
+    return { dir, dockerfile: "Dockerfile", hash };
 }

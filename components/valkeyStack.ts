@@ -70,14 +70,19 @@ export class ValkeyStack extends pulumi.ComponentResource {
         // Secrets: certificates from the plan, one password per ACL user.
         const { ca, server, clients, passwords, aclFile } = createStackSecrets(name, certPlan(settings), this);
 
-        // Image: base image + config + bundled health check; tagged by content.
+        // Image: base image + config + bundled health check; tagged by content. Built on the engine
+        // by the provider's docker_image resource (RemoteImage with `build`): a local image, never
+        // pushed. Containers run it by id, so a rebuilt image always replaces them.
         const context = writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS));
-        const image = new docker.Image(
+        const image = new docker.RemoteImage(
             `${name}-image`,
             {
-                imageName: `${settings.imageName}:${context.hash}`,
-                build: { context: context.dir, dockerfile: context.dockerfile, args: { BASE_IMAGE: settings.baseImage } },
-                skipPush: true,
+                name: `${settings.imageName}:${context.hash}`,
+                build: { context: context.dir, dockerfile: context.dockerfile, buildArgs: { BASE_IMAGE: settings.baseImage } },
+                // A replaced image is removed even when some container still runs it (an operator's
+                // `docker run` of valkey-cli, say): untagged, its layers stay until that container
+                // goes. Without it such a container fails the deploy after the new Valkey is up.
+                forceRemove: true,
             },
             { parent: this },
         );
@@ -116,7 +121,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
         };
         const seeder = new docker.Container(
             `${name}-seed-secrets`,
-            seedContainerArgs({ image: image.imageName, secretsVolume: secretsVolume.name, labels }, secretFiles),
+            seedContainerArgs({ image: image.imageId, secretsVolume: secretsVolume.name, labels }, secretFiles),
             {
                 parent: this,
             },
@@ -136,7 +141,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
         const container = new docker.Container(
             `${name}-valkey`,
             valkeyContainerArgs(settings, {
-                image: image.imageName,
+                image: image.imageId,
                 networkName,
                 dataVolume: dataVolume.name,
                 secretsVolume: secretsVolume.name,
@@ -152,7 +157,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
         this.networkName = pulumi.output(networkName);
         this.containerName = container.name;
         this.dataVolumeName = dataVolume.name;
-        this.imageName = image.imageName;
+        this.imageName = image.name;
         this.caCertPem = ca.certPem;
         this.clientCertPems = byUser(perUser((user) => clients[user].certPem));
         this.clientKeyPems = pulumi.secret(byUser(perUser((user) => clients[user].privateKeyPem)));

@@ -2,6 +2,7 @@
  * Recording Pulumi mocks (the pulumi-awsx idiom): every resource the program registers is kept
  * with its inputs, so a test can assert on exactly what would be sent to the providers.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface RecordedResource {
@@ -46,6 +47,11 @@ export const recorded: RecordedResource[] = [];
 /** Resource options of the component's children, by resource name. */
 export const recordedOptions = new Map<string, pulumi.ResourceOptions>();
 
+/** The image id the mock gives a RemoteImage: a sha256 made from the resource name. */
+export function fakeImageId(name: string): string {
+    return `sha256:${createHash("sha256").update(name).digest("hex")}`;
+}
+
 /** Fake provider outputs, shaped like the real providers' state. */
 function fakeState(type: string, name: string, inputs: pulumi.runtime.MockResourceArgs["inputs"]): Record<string, unknown> {
     switch (type) {
@@ -58,6 +64,8 @@ function fakeState(type: string, name: string, inputs: pulumi.runtime.MockResour
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
             return { ...inputs, certPem: `-----BEGIN CERTIFICATE-----\nfake-${name}\n-----END CERTIFICATE-----\n` };
+        case "docker:index/remoteImage:RemoteImage":
+            return { ...inputs, imageId: fakeImageId(name), repoDigest: "" };
         case "docker:index/container:Container":
             return { ...inputs, name: inputs.name ?? `${name}-1234567`, exitCode: inputs.attach ? 0 : undefined };
         case "docker:index/volume:Volume":
@@ -119,7 +127,7 @@ export function resourcesOfType(type: string): RecordedResource[] {
 
 export const TYPES = {
     container: "docker:index/container:Container",
-    image: "docker:index/image:Image",
+    image: "docker:index/remoteImage:RemoteImage",
     network: "docker:index/network:Network",
     volume: "docker:index/volume:Volume",
     privateKey: "tls:index/privateKey:PrivateKey",

@@ -1,6 +1,6 @@
 /** R1, R7: what the stack creates besides the container: network, volumes, image. */
 import * as pulumi from "@pulumi/pulumi";
-import { children, findResource, recordedOptions, resourcesOfType, TYPES } from "./mocks";
+import { children, fakeImageId, findResource, recordedOptions, resourcesOfType, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
 
 beforeAll(async () => {
@@ -27,13 +27,18 @@ describe("network, volumes and image", () => {
         expect((recordedOptions.get("molis-valkey-data") as pulumi.CustomResourceOptions).retainOnDelete).toBe(true);
     });
 
-    test("R1.1 the image is built FROM valkey/valkey:8-alpine, tagged by content, never pushed", () => {
-        const image = findResource(TYPES.image, "-image").inputs;
-        expect(image.build.args).toEqual({ BASE_IMAGE: "valkey/valkey:8-alpine" });
-        expect(image.imageName).toMatch(/^molis-valkey:[0-9a-f]{16}$/);
-        expect(image.skipPush).toBe(true);
-        const valkey = findResource(TYPES.container, "-valkey").inputs;
-        expect(valkey.image).toBe(image.imageName);
+    test("R1.1 the image is built locally FROM valkey/valkey:8-alpine, tagged by content; both containers run it by id", () => {
+        const image = findResource(TYPES.image, "-image");
+        expect(image.inputs.build.buildArgs).toEqual({ BASE_IMAGE: "valkey/valkey:8-alpine" });
+        expect(image.inputs.build.context).toMatch(/[/\\]\.build[/\\]image-[0-9a-f]{16}$/);
+        expect(image.inputs.build.dockerfile).toBe("Dockerfile");
+        expect(image.inputs.name).toMatch(/^molis-valkey:[0-9a-f]{16}$/);
+        expect(image.inputs.name.endsWith(image.inputs.build.context.slice(-16))).toBe(true);
+        expect(image.inputs.forceRemove).toBe(true);
+        expect(image.inputs.keepLocally).toBeUndefined();
+        const imageId = fakeImageId("molis-valkey-image");
+        expect(findResource(TYPES.container, "-valkey").inputs.image).toBe(imageId);
+        expect(findResource(TYPES.container, "-seed-secrets").inputs.image).toBe(imageId);
     });
 
     test("children are named after the component, so two stacks do not collide", () => {
@@ -58,16 +63,16 @@ describe("settings change what is created", () => {
 
     test("issue 2: the base image is a setting", async () => {
         await deployStack({ baseImage: "registry.example:5000/valkey/valkey:8.0.1-alpine" });
-        expect(findResource(TYPES.image, "-image").inputs.build.args).toEqual({
+        expect(findResource(TYPES.image, "-image").inputs.build.buildArgs).toEqual({
             BASE_IMAGE: "registry.example:5000/valkey/valkey:8.0.1-alpine",
         });
     });
 
     test("a changed setting that reaches valkey.conf changes the image tag (and so the container)", async () => {
         await deployStack();
-        const before = findResource(TYPES.image, "-image").inputs.imageName;
+        const before = findResource(TYPES.image, "-image").inputs.name;
         await deployStack({ maxClients: 50 });
-        expect(findResource(TYPES.image, "-image").inputs.imageName).not.toBe(before);
+        expect(findResource(TYPES.image, "-image").inputs.name).not.toBe(before);
     });
 
     test("two stacks in one program get distinct child names", async () => {
