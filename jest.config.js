@@ -3,7 +3,7 @@ module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
-    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/docker/"],
+    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/docker/", "<rootDir>/tests/pulumi/"],
     testEnvironmentOptions: { globalsCleanup: "off" },
     transform: {
         // isolatedModules (tsconfig) makes ts-jest transpile only.

@@ -1,6 +1,7 @@
 /**
- * Issue 4: the real program deployed on a real Docker Engine by the test deployer, and the running
- * container checked: health, hardening, TLS from a client container, no secret exposed,
+ * Issue 4, on the real engine since issue 8: the program deployed by `pulumi up` (the CLI and
+ * plugins that scripts/pulumi-engine.sh builds from Go modules) on the local Docker Engine, and the
+ * running container checked: health, hardening, TLS from a client container, no secret exposed,
  * persistence through restart and kill, and destroy semantics.
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
@@ -8,85 +9,68 @@
 import { appendFileSync } from "node:fs";
 import Docker from "dockerode";
 import { ACL_USER_NAMES, AclUserName } from "../../components/acl";
-import { Deployment, EngineDeployer, TEST_STACK } from "./deployer";
-import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, tarArchive, waitHealthy } from "./engine";
+import { expectSuccess, PulumiStack, removeLeftovers } from "../pulumi/pulumiStack";
+import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, waitHealthy } from "./engine";
+import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
 const KEEP = process.env.KEEP === "1";
+/** The stack's name; every container, network and volume it creates carries it as a label. */
+const TEST_STACK = "docker-test";
 const DATA_VOLUME = "molis-valkey-data";
 
 let docker: Docker;
-let deployer: EngineDeployer;
-let deployment: Deployment;
+let stack: PulumiStack;
+let outputs: Record<string, unknown>;
 let valkey: Docker.Container;
 let info: Docker.ContainerInspectInfo;
-let client: Docker.Container;
+let client: ValkeyClient;
 
-const passwords = (): Record<AclUserName, string> => deployment.outputs.passwords as Record<AclUserName, string>;
-const clientKeys = (): Record<AclUserName, string> => deployment.outputs.clientKeyPems as Record<AclUserName, string>;
-const clientCerts = (): Record<AclUserName, string> => deployment.outputs.clientCertPems as Record<AclUserName, string>;
+const passwords = (): Record<AclUserName, string> => outputs.passwords as Record<AclUserName, string>;
+const clientKeys = (): Record<AclUserName, string> => outputs.clientKeyPems as Record<AclUserName, string>;
+const cli = (user: AclUserName, args: string[], options: { password?: string; tls?: boolean } = {}) => client.cli(user, args, options);
 
-/**
- * A client service on the stack's network, from the stack's image (it has valkey-cli), holding the
- * CA and the given users' certificates and keys under /tmp/client.
- */
-async function startClient(users: readonly AclUserName[]): Promise<Docker.Container> {
-    const container = await docker.createContainer({
-        Image: String(deployment.outputs.imageName),
-        Entrypoint: ["sleep"],
-        Cmd: ["900"],
-        Labels: { "org.molis.stack": TEST_STACK },
-        HostConfig: { NetworkMode: String(deployment.outputs.networkName) },
+/** The stack's containers on the engine (the label the program sets on each). */
+async function stackContainers(): Promise<Docker.ContainerInfo[]> {
+    return docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [`org.molis.stack=${TEST_STACK}`, "org.molis.component"] }),
     });
-    const files = [{ name: "tmp/client/ca.crt", content: String(deployment.outputs.caCertPem) }];
-    for (const user of users) {
-        files.push(
-            { name: `tmp/client/${user}.crt`, content: clientCerts()[user] },
-            { name: `tmp/client/${user}.key`, content: clientKeys()[user] },
-        );
-    }
-    await container.putArchive(await tarArchive(files), { path: "/" });
-    await container.start();
-    return container;
 }
 
-/** valkey-cli in the client container, as a user with its own certificate; password via REDISCLI_AUTH. */
-function cli(user: AclUserName, args: string[], options: { password?: string; tls?: boolean } = {}) {
-    const tlsArgs =
-        options.tls === false
-            ? []
-            : ["--tls", "--cacert", "/tmp/client/ca.crt", "--cert", `/tmp/client/${user}.crt`, "--key", `/tmp/client/${user}.key`];
-    return exec(client, ["valkey-cli", ...tlsArgs, "-h", "valkey", "-p", "6379", "--user", user, ...args], {
-        env: [`REDISCLI_AUTH=${options.password ?? passwords()[user]}`],
-    });
+/** `pulumi up` of the stack, its outputs, and a handle on the Valkey container. */
+async function deploy(): Promise<void> {
+    const started = Date.now();
+    expectSuccess(await stack.up());
+    if (process.env.MOLIS_DEPLOY_TIMING_FILE) {
+        // npm run bench (row 4): seconds of `pulumi up` from start to a healthy container.
+        appendFileSync(process.env.MOLIS_DEPLOY_TIMING_FILE, `${(Date.now() - started) / 1000}\n`);
+    }
+    outputs = await stack.outputs();
+    valkey = docker.getContainer(String(outputs.containerName));
+    info = await valkey.inspect();
 }
 
 beforeAll(async () => {
     docker = engine();
     await requireEngine(docker);
     ensureBaseImage();
-    deployer = new EngineDeployer(docker);
-    await deployer.removeLeftovers();
-    const started = Date.now();
-    deployment = await deployer.deploy({ baseImage: BASE_IMAGE });
-    if (process.env.MOLIS_DEPLOY_TIMING_FILE) {
-        // npm run bench (row 4): seconds from program start to a healthy container.
-        appendFileSync(process.env.MOLIS_DEPLOY_TIMING_FILE, `${(Date.now() - started) / 1000}\n`);
-    }
-    valkey = docker.getContainer(deployment.containerName);
-    info = await valkey.inspect();
-
-    client = await startClient(ACL_USER_NAMES);
+    await removeLeftovers(docker, TEST_STACK);
+    stack = new PulumiStack(TEST_STACK, { baseImage: BASE_IMAGE });
+    await stack.init();
+    await deploy();
+    client = await ValkeyClient.start(docker, credentialsOf(outputs), ACL_USER_NAMES, TEST_STACK);
 }, 600000);
 
 afterAll(async () => {
     if (KEEP) {
-        process.stdout.write(`KEEP=1: the stack is still running; Valkey container: ${deployment?.containerName}\n`);
+        process.stdout.write(`KEEP=1: the stack is still running; Valkey container: ${String(outputs?.containerName)}\n`);
         return;
     }
-    await client?.remove({ force: true }).catch(() => undefined);
-    await deployer?.destroy({ removeRetained: true });
-    await deployer?.removeLeftovers();
-});
+    await client?.remove();
+    await stack?.destroy();
+    await stack?.remove();
+    await removeLeftovers(docker, TEST_STACK);
+}, 300000);
 
 describe("the deployed container", () => {
     test("becomes healthy through the bundled Node health check", async () => {
@@ -177,7 +161,7 @@ describe("clients on the network (R2.1, R3)", () => {
         expect(plain.stdout).not.toContain("PONG");
         const wrong = await cli("mcp-admin", ["PING"], { password: "wrong-password" });
         expect(`${wrong.stdout}${wrong.stderr}`).toMatch(/WRONGPASS|invalid username-password/);
-        const anonymous = await exec(client, [
+        const anonymous = await exec(client.container, [
             "valkey-cli",
             "--tls",
             "--cacert",
@@ -205,8 +189,10 @@ describe("no secret is exposed (R8.6)", () => {
     const secrets = (): string[] => [...Object.values(passwords()), ...Object.values(clientKeys())];
 
     test("not in docker inspect (env, cmd, entrypoint, labels) of any stack container", async () => {
-        for (const created of deployment.created.filter((r) => r.type === "docker:index/container:Container")) {
-            const inspected = await docker.getContainer(created.id).inspect();
+        const containers = await stackContainers();
+        expect(containers).toHaveLength(2); // the seeding container and Valkey
+        for (const created of containers) {
+            const inspected = await docker.getContainer(created.Id).inspect();
             const exposed = JSON.stringify([
                 inspected.Config.Env,
                 inspected.Config.Cmd,
@@ -230,13 +216,13 @@ describe("no secret is exposed (R8.6)", () => {
     });
 
     test("not in the image: its history holds none, and its /run/secrets is empty", async () => {
-        const image = docker.getImage(String(deployment.outputs.imageName));
+        const image = docker.getImage(String(outputs.imageName));
         const history = JSON.stringify(await image.history());
         for (const secret of secrets()) {
             expect(history).not.toContain(secret);
         }
         const probe = await docker.createContainer({
-            Image: String(deployment.outputs.imageName),
+            Image: String(outputs.imageName),
             Entrypoint: ["ls", "-A", "/run/secrets"],
             Labels: { "org.molis.stack": TEST_STACK },
         });
@@ -276,54 +262,48 @@ describe("persistence in the named volume (R7)", () => {
 });
 
 (KEEP ? describe.skip : describe)("destroy", () => {
-    test("removes the containers, the network and the secrets volume; the data volume survives", async () => {
-        await client.remove({ force: true });
-        const created = [...deployment.created];
-        await deployer.destroy();
-        for (const resource of created) {
-            const exists = async (): Promise<boolean> => {
-                switch (resource.type) {
-                    case "docker:index/container:Container":
-                        return docker
-                            .getContainer(resource.id)
-                            .inspect()
-                            .then(
-                                () => true,
-                                () => false,
-                            );
-                    case "docker:index/network:Network":
-                        return docker
-                            .getNetwork(resource.id)
-                            .inspect()
-                            .then(
-                                () => true,
-                                () => false,
-                            );
-                    case "docker:index/volume:Volume":
-                        return docker
-                            .getVolume(resource.id)
-                            .inspect()
-                            .then(
-                                () => true,
-                                () => false,
-                            );
-                    default:
-                        return false;
-                }
-            };
-            expect([resource.name, await exists()]).toEqual([resource.name, resource.name.endsWith("-data")]);
+    /** Whether the engine still has a container, network or volume by the id the state holds for it. */
+    async function exists(type: string, id: string): Promise<boolean> {
+        const lookup: Record<string, () => Promise<unknown>> = {
+            "docker:index/container:Container": () => docker.getContainer(id).inspect(),
+            "docker:index/network:Network": () => docker.getNetwork(id).inspect(),
+            "docker:index/volume:Volume": () => docker.getVolume(id).inspect(),
+            "docker:index/remoteImage:RemoteImage": () => docker.getImage(String(outputs.imageName)).inspect(),
+        };
+        return lookup[type]().then(
+            () => true,
+            () => false,
+        );
+    }
+
+    test("pulumi destroy removes the containers, the network, the secrets volume and the image; the data volume survives", async () => {
+        await client.remove();
+        const dockerResources = (await stack.resources()).filter((r) => r.type.startsWith("docker:index/") && r.id);
+        expect(dockerResources.map((r) => r.type).sort()).toEqual(
+            [
+                "docker:index/container:Container",
+                "docker:index/container:Container",
+                "docker:index/network:Network",
+                "docker:index/remoteImage:RemoteImage",
+                "docker:index/volume:Volume",
+                "docker:index/volume:Volume",
+            ].sort(),
+        );
+        expectSuccess(await stack.destroy());
+        for (const resource of dockerResources) {
+            const name = resource.urn.split("::").pop();
+            expect([name, await exists(resource.type, String(resource.id))]).toEqual([name, resource.id === DATA_VOLUME]);
         }
         expect((await docker.getVolume(DATA_VOLUME).inspect()).Name).toBe(DATA_VOLUME);
     }, 120000);
 
-    test("a new deploy reattaches the kept data; with retainDataOnDestroy=false, destroy removes it", async () => {
-        deployer = new EngineDeployer(docker);
-        deployment = await deployer.deploy({ baseImage: BASE_IMAGE, retainDataOnDestroy: "false" });
-        valkey = docker.getContainer(deployment.containerName);
-        client = await startClient(["mcp-admin"]);
+    test("a new pulumi up reattaches the kept data; with retainDataOnDestroy=false, pulumi destroy removes it", async () => {
+        await stack.setConfig("retainDataOnDestroy", "false");
+        await deploy();
+        client = await ValkeyClient.start(docker, credentialsOf(outputs), ["mcp-admin"], TEST_STACK);
         expect((await cli("mcp-admin", ["GET", "molis:blocked:before-restart"])).stdout.trim()).toBe("{}");
-        await client.remove({ force: true });
-        await deployer.destroy();
+        await client.remove();
+        expectSuccess(await stack.destroy());
         await expect(docker.getVolume(DATA_VOLUME).inspect()).rejects.toThrow(/no such volume/i);
     }, 300000);
 });
