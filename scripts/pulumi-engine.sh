@@ -47,7 +47,7 @@ for name in tls random docker; do
     fail "@pulumi/$name in package-lock.json asks for plugin $name $wanted but this script builds ${PLUGIN_VERSIONS[$name]}; set PLUGIN_VERSIONS in scripts/pulumi-engine.sh (and check that engine/providers still maps that SDK: npm run test:pulumi)"
 done
 
-key=$( (go version; cat "$0"; find engine -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)
+key=$( (go version; cat "$0"; find engine -type f \( -name '*.go' ! -name '*_test.go' -o -name 'go.mod' -o -name 'go.sum' \) | LC_ALL=C sort | xargs cat) | sha256sum | cut -c1-16)
 cache_root=${MOLIS_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/molis-valkey/engine}
 out="$cache_root/$key"
 
