@@ -443,7 +443,7 @@ const SECTIONS: Section[] = [
         row: 5,
         heading: "5. Engine build",
         intro: [
-            "`scripts/pulumi-engine.sh`: the Pulumi CLI, the language host, molis-tfgen and the three providers from Go modules (two `go build` runs per module set, `-trimpath`), then the plugins installed. " +
+            "`scripts/pulumi-engine.sh`: the Pulumi CLI, the language host, molis-tfgen and the three providers from Go modules (three `go build` runs, `-trimpath`: the CLI module, then molis-tfgen, then the providers with the schemas it wrote), then the plugins installed. " +
                 "Target: cold <= 20 min, so that a cold CI run stays well inside its 90 minutes.",
         ],
         measure: engineTimes,
