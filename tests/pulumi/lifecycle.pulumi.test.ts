@@ -27,6 +27,8 @@ let docker: Docker;
 let stack: PulumiStack;
 let outputs: Record<string, unknown>;
 let client: ValkeyClient | undefined;
+/** Set once `pulumi stack rm` ran in the test. */
+let removed = false;
 
 /** Everything on the engine that carries the stack's label, and the data volume by name. */
 async function onEngine(): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
@@ -60,7 +62,9 @@ afterAll(async () => {
         process.stdout.write(`KEEP=1: stack ${STACK} stays deployed; backend ${stack?.backendDir}\n`);
         return;
     }
-    await stack?.destroy();
+    if (!removed) {
+        await stack?.destroy();
+    }
     await stack?.remove();
     await removeLeftovers(docker, STACK);
     await docker
@@ -223,4 +227,11 @@ describe("a changed setting", () => {
             await probe.remove({ force: true });
         }
     }, 300000);
+
+    test("pulumi stack rm removes the stack from the backend", async () => {
+        expectSuccess(await stack.must(["stack", "rm", "--yes"]));
+        const listed = await stack.run(["stack", "ls", "--json"], undefined, { stack: false });
+        expect(JSON.parse(listed.stdout)).toEqual([]);
+        removed = true;
+    });
 });

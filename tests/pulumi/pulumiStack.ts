@@ -88,8 +88,8 @@ export class PulumiStack {
         await this.must(["config", "rm", "--config-file", this.configFile, `${PROJECT}:${key}`]);
     }
 
-    /** Runs a pulumi command for this stack; never throws on a non-zero exit. */
-    run(args: string[], timeoutMs = 600000): Promise<RunResult> {
+    /** Runs a pulumi command for this stack (or, with `stack: false`, for the backend); never throws on a non-zero exit. */
+    run(args: string[], timeoutMs = 600000, options: { stack?: boolean } = {}): Promise<RunResult> {
         const env: NodeJS.ProcessEnv = {
             ...process.env,
             PATH: `${this.engine.bin}:${process.env.PATH ?? ""}`,
@@ -101,7 +101,7 @@ export class PulumiStack {
             PULUMI_SKIP_CONFIRMATIONS: "true",
             NO_COLOR: "1",
         };
-        const withStack = ["--stack", this.stack, "--non-interactive", ...args];
+        const withStack = options.stack === false ? ["--non-interactive", ...args] : ["--stack", this.stack, "--non-interactive", ...args];
         return new Promise((resolve) => {
             execFile(
                 join(this.engine.bin, "pulumi"),
