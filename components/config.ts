@@ -20,6 +20,8 @@ export const SETTING_KINDS: Record<keyof SettingsInput, Kind> = {
     cpus: "decimal",
     ioThreads: "number",
     maxClients: "number",
+    maxRequestSize: "string",
+    clientBuffersLimit: "string",
     idleTimeoutSeconds: "number",
     tlsPort: "number",
     memoryWarnPercent: "number",
@@ -31,6 +33,7 @@ export const SETTING_KINDS: Record<keyof SettingsInput, Kind> = {
     earlyRenewalHours: "number",
     serverNames: "array",
     healthcheckIntervalSeconds: "number",
+    certExpiryWarnDays: "number",
 };
 
 /**

@@ -44,6 +44,20 @@ export interface SettingsInput {
     ioThreads?: number;
     /** Valkey maxclients (connections). Default 100. */
     maxClients?: number;
+    /**
+     * The largest request a client may send (size): one argument's length (Valkey
+     * `proto-max-bulk-len`; at least 1MB, Valkey's floor). A larger one is refused as it arrives, before
+     * it is buffered. Default 1MB: blocked requests are JSON documents of kilobytes.
+     */
+    maxRequestSize?: string;
+    /**
+     * What all clients may make the server hold for them together (size; Valkey `maxmemory-clients`):
+     * requests being read, arguments of unfinished commands, replies not yet read. Past it the
+     * biggest clients are disconnected. One client's unparsed input and unread replies are each cut
+     * off at a quarter of it (`client-query-buffer-limit`, `client-output-buffer-limit normal`).
+     * It comes on top of maxmemory within memoryLimit. Default 64MB.
+     */
+    clientBuffersLimit?: string;
     /** Seconds before an idle client is closed (0: never). Default 300. */
     idleTimeoutSeconds?: number;
     /** TLS port inside the network. Default 6379. */
@@ -66,6 +80,8 @@ export interface SettingsInput {
     serverNames?: string[];
     /** Seconds between container health checks. Default 10. */
     healthcheckIntervalSeconds?: number;
+    /** The health check warns this many days before a certificate expires. Default 30 (earlyRenewalHours' window). */
+    certExpiryWarnDays?: number;
 }
 
 /** Validated settings with every default applied and sizes converted to bytes. */
@@ -85,6 +101,8 @@ export interface Settings {
     cpus: number;
     ioThreads: number;
     maxClients: number;
+    maxRequestBytes: number;
+    clientBuffersBytes: number;
     idleTimeoutSeconds: number;
     tlsPort: number;
     memoryWarnPercent: number;
@@ -96,6 +114,7 @@ export interface Settings {
     earlyRenewalHours: number;
     serverNames: string[];
     healthcheckIntervalSeconds: number;
+    certExpiryWarnDays: number;
 }
 
 /** Defaults, as an operator would write them. The README's configuration table lists these. */
@@ -116,6 +135,8 @@ export const DEFAULTS = {
     /** 0: automatic, min(4, floor(cpus)), at least 1. */
     ioThreads: 0,
     maxClients: 100,
+    maxRequestSize: "1MB",
+    clientBuffersLimit: "64MB",
     idleTimeoutSeconds: 300,
     tlsPort: 6379,
     memoryWarnPercent: 80,
@@ -127,6 +148,7 @@ export const DEFAULTS = {
     earlyRenewalHours: 720,
     serverNames: [] as string[],
     healthcheckIntervalSeconds: 10,
+    certExpiryWarnDays: 30,
 } as const;
 
 /** The ioThreads value that asks for the automatic choice (the default). */
@@ -137,6 +159,17 @@ export const MAX_DEFAULT_IO_THREADS = 4;
 
 /** Bytes in one MiB, the unit Docker's memory and log-size arguments take. */
 export const MIB = 1024 * 1024;
+
+/** Valkey's floor for proto-max-bulk-len and client-query-buffer-limit. */
+export const VALKEY_MIN_BUFFER_LIMIT = 1 * 1024 * 1024;
+
+/** The share of clientBuffersLimit one client's unparsed input, and its unread replies, may each hold. */
+export const CLIENT_BUFFER_SHARE = 4;
+
+/** The most one client's unparsed input, or its unread replies, may hold: a quarter of all clients' budget. */
+export function perClientBufferBytes(settings: Pick<Settings, "clientBuffersBytes" | "maxRequestBytes">): number {
+    return Math.max(Math.floor(settings.clientBuffersBytes / CLIENT_BUFFER_SHARE), settings.maxRequestBytes, VALKEY_MIN_BUFFER_LIMIT);
+}
 
 /** Whole MiB in a byte count (rounded down), as the Docker provider's MB arguments want. */
 export function toWholeMb(bytes: number): number {
@@ -361,6 +394,32 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
     }
 
     const maxClients = check.integer("maxClients", input.maxClients ?? DEFAULTS.maxClients, 1, 10000, "clients");
+
+    // Bounded input: what one client can make the server allocate (issue 9).
+    const maxRequestText = input.maxRequestSize ?? DEFAULTS.maxRequestSize;
+    const maxRequestBytes = check.size("maxRequestSize", maxRequestText, VALKEY_MIN_BUFFER_LIMIT);
+    const clientBuffersText = input.clientBuffersLimit ?? DEFAULTS.clientBuffersLimit;
+    const clientBuffersBytes = check.size("clientBuffersLimit", clientBuffersText, 4 * VALKEY_MIN_BUFFER_LIMIT);
+    if (maxRequestBytes > 0 && clientBuffersBytes > 0 && maxRequestBytes > clientBuffersBytes / CLIENT_BUFFER_SHARE) {
+        check.fail(
+            "maxRequestSize",
+            maxRequestText,
+            `set it at or below a quarter of clientBuffersLimit (${formatMb(clientBuffersBytes / CLIENT_BUFFER_SHARE)}), the most one client may hold, or raise clientBuffersLimit`,
+        );
+    }
+    if (memoryLimitBytes > 0 && clientBuffersBytes > 0 && maxmemoryBytes > 0 && maxmemoryBytes < memoryLimitBytes) {
+        if (maxmemoryBytes + clientBuffersBytes >= memoryLimitBytes) {
+            check.fail(
+                "clientBuffersLimit",
+                clientBuffersText,
+                `set it so that maxmemory (${formatMb(maxmemoryBytes)}) plus clientBuffersLimit stays below memoryLimit (${formatMb(memoryLimitBytes)}), with room left for the process and the AOF rewrite fork; or lower maxmemory, or raise memoryLimit`,
+            );
+        } else if (maxmemoryBytes + clientBuffersBytes > memoryLimitBytes * 0.75) {
+            warnings.push(
+                `maxmemory ${formatMb(maxmemoryBytes)} plus clientBuffersLimit ${formatMb(clientBuffersBytes)} is above three quarters of memoryLimit ${formatMb(memoryLimitBytes)}: little room is left for the AOF rewrite fork`,
+            );
+        }
+    }
     const idleTimeoutSeconds = check.integer(
         "idleTimeoutSeconds",
         input.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds,
@@ -404,6 +463,14 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
         "seconds",
     );
 
+    const certExpiryWarnDays = check.integer(
+        "certExpiryWarnDays",
+        input.certExpiryWarnDays ?? DEFAULTS.certExpiryWarnDays,
+        1,
+        3650,
+        "days",
+    );
+
     const serverNames = input.serverNames ?? [...DEFAULTS.serverNames];
     if (!Array.isArray(serverNames)) {
         check.fail("serverNames", serverNames, 'write a list of DNS names or IPv4 addresses, such as ["valkey.internal"]');
@@ -435,6 +502,8 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
             cpus,
             ioThreads,
             maxClients,
+            maxRequestBytes,
+            clientBuffersBytes,
             idleTimeoutSeconds,
             tlsPort,
             memoryWarnPercent,
@@ -446,6 +515,7 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
             earlyRenewalHours,
             serverNames: [...serverNames],
             healthcheckIntervalSeconds,
+            certExpiryWarnDays,
         },
         warnings,
     };

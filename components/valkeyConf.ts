@@ -4,7 +4,7 @@
  * real valkey-server.
  */
 import { RENAMED_COMMANDS } from "./acl";
-import { Settings } from "./settings";
+import { perClientBufferBytes, Settings } from "./settings";
 
 /** Where the server finds its files, and what it binds to. Differs between container and local mode. */
 export interface ConfPaths {
@@ -42,7 +42,14 @@ export const CONTAINER_PATHS: ConfPaths = {
 /** The settings valkey.conf depends on. */
 export type ConfSettings = Pick<
     Settings,
-    "tlsPort" | "maxmemoryBytes" | "maxmemoryPolicy" | "ioThreads" | "maxClients" | "idleTimeoutSeconds"
+    | "tlsPort"
+    | "maxmemoryBytes"
+    | "maxmemoryPolicy"
+    | "ioThreads"
+    | "maxClients"
+    | "idleTimeoutSeconds"
+    | "maxRequestBytes"
+    | "clientBuffersBytes"
 >;
 
 /** TLS 1.2 suites with forward secrecy and AEAD only; TLS 1.3 suites are all strong. */
@@ -107,6 +114,15 @@ export function renderValkeyConf(settings: ConfSettings, paths: ConfPaths): stri
         `maxclients ${settings.maxClients}`,
         `timeout ${settings.idleTimeoutSeconds}`,
         "tcp-keepalive 300",
+        "",
+        "# Bounded input: what clients can make the server allocate (issue 9). An argument above",
+        "# proto-max-bulk-len is refused as its header arrives; one client's unparsed input and unread replies",
+        "# stay under a quarter of maxmemory-clients; past maxmemory-clients (all clients' buffers and the",
+        "# arguments of unfinished commands together) the biggest clients are disconnected.",
+        `proto-max-bulk-len ${settings.maxRequestBytes}`,
+        `client-query-buffer-limit ${perClientBufferBytes(settings)}`,
+        `client-output-buffer-limit normal ${perClientBufferBytes(settings)} 0 0`,
+        `maxmemory-clients ${settings.clientBuffersBytes}`,
         "",
         "# Administration stays off: no DEBUG, MODULE or protected configs at run time",
         "enable-protected-configs no",

@@ -19,14 +19,29 @@ export interface RunningServer {
     kill: () => Promise<void>;
 }
 
+/** How to run valkey-server: pinned to one core (taskset), and/or inside a cgroup (its cgroup.procs file). */
+export interface StartOptions {
+    pinCore?: string;
+    cgroupProcsFile?: string;
+}
+
 /**
  * Starts valkey-server on a config and resolves when it accepts connections; rejects with its
- * output when it exits first or is not ready within 15 s. `pinCore` runs it under taskset on one core.
+ * output when it exits first or is not ready within 15 s.
  */
-export function startServer(conf: string, port: number, options: { pinCore?: string } = {}): Promise<RunningServer> {
+export function startServer(conf: string, port: number, options: StartOptions = {}): Promise<RunningServer> {
     return new Promise((resolve, reject) => {
-        const [command, args] =
-            options.pinCore === undefined ? ["valkey-server", [conf]] : ["taskset", ["-c", options.pinCore, "valkey-server", conf]];
+        let command = "valkey-server";
+        let args = [conf];
+        if (options.pinCore !== undefined) {
+            args = ["-c", options.pinCore, command, ...args];
+            command = "taskset";
+        }
+        if (options.cgroupProcsFile !== undefined) {
+            // The shell joins the cgroup, then becomes the server: its pid is the server's.
+            args = ["-c", 'echo $$ > "$0" && exec "$@"', options.cgroupProcsFile, command, ...args];
+            command = "sh";
+        }
         const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
         let output = "";
         let exited = false;

@@ -92,6 +92,15 @@ describe("bad input fails with the setting, the value and the fix", () => {
         [{ serverNames: ["valkey.internal", "bad name!"] }, /serverNames: "bad name!" is not valid/],
         [{ processLimit: 4 }, /processLimit: 4 is not valid/],
         [{ logMaxSize: "50" }, /logMaxSize: "50" is not valid/],
+        [{ maxRequestSize: "512KB" }, /maxRequestSize: "512KB" is not valid; set at least 1MB/],
+        [{ maxRequestSize: "lots" }, /maxRequestSize: "lots" is not valid; write a size with a unit/],
+        [{ maxRequestSize: "32MB" }, /maxRequestSize: "32MB" is not valid; set it at or below a quarter of clientBuffersLimit \(16MB\)/],
+        [{ clientBuffersLimit: "2MB" }, /clientBuffersLimit: "2MB" is not valid; set at least 4MB/],
+        [
+            { clientBuffersLimit: "256MB" },
+            /clientBuffersLimit: "256MB" is not valid; set it so that maxmemory \(256MB\) plus clientBuffersLimit stays below memoryLimit \(512MB\)/,
+        ],
+        [{ certExpiryWarnDays: 0 }, /certExpiryWarnDays: 0 is not valid; set a whole number of days from 1 to 3650/],
     ])("%j", (input, message) => {
         expect(problemsOf(input).join("\n")).toMatch(message);
     });
@@ -139,5 +148,20 @@ describe("CPU limit as the Docker provider reads it back (a second pulumi up mus
         [64, "64.0"],
     ])("R8.4 cpus %p is sent as %p", (cpus, text) => {
         expect(dockerCpus(cpus)).toBe(text);
+    });
+});
+
+describe("issue 9: bounded input fits the container's memory", () => {
+    test("the defaults: 1MB per request, 64MB of client buffers, 30 days of certificate warning, no warning", () => {
+        const { settings, warnings } = resolveSettings();
+        expect(settings.maxRequestBytes).toBe(1024 * 1024);
+        expect(settings.clientBuffersBytes).toBe(64 * 1024 * 1024);
+        expect(settings.certExpiryWarnDays).toBe(30);
+        expect(warnings).toEqual([]);
+    });
+
+    test("client buffers plus maxmemory above three quarters of memoryLimit is a warning, not an error", () => {
+        const { warnings } = resolveSettings({ clientBuffersLimit: "160MB" });
+        expect(warnings.join()).toMatch(/maxmemory 256MB plus clientBuffersLimit 160MB is above three quarters of memoryLimit 512MB/);
     });
 });

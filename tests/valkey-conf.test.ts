@@ -62,6 +62,23 @@ describe("valkey.conf", () => {
         expect(directive("timeout")).toEqual(["300"]);
     });
 
+    test("issue 9 bounded input: 1MB per request argument, 16MB per client buffer, 64MB for all clients' buffers", () => {
+        const mb = (n: number): string => String(n * 1024 * 1024);
+        expect(directive("proto-max-bulk-len")).toEqual([mb(1)]);
+        expect(directive("client-query-buffer-limit")).toEqual([mb(16)]);
+        expect(directive("client-output-buffer-limit")).toEqual([`normal ${mb(16)} 0 0`]);
+        expect(directive("maxmemory-clients")).toEqual([mb(64)]);
+    });
+
+    test("issue 9 the bounds follow the settings, never below Valkey's 1MB floor", () => {
+        const custom = renderValkeyConf(resolveSettings({ maxRequestSize: "8MB", clientBuffersLimit: "32MB" }).settings, CONTAINER_PATHS);
+        expect(custom).toMatch(/^proto-max-bulk-len 8388608$/m);
+        expect(custom).toMatch(/^client-query-buffer-limit 8388608$/m);
+        expect(custom).toMatch(/^maxmemory-clients 33554432$/m);
+        const small = renderValkeyConf(resolveSettings({ clientBuffersLimit: "4MB" }).settings, CONTAINER_PATHS);
+        expect(small).toMatch(/^client-query-buffer-limit 1048576$/m);
+    });
+
     test("listens on all container interfaces; local mode can bind loopback only", () => {
         expect(directive("bind")).toEqual(["0.0.0.0"]);
         const local = renderValkeyConf(resolveSettings().settings, { ...CONTAINER_PATHS, bind: "127.0.0.1", dataDir: "/tmp/my data" });

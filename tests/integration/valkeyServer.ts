@@ -10,7 +10,7 @@ import { join } from "node:path";
 import Redis, { RedisOptions } from "ioredis";
 import { AclUserName } from "../../components/acl";
 import { freePort, renderLocal, RenderResult } from "../../scripts/localMode";
-import { RunningServer, startServer, VALKEY_INSTALL_HINT } from "../../scripts/valkeyProcess";
+import { RunningServer, StartOptions, startServer, VALKEY_INSTALL_HINT } from "../../scripts/valkeyProcess";
 
 export { startServer };
 export type { RunningServer };
@@ -32,7 +32,7 @@ export interface Fixture {
     render: RenderResult;
     dir: string;
     cleanup: () => Promise<void>;
-    start: (extraConf?: string[]) => Promise<RunningServer>;
+    start: (extraConf?: string[], options?: StartOptions) => Promise<RunningServer>;
     client: (user: AclUserName, options?: Partial<RedisOptions>) => Promise<Redis>;
 }
 
@@ -45,13 +45,13 @@ export async function createFixture(): Promise<Fixture> {
     const servers = new Set<RunningServer>();
     const clients = new Set<Redis>();
 
-    const start = async (extraConf: string[] = []): Promise<RunningServer> => {
+    const start = async (extraConf: string[] = [], options: StartOptions = {}): Promise<RunningServer> => {
         const conf = join(dir, `valkey-${servers.size}.conf`);
         copyFileSync(render.paths.conf, conf);
         if (extraConf.length > 0) {
             appendFileSync(conf, `\n# test copy overrides\n${extraConf.join("\n")}\n`);
         }
-        const server = await startServer(conf, render.port);
+        const server = await startServer(conf, render.port, options);
         servers.add(server);
         return server;
     };
