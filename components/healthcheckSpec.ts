@@ -10,7 +10,7 @@ import { CONTAINER_FILES, CONTAINER_SECRETS_DIR } from "./valkeyConf";
 export const HEALTHCHECK_TIMEOUT_SECONDS = 5;
 
 /** `KEY=VALUE` lines for the container: paths and names only, never a secret. */
-export function healthCheckEnv(settings: Pick<Settings, "tlsPort" | "memoryWarnPercent">): string[] {
+export function healthCheckEnv(settings: Pick<Settings, "tlsPort" | "memoryWarnPercent" | "certExpiryWarnDays" | "maxClients">): string[] {
     const values: Record<keyof typeof HEALTH_ENV, string> = {
         host: "127.0.0.1",
         port: String(settings.tlsPort),
@@ -20,6 +20,8 @@ export function healthCheckEnv(settings: Pick<Settings, "tlsPort" | "memoryWarnP
         tlsCert: `${CONTAINER_SECRETS_DIR}/${CONTAINER_FILES.healthcheckCert}`,
         tlsKey: `${CONTAINER_SECRETS_DIR}/${CONTAINER_FILES.healthcheckKey}`,
         memoryWarnPercent: String(settings.memoryWarnPercent),
+        certWarnDays: String(settings.certExpiryWarnDays),
+        maxClients: String(settings.maxClients),
     };
     return (Object.keys(HEALTH_ENV) as Array<keyof typeof HEALTH_ENV>).map((key) => `${HEALTH_ENV[key]}=${values[key]}`);
 }

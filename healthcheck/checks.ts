@@ -13,6 +13,10 @@ export interface HealthSettings {
     tlsCert: string;
     tlsKey: string;
     memoryWarnPercent: number;
+    /** Days before a certificate's expiry from which it is reported (WARNING); expired is CRITICAL. */
+    certWarnDays: number;
+    /** The server's maxclients, named when the server refuses connections; undefined when not given. */
+    maxClients?: number;
 }
 
 /** Defaults are the container's paths, so the bundled check runs inside the image with no env. */
@@ -25,6 +29,7 @@ export const HEALTH_DEFAULTS: HealthSettings = {
     tlsCert: "/run/secrets/healthcheck.crt",
     tlsKey: "/run/secrets/healthcheck.key",
     memoryWarnPercent: 80,
+    certWarnDays: 30,
 };
 
 /** The environment variables of the health check's contract. */
@@ -37,6 +42,8 @@ export const HEALTH_ENV = {
     tlsCert: "VALKEY_TLS_CERT",
     tlsKey: "VALKEY_TLS_KEY",
     memoryWarnPercent: "VALKEY_MEMORY_WARN_PERCENT",
+    certWarnDays: "VALKEY_CERT_WARN_DAYS",
+    maxClients: "VALKEY_MAXCLIENTS",
 } as const;
 
 const USER_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/;
@@ -78,10 +85,21 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
     if (!/^\d+(\.\d+)?$/.test(percentText) || memoryWarnPercent <= 0 || memoryWarnPercent > 100) {
         return critical(`${HEALTH_ENV.memoryWarnPercent}=${JSON.stringify(percentText)} is not a percentage above 0 and at most 100`);
     }
+    const warnDaysText = text("certWarnDays") ?? String(HEALTH_DEFAULTS.certWarnDays);
+    const certWarnDays = Number(warnDaysText);
+    if (!/^\d{1,4}$/.test(warnDaysText) || certWarnDays < 1) {
+        return critical(`${HEALTH_ENV.certWarnDays}=${JSON.stringify(warnDaysText)} is not a whole number of days (1-9999)`);
+    }
+    const maxClientsText = text("maxClients");
+    if (maxClientsText !== undefined && !/^[1-9]\d{0,5}$/.test(maxClientsText)) {
+        return critical(`${HEALTH_ENV.maxClients}=${JSON.stringify(maxClientsText)} is not a number of clients`);
+    }
     return {
         host,
         port,
         user,
+        certWarnDays,
+        ...(maxClientsText === undefined ? {} : { maxClients: Number(maxClientsText) }),
         passwordFile: text("passwordFile") ?? HEALTH_DEFAULTS.passwordFile,
         tlsCa: text("tlsCa") ?? HEALTH_DEFAULTS.tlsCa,
         tlsCert: text("tlsCert") ?? HEALTH_DEFAULTS.tlsCert,
@@ -90,7 +108,7 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
     };
 }
 
-export function isVerdict(value: HealthSettings | Verdict): value is Verdict {
+export function isVerdict<T extends object>(value: T | Verdict): value is Verdict {
     return "exitCode" in value;
 }
 
@@ -140,4 +158,85 @@ export function judgeInfo(info: Map<string, string>, memoryWarnPercent: number):
         return { line: `WARNING: memory usage ${percent.toFixed(1)}% of maxmemory exceeds ${memoryWarnPercent}%`, exitCode: 0 };
     }
     return { line: "OK", exitCode: 0 };
+}
+
+/** A certificate the check looked at: what it is, for the message, and when it stops being valid. */
+export interface CertificateSeen {
+    name: string;
+    validTo: Date;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function day(date: Date): string {
+    return date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+/**
+ * Judges certificate lifetimes (issue 9): an expired one is CRITICAL; one expiring within
+ * `warnDays` is a WARNING naming it and when, so it is renewed (`pulumi up`) before clients break.
+ */
+export function judgeCertificates(seen: CertificateSeen[], now: Date, warnDays: number): { critical?: string; warnings: string[] } {
+    const expired = seen.filter((cert) => cert.validTo.getTime() <= now.getTime());
+    if (expired.length > 0) {
+        return {
+            critical: expired.map((cert) => `the ${cert.name} expired on ${day(cert.validTo)}`).join("; ") + "; renew it with pulumi up",
+            warnings: [],
+        };
+    }
+    const warnings = seen
+        .filter((cert) => cert.validTo.getTime() - now.getTime() <= warnDays * DAY_MS)
+        .map((cert) => {
+            const days = Math.floor((cert.validTo.getTime() - now.getTime()) / DAY_MS);
+            return `the ${cert.name} expires on ${day(cert.validTo)} (in ${days} day${days === 1 ? "" : "s"})`;
+        });
+    return { warnings };
+}
+
+/**
+ * The verdict of a check that reached the server: INFO's verdict, then certificate problems. A
+ * CRITICAL wins; WARNINGs are joined into one line and the check stays healthy.
+ */
+export function combineVerdicts(infoVerdict: Verdict, certificates: { critical?: string; warnings: string[] }): Verdict {
+    if (infoVerdict.exitCode !== 0) {
+        return infoVerdict;
+    }
+    if (certificates.critical !== undefined) {
+        return critical(certificates.critical);
+    }
+    const warnings = [
+        ...(infoVerdict.line.startsWith("WARNING: ") ? [infoVerdict.line.slice("WARNING: ".length)] : []),
+        ...certificates.warnings.map((w) => `${w}; renew it with pulumi up`),
+    ];
+    return warnings.length > 0 ? { line: `WARNING: ${warnings.join("; ")}`, exitCode: 0 } : infoVerdict;
+}
+
+/**
+ * What a failed connection means, from the error the TLS client saw. Valkey at maxclients accepts
+ * the TCP connection and closes it before answering the TLS handshake (its text cannot reach a TLS
+ * client); a bad certificate instead ends in a TLS alert, or after the handshake.
+ */
+export function describeConnectionError(
+    message: string,
+    code: string | undefined,
+    settings: Pick<HealthSettings, "host" | "port" | "user" | "maxClients">,
+): string {
+    if (/WRONGPASS|invalid username-password/i.test(message)) {
+        return `authentication failed for user ${settings.user}`;
+    }
+    if (/NOPERM/.test(message)) {
+        return `user ${settings.user} lacks permission: ${message}`;
+    }
+    if (
+        /max number of clients reached/i.test(message) ||
+        /socket disconnected before secure TLS connection was established/.test(message)
+    ) {
+        const limit = settings.maxClients === undefined ? "maxclients" : `maxclients ${settings.maxClients}`;
+        return (
+            `Valkey at ${settings.host}:${settings.port} refuses new connections: it closed this one before the TLS handshake, ` +
+            `as it does when its client limit (${limit}) is reached; find the client holding connections (connected_clients, rejected_connections in INFO) or raise maxClients`
+        );
+    }
+    const detail = code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+    return `cannot reach Valkey at ${settings.host}:${settings.port}: ${detail}`;
 }

@@ -1,14 +1,31 @@
 /**
  * valkey-health: the container's health check (R6). Connects with TLS and a client certificate,
  * authenticates with the password read from a file (never argv or a variable holding the secret),
- * checks PING, INFO memory and INFO persistence, prints one line and exits 0 (healthy) or 1.
+ * checks PING, INFO memory and INFO persistence, and the lifetimes of the CA, its own client
+ * certificate and the certificate the server presents (issue 9), prints one line and exits 0
+ * (healthy, OK or WARNING) or 1 (CRITICAL).
  *
  * Bundled by esbuild into one file with no node_modules (`npm run build` writes
  * dist/valkey-health.js); run as `node dist/valkey-health.js` with the VALKEY_* variables.
  */
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { connect, TLSSocket } from "node:tls";
 import Redis from "ioredis";
-import { critical, HEALTH_ENV, HealthSettings, isVerdict, judgeInfo, parseInfo, readHealthSettings, Verdict } from "./checks";
+import {
+    CertificateSeen,
+    combineVerdicts,
+    critical,
+    describeConnectionError,
+    HEALTH_ENV,
+    HealthSettings,
+    isVerdict,
+    judgeCertificates,
+    judgeInfo,
+    parseInfo,
+    readHealthSettings,
+    Verdict,
+} from "./checks";
 
 /** Every step is bounded; the total stays below the container health-check timeout (5 s). */
 const CONNECT_TIMEOUT_MS = 2000;
@@ -26,13 +43,44 @@ function readSecretFile(variable: string, path: string): string | Verdict {
 
 function describe(error: unknown, settings: HealthSettings): string {
     const message = error instanceof Error ? error.message : String(error);
-    if (/WRONGPASS|invalid username-password/i.test(message)) {
-        return `authentication failed for user ${settings.user}`;
+    return describeConnectionError(message, (error as NodeJS.ErrnoException | undefined)?.code, settings);
+}
+
+/** The validity end of a PEM certificate file's first certificate, or a CRITICAL verdict. */
+function certificateIn(variable: string, pem: string, name: string): CertificateSeen | Verdict {
+    try {
+        return { name, validTo: new Date(new X509Certificate(pem).validTo) };
+    } catch (error) {
+        return critical(`${variable} holds no readable certificate (${(error as Error).message})`);
     }
-    if (/NOPERM/.test(message)) {
-        return `user ${settings.user} lacks permission: ${message}`;
-    }
-    return `cannot reach Valkey at ${settings.host}:${settings.port}: ${message}`;
+}
+
+/**
+ * Reads the certificate the server presents without trusting it, only to say when it expired: asked
+ * after a handshake failed because the server's certificate has expired.
+ */
+function presentedCertificate(settings: HealthSettings, files: Record<string, string>): Promise<CertificateSeen | undefined> {
+    return new Promise((resolve) => {
+        const socket = connect({
+            host: settings.host,
+            port: settings.port,
+            ca: files.tlsCa,
+            cert: files.tlsCert,
+            key: files.tlsKey,
+            rejectUnauthorized: false,
+            minVersion: "TLSv1.2",
+        });
+        const done = (seen: CertificateSeen | undefined): void => {
+            socket.destroy();
+            resolve(seen);
+        };
+        socket.setTimeout(CONNECT_TIMEOUT_MS, () => done(undefined));
+        socket.once("secureConnect", () => {
+            const validTo = socket.getPeerCertificate().valid_to;
+            done(validTo ? { name: "server certificate", validTo: new Date(validTo) } : undefined);
+        });
+        socket.once("error", () => done(undefined));
+    });
 }
 
 async function check(settings: HealthSettings): Promise<Verdict> {
@@ -48,6 +96,22 @@ async function check(settings: HealthSettings): Promise<Verdict> {
             return content;
         }
         files[key] = content;
+    }
+    const certificates: CertificateSeen[] = [];
+    for (const [key, variable, name] of [
+        ["tlsCa", HEALTH_ENV.tlsCa, "CA certificate"],
+        ["tlsCert", HEALTH_ENV.tlsCert, "health check's client certificate"],
+    ] as const) {
+        const seen = certificateIn(variable, files[key], name);
+        if (isVerdict(seen)) {
+            return seen;
+        }
+        certificates.push(seen);
+    }
+    // An expired CA or client certificate fails the handshake anyway: say which, before trying.
+    const beforeConnect = judgeCertificates(certificates, new Date(), settings.certWarnDays);
+    if (beforeConnect.critical !== undefined) {
+        return critical(beforeConnect.critical);
     }
     const password = files.passwordFile.replace(/\r?\n$/, "");
     const client = new Redis({
@@ -82,9 +146,24 @@ async function check(settings: HealthSettings): Promise<Verdict> {
         }
         // One INFO call with both sections (Valkey 7+ takes several).
         const info = (await client.call("INFO", "memory", "persistence")) as string;
-        return judgeInfo(parseInfo(info), settings.memoryWarnPercent);
+        const presented = (client.stream as TLSSocket).getPeerCertificate?.().valid_to;
+        if (presented) {
+            certificates.push({ name: "server certificate", validTo: new Date(presented) });
+        }
+        return combineVerdicts(
+            judgeInfo(parseInfo(info), settings.memoryWarnPercent),
+            judgeCertificates(certificates, new Date(), settings.certWarnDays),
+        );
     } catch (error) {
-        return critical(describe(lastError ?? error, settings));
+        const failure = lastError ?? error;
+        if ((failure as NodeJS.ErrnoException | undefined)?.code === "CERT_HAS_EXPIRED") {
+            const server = await presentedCertificate(settings, files);
+            const expired = judgeCertificates(server ? [server] : [], new Date(), settings.certWarnDays).critical;
+            if (expired !== undefined) {
+                return critical(expired);
+            }
+        }
+        return critical(describe(failure, settings));
     } finally {
         client.disconnect();
     }

@@ -1,5 +1,15 @@
 /** R6: the health check's settings, INFO parsing and verdicts (the integration suite runs it for real). */
-import { HEALTH_DEFAULTS, isVerdict, judgeInfo, memoryPercent, parseInfo, readHealthSettings } from "../healthcheck/checks";
+import {
+    combineVerdicts,
+    describeConnectionError,
+    HEALTH_DEFAULTS,
+    isVerdict,
+    judgeCertificates,
+    judgeInfo,
+    memoryPercent,
+    parseInfo,
+    readHealthSettings,
+} from "../healthcheck/checks";
 
 const info = (fields: Record<string, string | number>): Map<string, string> =>
     parseInfo(
@@ -25,6 +35,9 @@ describe("settings from the environment (R6.6)", () => {
             { VALKEY_MEMORY_WARN_PERCENT: "eighty" },
             'CRITICAL: VALKEY_MEMORY_WARN_PERCENT="eighty" is not a percentage above 0 and at most 100',
         ],
+        [{ VALKEY_CERT_WARN_DAYS: "0" }, 'CRITICAL: VALKEY_CERT_WARN_DAYS="0" is not a whole number of days (1-9999)'],
+        [{ VALKEY_CERT_WARN_DAYS: "soon" }, 'CRITICAL: VALKEY_CERT_WARN_DAYS="soon" is not a whole number of days (1-9999)'],
+        [{ VALKEY_MAXCLIENTS: "lots" }, 'CRITICAL: VALKEY_MAXCLIENTS="lots" is not a number of clients'],
     ])("%j is refused", (env, line) => {
         const result = readHealthSettings(env);
         expect(isVerdict(result) && result).toEqual({ line, exitCode: 1 });
@@ -74,5 +87,79 @@ describe("INFO parsing and verdicts", () => {
     test("failing AOF writes and loading are unhealthy", () => {
         expect(judgeInfo(info({ aof_enabled: 1, aof_last_write_status: "err" }), 80).exitCode).toBe(1);
         expect(judgeInfo(info({ aof_enabled: 1, loading: 1 }), 80).exitCode).toBe(1);
+    });
+});
+
+describe("issue 9: certificate lifetimes", () => {
+    const now = new Date("2026-11-24T12:00:00Z");
+    const inDays = (days: number): Date => new Date(now.getTime() + days * 24 * 3600 * 1000);
+
+    test("nothing within the window: no verdict of its own", () => {
+        expect(judgeCertificates([{ name: "server certificate", validTo: inDays(200) }], now, 30)).toEqual({ warnings: [] });
+    });
+
+    test("within the window: a WARNING naming the certificate and when it expires", () => {
+        const judged = judgeCertificates(
+            [
+                { name: "CA certificate", validTo: inDays(3650) },
+                { name: "server certificate", validTo: inDays(3.5) },
+            ],
+            now,
+            30,
+        );
+        expect(judged).toEqual({ warnings: ["the server certificate expires on 2026-11-28 00:00 UTC (in 3 days)"] });
+        expect(combineVerdicts({ line: "OK", exitCode: 0 }, judged)).toEqual({
+            line: "WARNING: the server certificate expires on 2026-11-28 00:00 UTC (in 3 days); renew it with pulumi up",
+            exitCode: 0,
+        });
+    });
+
+    test("expired: CRITICAL, which wins over a memory WARNING", () => {
+        const judged = judgeCertificates([{ name: "CA certificate", validTo: inDays(-1) }], now, 30);
+        expect(judged.critical).toBe("the CA certificate expired on 2026-11-23 12:00 UTC; renew it with pulumi up");
+        expect(combineVerdicts({ line: "WARNING: memory usage 90.0% of maxmemory exceeds 80%", exitCode: 0 }, judged)).toEqual({
+            line: "CRITICAL: the CA certificate expired on 2026-11-23 12:00 UTC; renew it with pulumi up",
+            exitCode: 1,
+        });
+    });
+
+    test("a memory WARNING and a certificate WARNING share one line; an INFO CRITICAL stays as it is", () => {
+        const soon = judgeCertificates([{ name: "server certificate", validTo: inDays(10) }], now, 30);
+        expect(combineVerdicts({ line: "WARNING: memory usage 90.0% of maxmemory exceeds 80%", exitCode: 0 }, soon).line).toBe(
+            "WARNING: memory usage 90.0% of maxmemory exceeds 80%; the server certificate expires on 2026-12-04 12:00 UTC (in 10 days); renew it with pulumi up",
+        );
+        const aofOff = {
+            line: "CRITICAL: AOF persistence is disabled (aof_enabled:0); writes may be lost on restart",
+            exitCode: 1 as const,
+        };
+        expect(combineVerdicts(aofOff, soon)).toBe(aofOff);
+    });
+});
+
+describe("issue 9: why a connection failed", () => {
+    const settings = { host: "127.0.0.1", port: 6379, user: "healthcheck", maxClients: 100 };
+
+    test("closed before the TLS handshake: the client limit, named with its value", () => {
+        expect(
+            describeConnectionError(
+                "Client network socket disconnected before secure TLS connection was established",
+                "ECONNRESET",
+                settings,
+            ),
+        ).toBe(
+            "Valkey at 127.0.0.1:6379 refuses new connections: it closed this one before the TLS handshake, as it does when its client limit (maxclients 100) is reached; find the client holding connections (connected_clients, rejected_connections in INFO) or raise maxClients",
+        );
+    });
+
+    test("other failures keep their own words", () => {
+        expect(describeConnectionError("WRONGPASS invalid username-password pair", undefined, settings)).toBe(
+            "authentication failed for user healthcheck",
+        );
+        expect(describeConnectionError("connect ECONNREFUSED 127.0.0.1:6379", "ECONNREFUSED", settings)).toBe(
+            "cannot reach Valkey at 127.0.0.1:6379: connect ECONNREFUSED 127.0.0.1:6379",
+        );
+        expect(describeConnectionError("certificate has expired", "CERT_HAS_EXPIRED", settings)).toBe(
+            "cannot reach Valkey at 127.0.0.1:6379: certificate has expired (CERT_HAS_EXPIRED)",
+        );
     });
 });

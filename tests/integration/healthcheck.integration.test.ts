@@ -1,60 +1,19 @@
 /** R6 on a real valkey-server: the bundled health check (dist/valkey-health.js) end to end. */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { certPlan, CertSpec } from "../../components/certPlan";
+import { resolveSettings } from "../../components/settings";
+import { createCsr, generateKeyPem, selfSignCa, signCsr } from "../../scripts/certificates";
+import { requireHealthBundle, runHealthCheck } from "./healthRun";
+import { RespClient } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
-const BUNDLE = join(__dirname, "..", "..", "dist", "valkey-health.js");
-
-interface Run {
-    code: number | null;
-    stdout: string;
-    cmdline: string;
-    environ: string;
-}
-
 let fixture: Fixture;
-
-function healthEnv(overrides: Record<string, string> = {}): Record<string, string> {
-    const { paths, port } = fixture.render;
-    return {
-        PATH: process.env.PATH ?? "",
-        VALKEY_HOST: "127.0.0.1",
-        VALKEY_PORT: String(port),
-        VALKEY_USER: "healthcheck",
-        VALKEY_PASSWORD_FILE: paths.passwordFile("healthcheck"),
-        VALKEY_TLS_CA: paths.caCert,
-        VALKEY_TLS_CERT: paths.clientCert,
-        VALKEY_TLS_KEY: paths.clientKey,
-        VALKEY_MEMORY_WARN_PERCENT: "80",
-        ...overrides,
-    };
-}
-
-/** Runs the bundle and records its command line and environment as the kernel shows them (ps). */
-function runHealth(overrides: Record<string, string> = {}): Promise<Run> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, [BUNDLE], { env: healthEnv(overrides) });
-        const read = (file: string): string => {
-            try {
-                return readFileSync(`/proc/${child.pid}/${file}`, "utf8");
-            } catch {
-                return "";
-            }
-        };
-        const cmdline = read("cmdline");
-        const environ = read("environ");
-        let stdout = "";
-        child.stdout.on("data", (chunk) => (stdout += chunk.toString()));
-        child.on("close", (code) => resolve({ code, stdout, cmdline, environ }));
-    });
-}
+const runHealth = (overrides: Record<string, string> = {}) => runHealthCheck(fixture.render, overrides);
 
 let server: RunningServer;
 beforeAll(async () => {
-    if (!existsSync(BUNDLE)) {
-        throw new Error(`${BUNDLE} is missing: run npm run build (npm test does)`);
-    }
+    requireHealthBundle();
     fixture = await createFixture();
     server = await fixture.start();
 }, 60000);
@@ -141,4 +100,107 @@ describe("health check against a real server (R6)", () => {
         expect(Date.now() - started).toBeLessThan(5000);
         server = await fixture.start();
     }, 30000);
+});
+
+describe("issue 9: certificate lifetimes and the client limit, seen by the health check", () => {
+    const HOUR = 3600 * 1000;
+    const plan = certPlan(resolveSettings().settings);
+    /** A moment `days` from now; certificates are issued (validity) before it, so their start is in the past. */
+    const inDays = (days: number): number => Date.now() + days * 24 * HOUR;
+
+    /** A CA and leaf certificates for the server and the health check, each valid until `until`. */
+    async function materials(until: { ca: number; server: number; client: number }): Promise<Record<string, string>> {
+        // Each certificate's notAfter is its issue time plus its validity: issue it that long before `until`.
+        const caKey = await generateKeyPem(plan.ca.rsaBits);
+        const ca = { keyPem: caKey, certPem: await selfSignCa(caKey, plan.ca, until.ca - plan.ca.validityHours * HOUR) };
+        const leaf = async (spec: CertSpec, notAfter: number): Promise<{ keyPem: string; certPem: string }> => {
+            const keyPem = await generateKeyPem(spec.rsaBits);
+            return { keyPem, certPem: await signCsr(await createCsr(keyPem, spec), ca, spec, notAfter - spec.validityHours * HOUR) };
+        };
+        const server = await leaf(plan.server, until.server);
+        const client = await leaf(plan.clients.healthcheck, until.client);
+        const dir = join(fixture.dir, `tls-${Date.now()}`);
+        mkdirSync(dir);
+        const files = {
+            ca: join(dir, "ca.crt"),
+            serverCert: join(dir, "server.crt"),
+            serverKey: join(dir, "server.key"),
+            clientCert: join(dir, "client.crt"),
+            clientKey: join(dir, "client.key"),
+        };
+        writeFileSync(files.ca, ca.certPem);
+        writeFileSync(files.serverCert, server.certPem);
+        writeFileSync(files.serverKey, server.keyPem, { mode: 0o600 });
+        writeFileSync(files.clientCert, client.certPem);
+        writeFileSync(files.clientKey, client.keyPem, { mode: 0o600 });
+        return files;
+    }
+
+    async function withCertificates(files: Record<string, string>): Promise<Record<string, string>> {
+        await server.stop();
+        server = await fixture.start([
+            `tls-cert-file ${files.serverCert}`,
+            `tls-key-file ${files.serverKey}`,
+            `tls-ca-cert-file ${files.ca}`,
+        ]);
+        return { VALKEY_TLS_CA: files.ca, VALKEY_TLS_CERT: files.clientCert, VALKEY_TLS_KEY: files.clientKey };
+    }
+
+    afterAll(async () => {
+        await server.stop();
+        server = await fixture.start();
+    });
+
+    test("issue 9 CA, server and client certificates expiring in 3 days: one WARNING naming each and when, still healthy", async () => {
+        const soon = Date.now() + 3 * 24 * HOUR + HOUR;
+        const env = await withCertificates(await materials({ ca: soon, server: soon, client: soon }));
+        const run = await runHealth(env);
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(
+            /^WARNING: the CA certificate expires on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 3 days\); renew it with pulumi up; the health check's client certificate expires on .* \(in 3 days\); renew it with pulumi up; the server certificate expires on .* \(in 3 days\); renew it with pulumi up\n$/,
+        );
+    }, 60000);
+
+    test("issue 9 a server certificate 3 days from expiry with certWarnDays 2: OK", async () => {
+        const soon = Date.now() + 3 * 24 * HOUR + HOUR;
+        const env = await withCertificates(await materials({ ca: inDays(200), server: soon, client: inDays(200) }));
+        expect(await runHealth({ ...env, VALKEY_CERT_WARN_DAYS: "2" })).toMatchObject({ code: 0, stdout: "OK\n" });
+    }, 60000);
+
+    test("issue 9 an expired server certificate: CRITICAL naming it and when it expired", async () => {
+        const env = await withCertificates(await materials({ ca: inDays(200), server: inDays(-1), client: inDays(200) }));
+        const run = await runHealth(env);
+        expect(run.code).toBe(1);
+        expect(run.stdout).toMatch(
+            /^CRITICAL: the server certificate expired on \d{4}-\d\d-\d\d \d\d:\d\d UTC; renew it with pulumi up\n$/,
+        );
+    }, 60000);
+
+    test("issue 9 an expired client certificate of the health check: CRITICAL naming it, before it even connects", async () => {
+        const env = await withCertificates(await materials({ ca: inDays(200), server: inDays(200), client: inDays(-2) }));
+        const run = await runHealth(env);
+        expect(run.code).toBe(1);
+        expect(run.stdout).toMatch(/^CRITICAL: the health check's client certificate expired on .*; renew it with pulumi up\n$/);
+    }, 60000);
+
+    test("issue 9 at maxclients the health check says the server refuses connections because the client limit is reached", async () => {
+        await server.stop();
+        server = await fixture.start();
+        const clients: RespClient[] = [];
+        try {
+            for (let i = 0; i < 100; i++) {
+                clients.push(await RespClient.open(fixture.render, "mcp-agent"));
+            }
+            const run = await runHealth();
+            expect(run.code).toBe(1);
+            expect(run.stdout).toMatch(
+                /^CRITICAL: Valkey at 127\.0\.0\.1:\d+ refuses new connections: it closed this one before the TLS handshake, as it does when its client limit \(maxclients 100\) is reached; find the client holding connections .* or raise maxClients\n$/,
+            );
+            clients.pop()?.close();
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            expect(await runHealth()).toMatchObject({ code: 0, stdout: "OK\n" });
+        } finally {
+            clients.forEach((c) => c.close());
+        }
+    }, 60000);
 });

@@ -1,0 +1,62 @@
+/**
+ * Runs the bundled health check (dist/valkey-health.js) against a local-mode server, as the
+ * container does, and records what it printed, its exit code, and its command line and
+ * environment as the kernel shows them (to prove the password is in neither).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RenderResult } from "../../scripts/localMode";
+
+export const HEALTH_BUNDLE = join(__dirname, "..", "..", "dist", "valkey-health.js");
+
+export interface HealthRun {
+    code: number | null;
+    stdout: string;
+    cmdline: string;
+    environ: string;
+}
+
+/** Fails when the bundle is missing, saying how to build it. */
+export function requireHealthBundle(): void {
+    if (!existsSync(HEALTH_BUNDLE)) {
+        throw new Error(`${HEALTH_BUNDLE} is missing: run npm run build (npm test does)`);
+    }
+}
+
+/** The container's VALKEY_* environment, for a local-mode render. */
+export function healthEnv(render: RenderResult, overrides: Record<string, string> = {}): Record<string, string> {
+    const { paths, port } = render;
+    return {
+        PATH: process.env.PATH ?? "",
+        VALKEY_HOST: "127.0.0.1",
+        VALKEY_PORT: String(port),
+        VALKEY_USER: "healthcheck",
+        VALKEY_PASSWORD_FILE: paths.passwordFile("healthcheck"),
+        VALKEY_TLS_CA: paths.caCert,
+        VALKEY_TLS_CERT: paths.clientCert,
+        VALKEY_TLS_KEY: paths.clientKey,
+        VALKEY_MEMORY_WARN_PERCENT: "80",
+        VALKEY_CERT_WARN_DAYS: "30",
+        VALKEY_MAXCLIENTS: "100",
+        ...overrides,
+    };
+}
+
+export function runHealthCheck(render: RenderResult, overrides: Record<string, string> = {}): Promise<HealthRun> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, [HEALTH_BUNDLE], { env: healthEnv(render, overrides) });
+        const read = (file: string): string => {
+            try {
+                return readFileSync(`/proc/${child.pid}/${file}`, "utf8");
+            } catch {
+                return "";
+            }
+        };
+        const cmdline = read("cmdline");
+        const environ = read("environ");
+        let stdout = "";
+        child.stdout.on("data", (chunk) => (stdout += chunk.toString()));
+        child.on("close", (code) => resolve({ code, stdout, cmdline, environ }));
+    });
+}
