@@ -140,7 +140,17 @@ async function check(settings: HealthSettings): Promise<Verdict> {
     });
     try {
         await client.connect();
-        const pong = await client.ping();
+        // Valkey answers PING with MISCONF while it cannot write its AOF or RDB (a full volume, say);
+        // INFO, read next, says which, so that the verdict names the cause.
+        let refusedWrites: string | undefined;
+        const pong = await client.ping().catch((error: unknown) => {
+            const message = error instanceof Error ? error.message : String(error);
+            if (!/^MISCONF/.test(message)) {
+                throw error;
+            }
+            refusedWrites = message;
+            return "PONG";
+        });
         if (pong !== "PONG") {
             return critical(`PING answered ${JSON.stringify(pong)} instead of PONG`);
         }
@@ -150,10 +160,11 @@ async function check(settings: HealthSettings): Promise<Verdict> {
         if (presented) {
             certificates.push({ name: "server certificate", validTo: new Date(presented) });
         }
-        return combineVerdicts(
-            judgeInfo(parseInfo(info), settings.memoryWarnPercent),
-            judgeCertificates(certificates, new Date(), settings.certWarnDays),
-        );
+        const infoVerdict = judgeInfo(parseInfo(info), settings.memoryWarnPercent);
+        if (refusedWrites !== undefined && infoVerdict.exitCode === 0) {
+            return critical(`Valkey refuses writes: ${refusedWrites}`);
+        }
+        return combineVerdicts(infoVerdict, judgeCertificates(certificates, new Date(), settings.certWarnDays));
     } catch (error) {
         const failure = lastError ?? error;
         if ((failure as NodeJS.ErrnoException | undefined)?.code === "CERT_HAS_EXPIRED") {

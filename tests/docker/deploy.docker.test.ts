@@ -10,7 +10,8 @@ import { appendFileSync } from "node:fs";
 import Docker from "dockerode";
 import { ACL_USER_NAMES, AclUserName } from "../../components/acl";
 import { expectSuccess, PulumiStack, removeLeftovers } from "../pulumi/pulumiStack";
-import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, waitHealthy } from "./engine";
+import { BURST_SCRIPT } from "./burst";
+import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, tarArchive, waitHealthy } from "./engine";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
 const KEEP = process.env.KEEP === "1";
@@ -235,6 +236,27 @@ describe("no secret is exposed (R8.6)", () => {
             await probe.remove({ force: true });
         }
     });
+});
+
+describe("bounded input (issue 9)", () => {
+    test("six concurrent 150MB SETNX from mcp-agent: each refused at its header; Valkey is not OOM-killed, not restarted, and the data stays", async () => {
+        expect((await cli("mcp-agent", ["SETNX", "molis:blocked:before-burst", "{}"])).stdout.trim()).toBe("1");
+        await client.container.putArchive(await tarArchive([{ name: "tmp/client/burst.js", content: BURST_SCRIPT }]), { path: "/" });
+        const run = await exec(client.container, ["node", "/tmp/client/burst.js"], { env: [`BURST_PASSWORD=${passwords()["mcp-agent"]}`] });
+        const outcomes = JSON.parse(run.stdout.trim()) as Array<{ reply: string; sent: number }>;
+        expect(outcomes).toHaveLength(6);
+        for (const outcome of outcomes) {
+            expect(outcome.reply).toBe("-ERR Protocol error: invalid bulk length");
+            expect(outcome.sent).toBeLessThan(150 * 1024 * 1024);
+        }
+        const state = await valkey.inspect();
+        expect(state.State.OOMKilled).toBe(false);
+        expect(state.State.Running).toBe(true);
+        expect(state.RestartCount).toBe(0);
+        expect(state.State.StartedAt).toBe(info.State.StartedAt);
+        expect((await cli("mcp-admin", ["GET", "molis:blocked:before-burst"])).stdout.trim()).toBe("{}");
+        expect((await cli("mcp-admin", ["EXISTS", "molis:blocked:burst-0", "molis:blocked:burst-5"])).stdout.trim()).toBe("0");
+    }, 120000);
 });
 
 describe("persistence in the named volume (R7)", () => {

@@ -1,0 +1,145 @@
+/**
+ * Issue 9 on a real valkey-server: a full data volume and a torn AOF tail (power loss mid-write).
+ * Nothing acknowledged may be lost through either. The full volume is a small tmpfs as the data
+ * folder (mounting one needs root, as the Docker suite does).
+ */
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { runHealthCheck } from "./healthRun";
+import { isError, RespClient } from "./respClient";
+import { createFixture, Fixture, RunningServer } from "./valkeyServer";
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function countPresent(admin: RespClient, keys: string[]): Promise<number> {
+    let present = 0;
+    for (let i = 0; i < keys.length; i += 100) {
+        const values = (await admin.send(["MGET", ...keys.slice(i, i + 100)])) as Array<string | null>;
+        present += values.filter((v) => v !== null).length;
+    }
+    return present;
+}
+
+let fixture: Fixture;
+beforeAll(async () => {
+    fixture = await createFixture();
+}, 60000);
+afterAll(async () => {
+    await fixture?.cleanup();
+});
+
+describe("issue 9: a full data volume", () => {
+    let mountPoint: string;
+    let server: RunningServer;
+
+    beforeAll(() => {
+        mountPoint = join(fixture.dir, "small-volume");
+        mkdirSync(mountPoint);
+        try {
+            execFileSync("mount", ["-t", "tmpfs", "-o", "size=6m,mode=0700", "tmpfs", mountPoint]);
+        } catch (error) {
+            throw new Error(
+                `cannot mount a tmpfs as the test's data volume (${(error as Error).message}): run the integration suite as root, as CI does`,
+            );
+        }
+    });
+    afterAll(async () => {
+        await server?.kill();
+        execFileSync("umount", ["-l", mountPoint]);
+    });
+
+    test("issue 9 writes are refused with an error while the server stays up, the health check says CRITICAL, writes resume when space returns, nothing acknowledged is lost", async () => {
+        server = await fixture.start([`dir ${mountPoint}`]);
+        const agent = await RespClient.open(fixture.render, "mcp-agent");
+        const value = JSON.stringify({ tool: "shell", args: ["x".repeat(8000)] });
+        const acknowledged: string[] = [];
+        let refusal: string | undefined;
+        for (let i = 0; i < 5000 && refusal === undefined; i++) {
+            const key = `molis:blocked:full-${i}`;
+            const reply = await agent.send(["SETNX", key, value]);
+            if (isError(reply)) {
+                refusal = reply.error;
+            } else {
+                expect(reply).toBe(1);
+                acknowledged.push(key);
+            }
+        }
+        expect(refusal).toMatch(/^MISCONF Errors writing to the AOF file: No space left on device/);
+        expect(acknowledged.length).toBeGreaterThan(100);
+        // The server is up: reads are served (Valkey refuses writes, and PING, until the AOF is written).
+        expect(await agent.send(["GET", acknowledged[0]])).toBe(value);
+        const health = await runHealthCheck(fixture.render);
+        expect(health).toMatchObject({
+            code: 1,
+            stdout: "CRITICAL: AOF writes are failing (aof_last_write_status:err); check disk space and the data volume\n",
+        });
+
+        // Space returns: Valkey retries the AOF write on its own; writes are accepted again.
+        execFileSync("mount", ["-o", "remount,size=64m", mountPoint]);
+        let resumed = false;
+        for (let attempt = 0; attempt < 50 && !resumed; attempt++) {
+            await sleep(200);
+            const reply = await agent.send(["SETNX", "molis:blocked:after-space", value]);
+            resumed = reply === 1;
+        }
+        expect(resumed).toBe(true);
+        acknowledged.push("molis:blocked:after-space");
+        expect(await runHealthCheck(fixture.render)).toMatchObject({ code: 0, stdout: "OK\n" });
+        agent.close();
+
+        // Everything acknowledged, before and after the full volume, is on disk: a SIGKILL loses none of it.
+        await sleep(1500);
+        await server.kill();
+        server = await fixture.start([`dir ${mountPoint}`]);
+        const admin = await RespClient.open(fixture.render, "mcp-admin");
+        expect(await countPresent(admin, acknowledged)).toBe(acknowledged.length);
+        admin.close();
+    }, 120000);
+});
+
+describe("issue 9: a torn AOF tail (power loss in the middle of a write)", () => {
+    test("issue 9 the server starts, keeps every complete command before the tear, drops the torn one, and writes on", async () => {
+        let server = await fixture.start();
+        const agent = await RespClient.open(fixture.render, "mcp-agent");
+        const keys = Array.from({ length: 300 }, (_, i) => `molis:blocked:torn-${i}`);
+        for (const key of keys) {
+            expect(await agent.send(["SETNX", key, `{"id":"${key}"}`])).toBe(1);
+        }
+        agent.close();
+        await server.stop();
+
+        // The tail of the newest incremental AOF ends in the middle of a SETNX, as a power cut leaves it.
+        const aofDir = join(fixture.render.paths.dataDir, "appendonlydir");
+        const incr = readdirSync(aofDir)
+            .filter((name) => name.endsWith(".incr.aof"))
+            .sort((a, b) => Number(/\.(\d+)\.incr\.aof$/.exec(a)?.[1]) - Number(/\.(\d+)\.incr\.aof$/.exec(b)?.[1]))
+            .pop();
+        expect(incr).toBeDefined();
+        const torn = join(aofDir, String(incr));
+        const tornKey = "molis:blocked:torn-tail";
+        const tornValue = '{"id":"molis:blocked:torn-tail","tool":"shell"}';
+        const whole = `*3\r\n$5\r\nSETNX\r\n$${tornKey.length}\r\n${tornKey}\r\n$${tornValue.length}\r\n${tornValue}\r\n`;
+        appendFileSync(torn, whole.slice(0, whole.length - 20));
+
+        server = await fixture.start();
+        expect(server.log()).toMatch(/Truncating the AOF \S+ at offset \d+/);
+        expect(server.log()).toMatch(/AOF \S+ loaded anyway because aof-load-truncated is enabled/);
+        const admin = await RespClient.open(fixture.render, "mcp-admin");
+        expect(await countPresent(admin, keys)).toBe(keys.length);
+        expect(await admin.send(["EXISTS", "molis:blocked:torn-tail"])).toBe(0);
+
+        // The truncated file is whole again: new writes survive the next restart.
+        const writer = await RespClient.open(fixture.render, "mcp-agent");
+        expect(await writer.send(["SETNX", "molis:blocked:after-tear", "{}"])).toBe(1);
+        writer.close();
+        admin.close();
+        await server.stop();
+        expect(readFileSync(torn, "utf8")).not.toContain(tornKey);
+        server = await fixture.start();
+        const check = await RespClient.open(fixture.render, "mcp-admin");
+        expect(await countPresent(check, [...keys, "molis:blocked:after-tear"])).toBe(keys.length + 1);
+        check.close();
+        await server.stop();
+    }, 60000);
+});
