@@ -3,7 +3,7 @@
  * Nothing acknowledged may be lost through either. The full volume is a small tmpfs as the data
  * folder (mounting one needs root, as the Docker suite does).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runHealthCheck } from "./healthRun";
@@ -140,6 +140,36 @@ describe("issue 9: a torn AOF tail (power loss in the middle of a write)", () =>
         const check = await RespClient.open(fixture.render, "mcp-admin");
         expect(await countPresent(check, [...keys, "molis:blocked:after-tear"])).toBe(keys.length + 1);
         check.close();
+        await server.stop();
+    }, 60000);
+});
+
+describe("issue 9: a corrupt AOF (not merely cut short)", () => {
+    test("issue 9 the server refuses to start and names the fix; valkey-check-aof --fix on the manifest, as README says, brings it back with the commands before the damage", async () => {
+        let server = await fixture.start();
+        const agent = await RespClient.open(fixture.render, "mcp-agent");
+        const keys = Array.from({ length: 50 }, (_, i) => `molis:blocked:corrupt-${i}`);
+        for (const key of keys) {
+            await agent.send(["SETNX", key, "{}"]);
+        }
+        agent.close();
+        await server.stop();
+        const aofDir = join(fixture.render.paths.dataDir, "appendonlydir");
+        const incr = readdirSync(aofDir)
+            .filter((name) => name.endsWith(".incr.aof"))
+            .sort((a, b) => Number(/\.(\d+)\.incr\.aof$/.exec(a)?.[1]) - Number(/\.(\d+)\.incr\.aof$/.exec(b)?.[1]))
+            .pop();
+        // Bytes that are no command, followed by a whole one: not a power cut, a damaged file.
+        appendFileSync(join(aofDir, String(incr)), "GARBAGE\r\n*2\r\n$3\r\nDEL\r\n$23\r\nmolis:blocked:corrupt-0\r\n");
+        await expect(fixture.start()).rejects.toThrow(/Bad file format reading the append only file .*valkey-check-aof --fix/s);
+
+        const manifest = readdirSync(aofDir).find((name) => name.endsWith(".manifest"));
+        const fix = spawnSync("valkey-check-aof", ["--fix", join(aofDir, String(manifest))], { input: "y\n", encoding: "utf8" });
+        expect(fix.status).toBe(0);
+        server = await fixture.start();
+        const admin = await RespClient.open(fixture.render, "mcp-admin");
+        expect(await countPresent(admin, keys)).toBe(keys.length);
+        admin.close();
         await server.stop();
     }, 60000);
 });
