@@ -150,12 +150,22 @@ function renderGrant(grant: AclGrant): string {
 }
 
 /** The ACL line of one user, given the SHA-256 hex of its password. */
-export function renderAclUser(user: AclUserSpec, passwordSha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(passwordSha256)) {
-        throw new Error(`ACL user ${user.name}: password hash must be 64 lower-case hex characters (SHA-256)`);
+/**
+ * One user's ACL line. `passwordSha256` is the SHA-256 hex of its password, or of each password it
+ * accepts: during a credential rotation a user has two, the current and the previous generation's.
+ */
+export function renderAclUser(user: AclUserSpec, passwordSha256: string | readonly string[]): string {
+    const hashes = typeof passwordSha256 === "string" ? [passwordSha256] : [...passwordSha256];
+    if (hashes.length === 0) {
+        throw new Error(`ACL user ${user.name}: at least one password hash is needed`);
+    }
+    for (const hash of hashes) {
+        if (!/^[0-9a-f]{64}$/.test(hash)) {
+            throw new Error(`ACL user ${user.name}: password hash must be 64 lower-case hex characters (SHA-256)`);
+        }
     }
     const [root, ...selectors] = user.grants;
-    const parts = [`user ${user.name} reset on #${passwordSha256} resetchannels -@all`, renderGrant(root)];
+    const parts = [`user ${user.name} reset on ${hashes.map((hash) => `#${hash}`).join(" ")} resetchannels -@all`, renderGrant(root)];
     for (const selector of selectors) {
         parts.push(`(${renderGrant(selector)})`);
     }
@@ -164,10 +174,10 @@ export function renderAclUser(user: AclUserSpec, passwordSha256: string): string
 
 /**
  * The ACL file: the default user off with no rights (R3.1), then one line per service user.
- * `passwordSha256` maps each user to the SHA-256 hex of its password; the file never holds a
- * plaintext password.
+ * `passwordSha256` maps each user to the SHA-256 hex of its password (or passwords, see
+ * {@link renderAclUser}); the file never holds a plaintext password.
  */
-export function renderAclFile(passwordSha256: Record<AclUserName, string>): string {
+export function renderAclFile(passwordSha256: Record<AclUserName, string | readonly string[]>): string {
     const lines = [
         "user default reset off resetchannels -@all",
         ...ACL_USERS.map((user) => renderAclUser(user, passwordSha256[user.name])),

@@ -34,6 +34,7 @@ export const SETTING_KINDS: Record<keyof SettingsInput, Kind> = {
     serverNames: "array",
     healthcheckIntervalSeconds: "number",
     certExpiryWarnDays: "number",
+    credentialGeneration: "number",
 };
 
 /**

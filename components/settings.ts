@@ -82,6 +82,11 @@ export interface SettingsInput {
     healthcheckIntervalSeconds?: number;
     /** The health check warns this many days before a certificate expires. Default 30 (earlyRenewalHours' window). */
     certExpiryWarnDays?: number;
+    /**
+     * Bump it by one to rotate every user's password and client certificate (issue 10): the new
+     * generation becomes current and the previous one keeps working until the next bump. Default 1.
+     */
+    credentialGeneration?: number;
 }
 
 /** Validated settings with every default applied and sizes converted to bytes. */
@@ -115,6 +120,7 @@ export interface Settings {
     serverNames: string[];
     healthcheckIntervalSeconds: number;
     certExpiryWarnDays: number;
+    credentialGeneration: number;
 }
 
 /** Defaults, as an operator would write them. The README's configuration table lists these. */
@@ -149,6 +155,7 @@ export const DEFAULTS = {
     serverNames: [] as string[],
     healthcheckIntervalSeconds: 10,
     certExpiryWarnDays: 30,
+    credentialGeneration: 1,
 } as const;
 
 /** The ioThreads value that asks for the automatic choice (the default). */
@@ -470,6 +477,13 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
         3650,
         "days",
     );
+    const credentialGeneration = check.integer(
+        "credentialGeneration",
+        input.credentialGeneration ?? DEFAULTS.credentialGeneration,
+        1,
+        1000000,
+        "generations (bump it by one to rotate)",
+    );
 
     const serverNames = input.serverNames ?? [...DEFAULTS.serverNames];
     if (!Array.isArray(serverNames)) {
@@ -516,6 +530,7 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
             serverNames: [...serverNames],
             healthcheckIntervalSeconds,
             certExpiryWarnDays,
+            credentialGeneration,
         },
         warnings,
     };

@@ -5,8 +5,11 @@ import { certPlan } from "./certPlan";
 import { seedContainerArgs, valkeyContainerArgs } from "./containerSpecs";
 import { writeImageContext } from "./imageContext";
 import { resolveSettings, Settings, SettingsError, SettingsInput } from "./settings";
-import { byUser, createStackSecrets } from "./stackSecrets";
+import { byUser, createStackSecrets, UserCredentials } from "./stackSecrets";
 import { CONTAINER_FILES, CONTAINER_PATHS, renderValkeyConf } from "./valkeyConf";
+
+/** Values by ACL user; empty where there is nothing to give (the previous generation at generation 1). */
+export type PerUserOrNone = Partial<Record<AclUserName, string>>;
 
 /**
  * Arguments of {@link ValkeyStack}: the settings, each optional with the default documented in
@@ -42,6 +45,16 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly clientKeyPems: pulumi.Output<Record<AclUserName, string>>;
     /** Each user's password. Secret. */
     public readonly passwords: pulumi.Output<Record<AclUserName, string>>;
+    /** The credential generation of `passwords`, `clientCertPems` and `clientKeyPems`. */
+    public readonly credentialGeneration: pulumi.Output<number>;
+    /** The generation before it, still accepted until the next rotation; null at generation 1, which has none. */
+    public readonly previousCredentialGeneration: pulumi.Output<number | null>;
+    /** The previous generation's passwords (secret); empty at generation 1. */
+    public readonly previousPasswords: pulumi.Output<PerUserOrNone>;
+    /** The previous generation's client certificates; empty at generation 1. */
+    public readonly previousClientCertPems: pulumi.Output<PerUserOrNone>;
+    /** The previous generation's client keys (secret); empty at generation 1. */
+    public readonly previousClientKeyPems: pulumi.Output<PerUserOrNone>;
     /** The validated settings, defaults applied. */
     public readonly settings: Settings;
 
@@ -67,8 +80,15 @@ export class ValkeyStack extends pulumi.ComponentResource {
             { label: "org.molis.component", value: name },
         ];
 
-        // Secrets: certificates from the plan, one password per ACL user.
-        const { ca, server, clients, passwords, aclFile } = createStackSecrets(name, certPlan(settings), this);
+        // Secrets: certificates from the plan; per ACL user a password and a client certificate of the
+        // current credential generation, and of the previous one while it is still accepted.
+        const { ca, server, current, previous, aclFile } = createStackSecrets(
+            name,
+            certPlan(settings),
+            settings.credentialGeneration,
+            this,
+        );
+        const { clients, passwords } = current;
 
         // Image: base image + config + bundled health check; tagged by content. Built on the engine
         // by the provider's docker_image resource (RemoteImage with `build`): a local image, never
@@ -162,6 +182,16 @@ export class ValkeyStack extends pulumi.ComponentResource {
         this.clientCertPems = byUser(perUser((user) => clients[user].certPem));
         this.clientKeyPems = pulumi.secret(byUser(perUser((user) => clients[user].privateKeyPem)));
         this.passwords = pulumi.secret(byUser(passwords));
+        this.credentialGeneration = pulumi.output(current.generation);
+        this.previousCredentialGeneration = pulumi.output(previous?.generation ?? null);
+        // The previous generation's credentials by user; at generation 1 there are none: {}.
+        const previousOf = (
+            pick: (credentials: UserCredentials) => Record<AclUserName, pulumi.Input<string>>,
+        ): pulumi.Output<PerUserOrNone> =>
+            previous === undefined ? pulumi.output<PerUserOrNone>({}) : byUser(pick(previous)).apply((values): PerUserOrNone => values);
+        this.previousPasswords = pulumi.secret(previousOf((credentials) => credentials.passwords));
+        this.previousClientCertPems = previousOf((credentials) => perUser((user) => credentials.clients[user].certPem));
+        this.previousClientKeyPems = pulumi.secret(previousOf((credentials) => perUser((user) => credentials.clients[user].privateKeyPem)));
 
         this.registerOutputs({
             endpoint: this.endpoint,
@@ -175,6 +205,11 @@ export class ValkeyStack extends pulumi.ComponentResource {
             clientCertPems: this.clientCertPems,
             clientKeyPems: this.clientKeyPems,
             passwords: this.passwords,
+            credentialGeneration: this.credentialGeneration,
+            previousCredentialGeneration: this.previousCredentialGeneration,
+            previousPasswords: this.previousPasswords,
+            previousClientCertPems: this.previousClientCertPems,
+            previousClientKeyPems: this.previousClientKeyPems,
         });
     }
 }

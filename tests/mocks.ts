@@ -47,6 +47,11 @@ export const recorded: RecordedResource[] = [];
 /** Resource options of the component's children, by resource name. */
 export const recordedOptions = new Map<string, pulumi.ResourceOptions>();
 
+/** The password the mock gives a RandomPassword: hex made from the resource name. */
+export function fakePassword(name: string): string {
+    return createHash("sha256").update(`password:${name}`).digest("hex");
+}
+
 /** The image id the mock gives a RemoteImage: a sha256 made from the resource name. */
 export function fakeImageId(name: string): string {
     return `sha256:${createHash("sha256").update(name).digest("hex")}`;
@@ -56,7 +61,8 @@ export function fakeImageId(name: string): string {
 function fakeState(type: string, name: string, inputs: pulumi.runtime.MockResourceArgs["inputs"]): Record<string, unknown> {
     switch (type) {
         case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: `pw-${name}-`.padEnd(inputs.length, "x").slice(0, inputs.length) };
+            // Distinct per resource (and so per user and credential slot), like real passwords.
+            return { ...inputs, result: fakePassword(name).slice(0, inputs.length) };
         case "tls:index/privateKey:PrivateKey":
             return { ...inputs, privateKeyPem: `-----BEGIN PRIVATE KEY-----\nfake-${name}\n-----END PRIVATE KEY-----\n` };
         case "tls:index/certRequest:CertRequest":

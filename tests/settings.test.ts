@@ -101,6 +101,11 @@ describe("bad input fails with the setting, the value and the fix", () => {
             /clientBuffersLimit: "256MB" is not valid; set it so that maxmemory \(256MB\) plus clientBuffersLimit stays below memoryLimit \(512MB\)/,
         ],
         [{ certExpiryWarnDays: 0 }, /certExpiryWarnDays: 0 is not valid; set a whole number of days from 1 to 3650/],
+        [
+            { credentialGeneration: 0 },
+            /credentialGeneration: 0 is not valid; set a whole number of generations \(bump it by one to rotate\) from 1 to 1000000/,
+        ],
+        [{ credentialGeneration: 2.5 }, /credentialGeneration: 2.5 is not valid/],
     ])("%j", (input, message) => {
         expect(problemsOf(input).join("\n")).toMatch(message);
     });
