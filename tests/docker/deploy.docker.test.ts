@@ -11,6 +11,7 @@ import Docker from "dockerode";
 import { ACL_USER_NAMES, AclUserName } from "../../components/acl";
 import { expectSuccess, PulumiStack, removeLeftovers } from "../pulumi/pulumiStack";
 import { BURST_SCRIPT } from "./burst";
+import { engineEvents, parseRide, rideThroughProgram } from "./rotation";
 import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, tarArchive, waitHealthy } from "./engine";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
@@ -281,6 +282,117 @@ describe("persistence in the named volume (R7)", () => {
         const volumes = (await valkey.inspect()).Mounts.filter((m) => m.Destination === "/data");
         expect(volumes).toEqual([expect.objectContaining({ Type: "volume", Name: DATA_VOLUME })]);
     }, 120000);
+});
+
+describe("credential rotation (issue 10)", () => {
+    test("credentialGeneration 2: pulumi up replaces Valkey once; a client configured as README says only waits or fails during the measured interruption, then goes on with no change; both generations get in; the data stays", async () => {
+        const before = { outputs, id: info.Id };
+        expect(outputs.previousCredentialGeneration).toBeNull();
+        expect((await cli("mcp-admin", ["SET", "molis:config:rotation-probe", "kept"])).stdout.trim()).toBe("OK");
+
+        // A service on generation 1, writing an approval every 100 ms through the rotation.
+        const rider = await ValkeyClient.start(docker, credentialsOf(outputs), ["mcp-agent"], TEST_STACK);
+        await rider.container.putArchive(
+            await tarArchive([
+                { name: "tmp/client/ride.js", content: rideThroughProgram() },
+                { name: "tmp/client/mcp-agent.password", content: passwords()["mcp-agent"], mode: 0o600 },
+            ]),
+            { path: "/" },
+        );
+        // As root: the files the archive put there are root's (the image's own user is valkey).
+        await exec(rider.container, ["sh", "-c", "RIDE_USER=mcp-agent node /tmp/client/ride.js > /tmp/client/ride.log 2>&1 &"], {
+            user: "root",
+        });
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+
+        const started = Date.now();
+        await stack.setConfig("credentialGeneration", "2");
+        expectSuccess(await stack.up());
+        const finished = Date.now();
+        outputs = await stack.outputs();
+        valkey = docker.getContainer(String(outputs.containerName));
+        info = await valkey.inspect();
+        expect(info.Id).not.toBe(before.id);
+        expect(info.State.Health?.Status).toBe("healthy");
+
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        await exec(rider.container, ["touch", "/tmp/client/stop"], { user: "root" });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const ride = parseRide((await exec(rider.container, ["cat", "/tmp/client/ride.log"], { user: "root" })).stdout);
+        await rider.remove();
+
+        // The engine's clock: the old container's death and the new one's first healthy check.
+        const events = await engineEvents(docker, started - 1000, finished + 1000);
+        const died = events.find((e) => e.id === before.id && e.action === "die")?.time;
+        const healthy = events.find((e) => e.id === info.Id && e.action.startsWith("health_status: healthy"))?.time;
+        expect(died).toBeDefined();
+        expect(healthy).toBeDefined();
+        // What a client saw: the longest wait for one command, and any failure.
+        const longestWait = Math.max(...ride.map((r) => r.done - r.issued));
+        const failures = ride.filter((r) => !r.ok);
+        for (const failure of failures) {
+            expect(failure.done).toBeGreaterThanOrEqual(Number(died));
+            expect(failure.issued).toBeLessThanOrEqual(Number(healthy));
+        }
+        const after = ride.filter((r) => r.issued > Number(healthy));
+        expect(after.length).toBeGreaterThan(5);
+        expect(after.every((r) => r.ok)).toBe(true);
+        if (process.env.MOLIS_ROTATION_TIMING_FILE) {
+            appendFileSync(
+                process.env.MOLIS_ROTATION_TIMING_FILE,
+                `${JSON.stringify({ stoppedToHealthyMs: Number(healthy) - Number(died), longestClientWaitMs: longestWait, clientFailures: failures.length })}\n`,
+            );
+        }
+
+        // Both generations get in: the new one (current outputs) and the old one (previous outputs).
+        expect(outputs.credentialGeneration).toBe(2);
+        expect(outputs.previousCredentialGeneration).toBe(1);
+        expect(outputs.previousPasswords).toEqual(before.outputs.passwords);
+        expect(outputs.passwords).not.toEqual(before.outputs.passwords);
+        expect(outputs.clientCertPems).not.toEqual(before.outputs.clientCertPems);
+        await client.remove();
+        client = await ValkeyClient.start(docker, credentialsOf(outputs), ACL_USER_NAMES, TEST_STACK);
+        const previous = await ValkeyClient.start(docker, credentialsOf(before.outputs), ACL_USER_NAMES, TEST_STACK);
+        try {
+            for (const user of ACL_USER_NAMES) {
+                expect([user, "current", (await cli(user, ["PING"])).stdout.trim()]).toEqual([user, "current", "PONG"]);
+                expect([user, "previous", (await previous.cli(user, ["PING"])).stdout.trim()]).toEqual([user, "previous", "PONG"]);
+            }
+        } finally {
+            await previous.remove();
+        }
+        expect((await cli("mcp-admin", ["GET", "molis:config:rotation-probe"])).stdout.trim()).toBe("kept");
+    }, 300000);
+
+    test("credentialGeneration 3: generation 1 is refused, generations 2 and 3 get in", async () => {
+        const generation2 = outputs;
+        const generation1 = {
+            ...outputs,
+            passwords: outputs.previousPasswords,
+            clientCertPems: outputs.previousClientCertPems,
+            clientKeyPems: outputs.previousClientKeyPems,
+        };
+        await stack.setConfig("credentialGeneration", "3");
+        expectSuccess(await stack.up());
+        outputs = await stack.outputs();
+        valkey = docker.getContainer(String(outputs.containerName));
+        info = await valkey.inspect();
+        expect(outputs.previousPasswords).toEqual(generation2.passwords);
+        await client.remove();
+        client = await ValkeyClient.start(docker, credentialsOf(outputs), ACL_USER_NAMES, TEST_STACK);
+        const second = await ValkeyClient.start(docker, credentialsOf(generation2), ["mcp-agent"], TEST_STACK);
+        const first = await ValkeyClient.start(docker, credentialsOf(generation1), ["mcp-agent"], TEST_STACK);
+        try {
+            expect((await cli("mcp-agent", ["PING"])).stdout.trim()).toBe("PONG");
+            expect((await second.cli("mcp-agent", ["PING"])).stdout.trim()).toBe("PONG");
+            const refused = await first.cli("mcp-agent", ["PING"]);
+            expect(`${refused.stdout}${refused.stderr}`).toMatch(/WRONGPASS|invalid username-password/);
+        } finally {
+            await second.remove();
+            await first.remove();
+        }
+        expect((await cli("mcp-admin", ["GET", "molis:config:rotation-probe"])).stdout.trim()).toBe("kept");
+    }, 300000);
 });
 
 (KEEP ? describe.skip : describe)("destroy", () => {
