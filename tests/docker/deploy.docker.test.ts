@@ -6,13 +6,17 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
-import { appendFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Docker from "dockerode";
 import { ACL_USER_NAMES, AclUserName } from "../../components/acl";
-import { expectSuccess, PulumiStack, removeLeftovers } from "../pulumi/pulumiStack";
+import { expectSuccess, PulumiStack, removeLeftovers, runTool } from "../pulumi/pulumiStack";
 import { BURST_SCRIPT } from "./burst";
 import { engineEvents, parseRide, rideThroughProgram } from "./rotation";
 import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine, tarArchive, waitHealthy } from "./engine";
+import { readTar, writeTar } from "./tarFile";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
 const KEEP = process.env.KEEP === "1";
@@ -395,6 +399,133 @@ describe("credential rotation (issue 10)", () => {
     }, 300000);
 });
 
+describe("backup and restore (issue 10)", () => {
+    const backupFile = join(mkdtempSync(join(tmpdir(), "molis-backup-")), "valkey.backup");
+    /** One key of each type of the data contract, with the TTL approvals carry. */
+    const contract = async (): Promise<void> => {
+        expect((await cli("mcp-agent", ["SETNX", "molis:blocked:bk-1", '{"tool":"shell","args":["rm"]}'])).stdout.trim()).toBe("1");
+        expect((await cli("mcp-admin", ["SET", "molis:approved:bk-1", "approved", "EX", "300"])).stdout.trim()).toBe("OK");
+        expect((await cli("mcp-admin", ["SET", "molis:config:auto-approve", "read-only-tools"])).stdout.trim()).toBe("OK");
+        expect((await cli("mcp-admin", ["HSET", "molis:config:rules", "shell", "ask", "fs.read", "allow"])).stdout.trim()).toBe("2");
+        expect((await cli("log-writer", ["ZADD", "molis:log:events", "1795600000", "bk-event"])).stdout.trim()).toBe("1");
+    };
+    const keyCount = async (): Promise<number> =>
+        Number(/db0:keys=(\d+)/.exec((await cli("healthcheck", ["INFO", "keyspace"])).stdout)?.[1] ?? 0);
+
+    test("npm run backup: a 0600 file with a manifest (time, Valkey version, key count, SHA-256 of each file); keys acknowledged a second before are in it", async () => {
+        await contract();
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const keysBefore = await keyCount();
+        const startedBefore = (await valkey.inspect()).State.StartedAt;
+        const result = await runTool("backup.ts", ["backup", "--stack", TEST_STACK, "--out", backupFile], stack.env());
+        expect([result.code, result.stderr]).toEqual([0, ""]);
+        expect(result.stdout).toMatch(
+            new RegExp(`^backed up ${keysBefore} keys \\(Valkey 8\\.0\\.1\\) from ${String(outputs.containerName)} into `),
+        );
+        expect(statSync(backupFile).mode & 0o777).toBe(0o600);
+        // Valkey was not stopped to take it.
+        expect((await valkey.inspect()).State.StartedAt).toBe(startedBefore);
+        const entries = await readTar(backupFile);
+        const manifest = JSON.parse(entries.get("molis-backup.json")!.toString("utf8")) as {
+            createdAt: string;
+            valkeyVersion: string;
+            keyCount: number;
+            files: Array<{ path: string; size: number; sha256: string }>;
+        };
+        expect(manifest.valkeyVersion).toBe("8.0.1");
+        expect(manifest.keyCount).toBe(keysBefore);
+        expect(Date.now() - Date.parse(manifest.createdAt)).toBeLessThan(60000);
+        // The AOF folder (manifest, base and increments); dump.rdb too once Valkey has saved one.
+        expect(manifest.files.map((f) => f.path)).toEqual(
+            expect.arrayContaining([
+                "data/appendonlydir/appendonly.aof.manifest",
+                expect.stringMatching(/^data\/appendonlydir\/appendonly\.aof\.\d+\.base\.rdb$/),
+                expect.stringMatching(/^data\/appendonlydir\/appendonly\.aof\.\d+\.incr\.aof$/),
+            ]),
+        );
+        for (const file of manifest.files) {
+            const content = entries.get(file.path)!;
+            expect([file.path, content.length, createHash("sha256").update(content).digest("hex")]).toEqual([
+                file.path,
+                file.size,
+                file.sha256,
+            ]);
+        }
+    }, 120000);
+
+    test("a corrupted backup is refused with a clear error, before anything is touched: Valkey keeps running on its data", async () => {
+        const corrupt = `${backupFile}.corrupt`;
+        const bytes = readFileSync(backupFile);
+        bytes[512 + 10] ^= 0xff; // inside the first file's content, after its tar header
+        writeFileSync(corrupt, bytes, { mode: 0o600 });
+        const startedBefore = (await valkey.inspect()).State.StartedAt;
+        const result = await runTool("backup.ts", ["restore", "--stack", TEST_STACK, "--in", corrupt], stack.env());
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(
+            /cannot be restored: data\/\S+ is corrupt: \d+ bytes with SHA-256 [0-9a-f]{64}, the manifest says \d+ bytes with [0-9a-f]{64}\. Nothing was changed\./,
+        );
+        const state = (await valkey.inspect()).State;
+        expect([state.Running, state.StartedAt]).toEqual([true, startedBefore]);
+        expect((await cli("mcp-admin", ["GET", "molis:config:auto-approve"])).stdout.trim()).toBe("read-only-tools");
+    }, 120000);
+
+    test("a backup whose checksums hold but whose data does not load is rolled back: Valkey is healthy on the data it had", async () => {
+        const entries = await readTar(backupFile);
+        const manifest = JSON.parse(entries.get("molis-backup.json")!.toString("utf8")) as {
+            files: Array<{ path: string; size: number; sha256: string }>;
+        };
+        const incr = manifest.files.find((f) => f.path.endsWith(".incr.aof"))!;
+        const garbage = Buffer.from("GARBAGE\r\n");
+        entries.set(incr.path, garbage);
+        Object.assign(incr, { size: garbage.length, sha256: createHash("sha256").update(garbage).digest("hex") });
+        entries.set("molis-backup.json", Buffer.from(JSON.stringify(manifest)));
+        const unloadable = `${backupFile}.unloadable`;
+        await writeTar(unloadable, [
+            ...[...entries].filter(([name]) => name !== "molis-backup.json"),
+            ["molis-backup.json", entries.get("molis-backup.json")!],
+        ]);
+        const keysBefore = await keyCount();
+
+        const result = await runTool("backup.ts", ["restore", "--stack", TEST_STACK, "--in", unloadable], stack.env());
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(
+            /^the restored data did not come up \(container did not become healthy: it exited with code 1 .*\); the previous data is back in place and Valkey runs on it; the restored files are kept in molis-valkey-data:\/\.failed-restore-\d+/,
+        );
+        expect((await valkey.inspect()).State.Health?.Status).toBe("healthy");
+        expect(await keyCount()).toBe(keysBefore);
+        expect((await cli("mcp-admin", ["GET", "molis:config:auto-approve"])).stdout.trim()).toBe("read-only-tools");
+        await exec(valkey, ["sh", "-c", "rm -rf /data/.failed-restore-*"]);
+    }, 300000);
+
+    test("the data volume dropped, pulumi up --refresh makes an empty one, npm run restore brings back every key with its TTL", async () => {
+        await client.remove();
+        await valkey.remove({ force: true });
+        await docker.getVolume(DATA_VOLUME).remove();
+        expectSuccess(await stack.up(["--refresh"]));
+        outputs = await stack.outputs();
+        valkey = docker.getContainer(String(outputs.containerName));
+        info = await valkey.inspect();
+        client = await ValkeyClient.start(docker, credentialsOf(outputs), ACL_USER_NAMES, TEST_STACK);
+        expect(await keyCount()).toBe(0);
+
+        const result = await runTool("backup.ts", ["restore", "--stack", TEST_STACK, "--in", backupFile], stack.env());
+        expect([result.code, result.stderr]).toEqual([0, ""]);
+        expect(result.stdout).toMatch(/restored: Valkey is healthy with (\d+) keys \(the backup had \1\)/);
+        expect((await valkey.inspect()).State.Health?.Status).toBe("healthy");
+        expect((await cli("mcp-admin", ["GET", "molis:blocked:bk-1"])).stdout.trim()).toBe('{"tool":"shell","args":["rm"]}');
+        expect((await cli("mcp-admin", ["GET", "molis:approved:bk-1"])).stdout.trim()).toBe("approved");
+        const ttl = Number((await cli("mcp-admin", ["TTL", "molis:approved:bk-1"])).stdout.trim());
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(300);
+        expect((await cli("mcp-admin", ["TTL", "molis:blocked:bk-1"])).stdout.trim()).toBe("-1");
+        expect((await cli("mcp-admin", ["GET", "molis:config:auto-approve"])).stdout.trim()).toBe("read-only-tools");
+        expect((await cli("mcp-admin", ["HGET", "molis:config:rules", "fs.read"])).stdout.trim()).toBe("allow");
+        expect((await cli("log-writer", ["ZRANGEBYSCORE", "molis:log:events", "1795600000", "1795600000"])).stdout.trim()).toBe("bk-event");
+        // No staging or previous copy is left in the volume.
+        expect((await exec(valkey, ["sh", "-c", "ls -A /data"])).stdout.split("\n").filter((n) => n.startsWith("."))).toEqual([]);
+    }, 300000);
+});
+
 (KEEP ? describe.skip : describe)("destroy", () => {
     /** Whether the engine still has a container, network or volume by the id the state holds for it. */
     async function exists(type: string, id: string): Promise<boolean> {
@@ -429,6 +560,18 @@ describe("credential rotation (issue 10)", () => {
             expect([name, await exists(resource.type, String(resource.id))]).toEqual([name, resource.id === DATA_VOLUME]);
         }
         expect((await docker.getVolume(DATA_VOLUME).inspect()).Name).toBe(DATA_VOLUME);
+
+        // A backup of the destroyed stack says it is not deployed, and writes nothing.
+        const out = join(mkdtempSync(join(tmpdir(), "molis-backup-")), "none.backup");
+        const result = await runTool("backup.ts", ["backup", "--stack", TEST_STACK, "--out", out], stack.env());
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(
+            /^stack docker-test is not deployed: it has no containerName and dataVolumeName outputs \(run pulumi up first\)/,
+        );
+        const unknown = await runTool("backup.ts", ["backup", "--stack", "no-such-stack", "--out", out], stack.env());
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toMatch(/^cannot read the outputs of stack no-such-stack: pulumi said: .*no-such-stack/);
+        expect(existsSync(out)).toBe(false);
     }, 120000);
 
     test("a new pulumi up reattaches the kept data; with retainDataOnDestroy=false, pulumi destroy removes it", async () => {

@@ -52,6 +52,18 @@ export function expectSuccess(result: RunResult): void {
     }
 }
 
+/** Runs one of the project's npm tools (`scripts/<file>.ts`) as an operator would, in `env`. */
+export function runTool(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300000): Promise<RunResult> {
+    return new Promise((resolve) => {
+        execFile(
+            join(ROOT, "node_modules", ".bin", "ts-node"),
+            ["--transpile-only", join(ROOT, "scripts", file), ...args],
+            { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+            (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+        );
+    });
+}
+
 /** A stack of this project on a file backend of its own (a temporary folder). */
 export class PulumiStack {
     readonly backendDir: string;
@@ -88,9 +100,9 @@ export class PulumiStack {
         await this.must(["config", "rm", "--config-file", this.configFile, `${PROJECT}:${key}`]);
     }
 
-    /** Runs a pulumi command for this stack (or, with `stack: false`, for the backend); never throws on a non-zero exit. */
-    run(args: string[], timeoutMs = 600000, options: { stack?: boolean } = {}): Promise<RunResult> {
-        const env: NodeJS.ProcessEnv = {
+    /** The environment an operator's shell has for this stack: the engine on the PATH, backend, passphrase. */
+    env(): NodeJS.ProcessEnv {
+        return {
             ...process.env,
             PATH: `${this.engine.bin}:${process.env.PATH ?? ""}`,
             PULUMI_HOME: this.engine.pulumiHome,
@@ -101,6 +113,11 @@ export class PulumiStack {
             PULUMI_SKIP_CONFIRMATIONS: "true",
             NO_COLOR: "1",
         };
+    }
+
+    /** Runs a pulumi command for this stack (or, with `stack: false`, for the backend); never throws on a non-zero exit. */
+    run(args: string[], timeoutMs = 600000, options: { stack?: boolean } = {}): Promise<RunResult> {
+        const env = this.env();
         const withStack = options.stack === false ? ["--non-interactive", ...args] : ["--stack", this.stack, "--non-interactive", ...args];
         return new Promise((resolve) => {
             execFile(
