@@ -4,11 +4,11 @@
  * limit (a 512 MB memory cgroup with no swap; needs root, like the Docker suite), with a control run
  * that shows the same burst kills a server without the bounds.
  */
-import { connect } from "node:tls";
 import { readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { createMemoryCgroup, MemoryCgroup } from "./memoryCgroup";
 import { holdUnfinishedRequest, sendOversized } from "./oversizedRequest";
+import { connectAs } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
 const MIB = 1024 * 1024;
@@ -85,17 +85,9 @@ describe("issue 9: bounded input on a real server", () => {
         }
         const before = Number(/client_output_buffer_limit_disconnections:(\d+)/.exec(await monitor.info("stats"))?.[1]);
         // Not reading: 100 GETs of 1 MB pipelined on a socket whose replies are never consumed.
-        const { paths, port } = fixture.render;
-        const password = readFileSync(paths.passwordFile("mcp-agent"), "utf8").trim();
+        const password = readFileSync(fixture.render.paths.passwordFile("mcp-agent"), "utf8").trim();
         const closed = await new Promise<boolean>((resolve) => {
-            const socket = connect({
-                host: "127.0.0.1",
-                port,
-                servername: "localhost",
-                ca: readFileSync(paths.caCert),
-                cert: readFileSync(paths.userCert("mcp-agent")),
-                key: readFileSync(paths.userKey("mcp-agent")),
-            });
+            const socket = connectAs(fixture.render, "mcp-agent");
             socket.once("secureConnect", () => {
                 socket.pause(); // never read
                 socket.write(`AUTH mcp-agent ${password}\r\n` + "GET molis:config:big-rule\r\n".repeat(100));

@@ -5,19 +5,10 @@
 import { appendFileSync, copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { isError, RespClient } from "./respClient";
+import { countPresent, isError, RespClient } from "./respClient";
 import { createFixture, Fixture, RunningServer, startServer } from "./valkeyServer";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function countPresent(admin: RespClient, keys: string[]): Promise<number> {
-    let present = 0;
-    for (let i = 0; i < keys.length; i += 100) {
-        const values = (await admin.send(["MGET", ...keys.slice(i, i + 100)])) as Array<string | null>;
-        present += values.filter((v) => v !== null).length;
-    }
-    return present;
-}
 
 async function infoField(fixture: Fixture, section: string, field: string): Promise<string | undefined> {
     const hc = await RespClient.open(fixture.render, "healthcheck");

@@ -7,18 +7,18 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runHealthCheck } from "./healthRun";
-import { isError, RespClient } from "./respClient";
+import { countPresent, isError, RespClient } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function countPresent(admin: RespClient, keys: string[]): Promise<number> {
-    let present = 0;
-    for (let i = 0; i < keys.length; i += 100) {
-        const values = (await admin.send(["MGET", ...keys.slice(i, i + 100)])) as Array<string | null>;
-        present += values.filter((v) => v !== null).length;
-    }
-    return present;
+/** The newest incremental file of the AOF (appendonly.aof.<n>.incr.aof with the highest n). */
+function newestIncrement(aofDir: string): string | undefined {
+    const sequence = (name: string): number => Number(/\.(\d+)\.incr\.aof$/.exec(name)?.[1]);
+    return readdirSync(aofDir)
+        .filter((name) => name.endsWith(".incr.aof"))
+        .sort((a, b) => sequence(a) - sequence(b))
+        .pop();
 }
 
 let fixture: Fixture;
@@ -111,10 +111,7 @@ describe("issue 9: a torn AOF tail (power loss in the middle of a write)", () =>
 
         // The tail of the newest incremental AOF ends in the middle of a SETNX, as a power cut leaves it.
         const aofDir = join(fixture.render.paths.dataDir, "appendonlydir");
-        const incr = readdirSync(aofDir)
-            .filter((name) => name.endsWith(".incr.aof"))
-            .sort((a, b) => Number(/\.(\d+)\.incr\.aof$/.exec(a)?.[1]) - Number(/\.(\d+)\.incr\.aof$/.exec(b)?.[1]))
-            .pop();
+        const incr = newestIncrement(aofDir);
         expect(incr).toBeDefined();
         const torn = join(aofDir, String(incr));
         const tornKey = "molis:blocked:torn-tail";
@@ -155,10 +152,7 @@ describe("issue 9: a corrupt AOF (not merely cut short)", () => {
         agent.close();
         await server.stop();
         const aofDir = join(fixture.render.paths.dataDir, "appendonlydir");
-        const incr = readdirSync(aofDir)
-            .filter((name) => name.endsWith(".incr.aof"))
-            .sort((a, b) => Number(/\.(\d+)\.incr\.aof$/.exec(a)?.[1]) - Number(/\.(\d+)\.incr\.aof$/.exec(b)?.[1]))
-            .pop();
+        const incr = newestIncrement(aofDir);
         // Bytes that are no command, followed by a whole one: not a power cut, a damaged file.
         appendFileSync(join(aofDir, String(incr)), "GARBAGE\r\n*2\r\n$3\r\nDEL\r\n$23\r\nmolis:blocked:corrupt-0\r\n");
         await expect(fixture.start()).rejects.toThrow(/Bad file format reading the append only file .*valkey-check-aof --fix/s);

@@ -1,7 +1,5 @@
 /** R2.8 on a real valkey-server: at most 100 clients, idle clients closed after the timeout. */
-import { readFileSync } from "node:fs";
-import { connect } from "node:tls";
-import { RespClient } from "./respClient";
+import { connectAs, RespClient } from "./respClient";
 import { createFixture, Fixture } from "./valkeyServer";
 
 let fixture: Fixture;
@@ -41,15 +39,7 @@ test("R2.8 the 101st client is refused, and Valkey counts it as a rejected conne
 }, 60000);
 
 test("R2.8 an idle client is closed after the timeout; an active one is not", async () => {
-    const { paths, port } = fixture.render;
-    const idle = connect({
-        host: "127.0.0.1",
-        port,
-        servername: "localhost",
-        ca: readFileSync(paths.caCert),
-        cert: readFileSync(paths.userCert("mcp-agent")),
-        key: readFileSync(paths.userKey("mcp-agent")),
-    });
+    const idle = connectAs(fixture.render, "mcp-agent");
     const opened = Date.now();
     const closedAfter = await new Promise<number>((resolve, reject) => {
         idle.on("close", () => resolve(Date.now() - opened));

@@ -8,9 +8,10 @@
  * server closing with unread input sends RST, and the client's kernel drops what it had received).
  */
 import { readFileSync } from "node:fs";
-import { connect, TLSSocket } from "node:tls";
+import { TLSSocket } from "node:tls";
 import { AclUserName } from "../../components/acl";
 import { RenderResult } from "../../scripts/localMode";
+import { connectAs } from "./respClient";
 
 export interface OversizedOutcome {
     /** What the server answered to the request (after AUTH's +OK), if anything. */
@@ -30,14 +31,7 @@ export function sendOversized(render: RenderResult, user: AclUserName, key: stri
         let received = "";
         let sent = 0;
         let finished = false;
-        const socket: TLSSocket = connect({
-            host: "127.0.0.1",
-            port: render.port,
-            servername: "localhost",
-            ca: readFileSync(paths.caCert),
-            cert: readFileSync(paths.userCert(user)),
-            key: readFileSync(paths.userKey(user)),
-        });
+        const socket: TLSSocket = connectAs(render, user);
         const timer = setTimeout(() => {
             if (!finished) {
                 finished = true;
@@ -110,14 +104,7 @@ export interface HeldRequest {
 export async function holdUnfinishedRequest(render: RenderResult, user: AclUserName, parts: number): Promise<HeldRequest> {
     const { paths } = render;
     const password = readFileSync(paths.passwordFile(user), "utf8").trim();
-    const socket: TLSSocket = connect({
-        host: "127.0.0.1",
-        port: render.port,
-        servername: "localhost",
-        ca: readFileSync(paths.caCert),
-        cert: readFileSync(paths.userCert(user)),
-        key: readFileSync(paths.userKey(user)),
-    });
+    const socket: TLSSocket = connectAs(render, user);
     socket.on("error", () => undefined);
     let released = false;
     const closedByServer = new Promise<boolean>((resolve) => socket.on("close", () => resolve(!released)));

@@ -66,6 +66,32 @@ function parse(buffer: Buffer, offset = 0): { reply: Reply; end: number } | unde
     }
 }
 
+/**
+ * A TLS connection to the local-mode server with a user's client certificate (no AUTH sent); the
+ * caller listens for `secureConnect`.
+ */
+export function connectAs(render: RenderResult, certUser: AclUserName): TLSSocket {
+    const { paths } = render;
+    return connect({
+        host: "127.0.0.1",
+        port: render.port,
+        servername: "localhost",
+        ca: readFileSync(paths.caCert),
+        cert: readFileSync(paths.userCert(certUser)),
+        key: readFileSync(paths.userKey(certUser)),
+    });
+}
+
+/** Reads `keys` with MGET in batches and counts those that hold a value. */
+export async function countPresent(client: RespClient, keys: string[]): Promise<number> {
+    let present = 0;
+    for (let i = 0; i < keys.length; i += 100) {
+        const values = (await client.send(["MGET", ...keys.slice(i, i + 100)])) as Array<string | null>;
+        present += values.filter((v) => v !== null).length;
+    }
+    return present;
+}
+
 export class RespClient {
     private buffer = Buffer.alloc(0);
     private waiting: Array<(reply: Reply) => void> = [];
@@ -101,17 +127,8 @@ export class RespClient {
     ): Promise<RespClient> {
         const { paths } = render;
         const socket = await new Promise<TLSSocket>((resolve, reject) => {
-            const s = connect(
-                {
-                    host: "127.0.0.1",
-                    port: render.port,
-                    servername: "localhost",
-                    ca: readFileSync(paths.caCert),
-                    cert: readFileSync(paths.userCert(certUser)),
-                    key: readFileSync(paths.userKey(certUser)),
-                },
-                () => resolve(s),
-            );
+            const s = connectAs(render, certUser);
+            s.once("secureConnect", () => resolve(s));
             s.once("error", reject);
         });
         const client = new RespClient(socket);
