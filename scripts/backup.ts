@@ -58,6 +58,11 @@ function stackOutputs(stack: string | undefined): Record<string, unknown> {
     try {
         return JSON.parse(execFileSync("pulumi", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as Record<string, unknown>;
     } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+            throw new BackupError(
+                "the pulumi CLI is not on the PATH: install it, or build one with npm run engine (README, The two commands)",
+            );
+        }
         const said = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim();
         throw new BackupError(
             `cannot read the outputs of stack ${stack ?? "(the selected one)"}: pulumi said: ${said}. ` +
