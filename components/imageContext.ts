@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { bundleHealthCheck } from "../healthcheck/bundle";
 import { CONTAINER_SECRETS_DIR } from "./valkeyConf";
 
@@ -128,4 +128,15 @@ export function writeImageContext(valkeyConf: string, root: string = join(__dirn
         }
     }
     return { dir, dockerfile: "Dockerfile", hash };
+}
+
+/**
+ * The context folder as the image build should name it: relative to the working directory, which
+ * is the project's folder both for the program and for the Docker provider that Pulumi starts
+ * there. An absolute path would differ between checkouts (a CI runner's workspace, another clone)
+ * and make every deploy from elsewhere rebuild the image and replace Valkey.
+ */
+export function contextPathForBuild(dir: string, cwd: string = process.cwd()): string {
+    const path = relative(cwd, dir);
+    return path === "" || path.startsWith("..") || isAbsolute(path) ? dir : path;
 }

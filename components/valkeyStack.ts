@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AclUserName, perUser } from "./acl";
 import { certPlan } from "./certPlan";
 import { seedContainerArgs, valkeyContainerArgs } from "./containerSpecs";
-import { writeImageContext } from "./imageContext";
+import { contextPathForBuild, writeImageContext } from "./imageContext";
 import { resolveSettings, Settings, SettingsError, SettingsInput } from "./settings";
 import { byUser, createStackSecrets, UserCredentials } from "./stackSecrets";
 import { CONTAINER_FILES, CONTAINER_PATHS, renderValkeyConf } from "./valkeyConf";
@@ -98,7 +98,11 @@ export class ValkeyStack extends pulumi.ComponentResource {
             `${name}-image`,
             {
                 name: `${settings.imageName}:${context.hash}`,
-                build: { context: context.dir, dockerfile: context.dockerfile, buildArgs: { BASE_IMAGE: settings.baseImage } },
+                build: {
+                    context: contextPathForBuild(context.dir),
+                    dockerfile: context.dockerfile,
+                    buildArgs: { BASE_IMAGE: settings.baseImage },
+                },
                 // A replaced image is removed even when some container still runs it (an operator's
                 // `docker run` of valkey-cli, say): untagged, its layers stay until that container
                 // goes. Without it such a container fails the deploy after the new Valkey is up.

@@ -166,16 +166,27 @@ export async function backup(docker: Docker, stack: string | undefined, outFile:
         const fd = openSync(temporary, "wx", 0o600);
         const out = pack();
         const written = pipeline(out, createWriteStream("", { fd, autoClose: false }));
-        const files = await copyData(deployed, out);
+        const discard = async (): Promise<void> => {
+            out.destroy();
+            await written.catch(() => undefined);
+            closeSync(fd);
+            rmSync(temporary, { force: true });
+        };
+        let files: BackupFile[];
+        try {
+            files = await copyData(deployed, out);
+        } catch (error) {
+            await discard();
+            throw new BackupError(
+                `copying /data out of ${deployed.containerName} failed: ${(error as Error).message}; no backup was written`,
+            );
+        }
         const after = await readAofManifest(deployed);
         const copied = new Set(files.map((f) => f.path));
         const missing = aofManifestFiles(before).filter((name) => !copied.has(`${DATA_PREFIX}appendonlydir/${name}`));
         if (before !== after || missing.length > 0) {
             // An AOF rewrite replaced the files while they were copied: copy again.
-            out.destroy();
-            await written.catch(() => undefined);
-            closeSync(fd);
-            rmSync(temporary, { force: true });
+            await discard();
             continue;
         }
         const manifest: BackupManifest = {

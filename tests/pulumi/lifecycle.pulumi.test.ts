@@ -5,7 +5,9 @@
  *
  * `npm run test:pulumi`; `KEEP=1 npm run test:pulumi` leaves the stack deployed.
  */
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Docker from "dockerode";
 import { ACL_USER_NAMES } from "../../components/acl";
 import { BASE_IMAGE, engine, ensureBaseImage, exec, requireEngine } from "../docker/engine";
@@ -13,6 +15,7 @@ import { credentialsOf, ValkeyClient } from "../docker/valkeyClient";
 import { expectSuccess, PulumiStack, removeLeftovers } from "./pulumiStack";
 
 const KEEP = process.env.KEEP === "1";
+const ROOT = join(__dirname, "..", "..");
 const STACK = "ci";
 /** Names of the test's own, so that the suite never touches an operator's gateway-bridge deployment. */
 const CONFIG = {
@@ -139,6 +142,21 @@ describe("pulumi up", () => {
         const result = await stack.up(["--expect-no-changes"]);
         expectSuccess(result);
         expect(result.stdout).toMatch(/unchanged/);
+    }, 300000);
+
+    test("pulumi up from another checkout of the project (another folder, as a CI runner's workspace) changes nothing", async () => {
+        const checkout = mkdtempSync(join(tmpdir(), "molis-checkout-"));
+        try {
+            for (const entry of ["Pulumi.yaml", "index.ts", "tsconfig.json", "package.json", "components", "healthcheck"]) {
+                cpSync(join(ROOT, entry), join(checkout, entry), { recursive: true });
+            }
+            symlinkSync(join(ROOT, "node_modules"), join(checkout, "node_modules"));
+            const result = await stack.up(["--expect-no-changes"], { cwd: checkout });
+            expectSuccess(result);
+            expect(result.stdout).toMatch(/unchanged/);
+        } finally {
+            rmSync(checkout, { recursive: true, force: true });
+        }
     }, 300000);
 
     test("the state and the stack's config file hold no password and no private key in plaintext", async () => {

@@ -115,15 +115,18 @@ export class PulumiStack {
         };
     }
 
-    /** Runs a pulumi command for this stack (or, with `stack: false`, for the backend); never throws on a non-zero exit. */
-    run(args: string[], timeoutMs = 600000, options: { stack?: boolean } = {}): Promise<RunResult> {
+    /**
+     * Runs a pulumi command for this stack (or, with `stack: false`, for the backend) in the project
+     * folder (or `cwd`, another copy of the project); never throws on a non-zero exit.
+     */
+    run(args: string[], timeoutMs = 600000, options: { stack?: boolean; cwd?: string } = {}): Promise<RunResult> {
         const env = this.env();
         const withStack = options.stack === false ? ["--non-interactive", ...args] : ["--stack", this.stack, "--non-interactive", ...args];
         return new Promise((resolve) => {
             execFile(
                 join(this.engine.bin, "pulumi"),
                 withStack,
-                { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+                { cwd: options.cwd ?? ROOT, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
                 (error, stdout, stderr) => {
                     const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
                     resolve({ code, stdout, stderr });
@@ -150,8 +153,8 @@ export class PulumiStack {
         return this.run(this.withConfig(["preview", ...extra]));
     }
 
-    up(extra: string[] = []): Promise<RunResult> {
-        return this.run(this.withConfig(["up", "--yes", "--skip-preview", ...extra]));
+    up(extra: string[] = [], options: { cwd?: string } = {}): Promise<RunResult> {
+        return this.run(this.withConfig(["up", "--yes", "--skip-preview", ...extra]), undefined, options);
     }
 
     destroy(extra: string[] = []): Promise<RunResult> {

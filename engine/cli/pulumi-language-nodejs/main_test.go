@@ -88,6 +88,14 @@ func TestRequiredPackagesFindsScopedAndNestedPluginsOnly(t *testing.T) {
 		t.Fatalf("requiredPackages = %v, want %v", names, want)
 	}
 
+	linked := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(linked, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := requiredPackages(linked); err != nil || len(again) != 2 {
+		t.Fatalf("a linked node_modules: %v, %v", again, err)
+	}
+
 	if _, err := requiredPackages(t.TempDir()); err == nil {
 		t.Fatal("a program without node_modules must fail with the fix (npm ci)")
 	}

@@ -25,6 +25,10 @@ type packageJSON struct {
 // one resource plugin per name and version that a package declares.
 func requiredPackages(programDir string) ([]*pulumirpc.PackageDependency, error) {
 	root := filepath.Join(programDir, "node_modules")
+	// node_modules may be a link (a second checkout sharing one install): walk what it points to.
+	if resolved, err := filepath.EvalSymlinks(root); err == nil {
+		root = resolved
+	}
 	seen := map[string]*pulumirpc.PackageDependency{}
 	err := filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
 		if err != nil {
