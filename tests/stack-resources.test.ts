@@ -1,6 +1,7 @@
 /** R1, R7: what the stack creates besides the container: network, volumes, image. */
 import * as pulumi from "@pulumi/pulumi";
 import { children, fakeImageId, findResource, recordedOptions, resourcesOfType, TYPES } from "./mocks";
+import { contextPathForBuild } from "../components/imageContext";
 import { deployStack, useMocks } from "./stackHarness";
 
 beforeAll(async () => {
@@ -80,5 +81,13 @@ describe("settings change what is created", () => {
         await deployStack({}, "blue");
         const blue = children().map((r) => r.name);
         expect(blue.every((n) => n.startsWith("blue-"))).toBe(true);
+    });
+});
+
+describe("the image's build context path", () => {
+    test("relative to the project folder, so deploys from another checkout read the same; absolute when outside it", () => {
+        expect(contextPathForBuild("/work/a/.build/image-1", "/work/a")).toBe(".build/image-1");
+        expect(contextPathForBuild("/work/b/.build/image-1", "/work/b")).toBe(".build/image-1");
+        expect(contextPathForBuild("/elsewhere/image-1", "/work/a")).toBe("/elsewhere/image-1");
     });
 });
