@@ -5,7 +5,7 @@
 import { appendFileSync, copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { countPresent, isError, RespClient } from "./respClient";
+import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer, startServer } from "./valkeyServer";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,12 +29,7 @@ describe("persistence (R7.3, R7.4)", () => {
     });
 
     test("writes acknowledged more than one second before a SIGKILL are all there after restart from AOF", async () => {
-        const agent = await RespClient.open(fixture.render, "mcp-agent");
-        const keys = Array.from({ length: 500 }, (_, i) => `molis:blocked:kill-${i}`);
-        for (const key of keys) {
-            expect(await agent.send(["SETNX", key, `{"id":"${key}"}`])).toBe(1);
-        }
-        agent.close();
+        const keys = await storeBlocked(fixture.render, "kill", 500);
         await sleep(2500); // appendfsync everysec: at most the last second of writes is at risk
         await server.kill();
         server = await fixture.start();
@@ -45,12 +40,7 @@ describe("persistence (R7.3, R7.4)", () => {
     }, 60000);
 
     test("a clean restart (SIGTERM, as docker stop sends) loses nothing, even the last write", async () => {
-        const agent = await RespClient.open(fixture.render, "mcp-agent");
-        const keys = Array.from({ length: 300 }, (_, i) => `molis:blocked:term-${i}`);
-        for (const key of keys) {
-            await agent.send(["SETNX", key, "{}"]);
-        }
-        agent.close();
+        const keys = await storeBlocked(fixture.render, "term", 300);
         await server.stop();
         server = await fixture.start();
         const admin = await RespClient.open(fixture.render, "mcp-admin");

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runHealthCheck } from "./healthRun";
-import { countPresent, isError, RespClient } from "./respClient";
+import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -101,12 +101,7 @@ describe("issue 9: a full data volume", () => {
 describe("issue 9: a torn AOF tail (power loss in the middle of a write)", () => {
     test("issue 9 the server starts, keeps every complete command before the tear, drops the torn one, and writes on", async () => {
         let server = await fixture.start();
-        const agent = await RespClient.open(fixture.render, "mcp-agent");
-        const keys = Array.from({ length: 300 }, (_, i) => `molis:blocked:torn-${i}`);
-        for (const key of keys) {
-            expect(await agent.send(["SETNX", key, `{"id":"${key}"}`])).toBe(1);
-        }
-        agent.close();
+        const keys = await storeBlocked(fixture.render, "torn", 300);
         await server.stop();
 
         // The tail of the newest incremental AOF ends in the middle of a SETNX, as a power cut leaves it.
@@ -144,12 +139,7 @@ describe("issue 9: a torn AOF tail (power loss in the middle of a write)", () =>
 describe("issue 9: a corrupt AOF (not merely cut short)", () => {
     test("issue 9 the server refuses to start and names the fix; valkey-check-aof --fix on the manifest, as README says, brings it back with the commands before the damage", async () => {
         let server = await fixture.start();
-        const agent = await RespClient.open(fixture.render, "mcp-agent");
-        const keys = Array.from({ length: 50 }, (_, i) => `molis:blocked:corrupt-${i}`);
-        for (const key of keys) {
-            await agent.send(["SETNX", key, "{}"]);
-        }
-        agent.close();
+        const keys = await storeBlocked(fixture.render, "corrupt", 50);
         await server.stop();
         const aofDir = join(fixture.render.paths.dataDir, "appendonlydir");
         const incr = newestIncrement(aofDir);

@@ -82,6 +82,26 @@ export function connectAs(render: RenderResult, certUser: AclUserName): TLSSocke
     });
 }
 
+/**
+ * As mcp-agent, queues `count` blocked requests `molis:blocked:<prefix>-<i>` (each SETNX must
+ * answer 1) and returns their keys.
+ */
+export async function storeBlocked(render: RenderResult, prefix: string, count: number): Promise<string[]> {
+    const agent = await RespClient.open(render, "mcp-agent");
+    const keys = Array.from({ length: count }, (_, i) => `molis:blocked:${prefix}-${i}`);
+    try {
+        for (const key of keys) {
+            const reply = await agent.send(["SETNX", key, `{"id":"${key}"}`]);
+            if (reply !== 1) {
+                throw new Error(`SETNX ${key} answered ${JSON.stringify(reply)}, not 1`);
+            }
+        }
+    } finally {
+        agent.close();
+    }
+    return keys;
+}
+
 /** Reads `keys` with MGET in batches and counts those that hold a value. */
 export async function countPresent(client: RespClient, keys: string[]): Promise<number> {
     let present = 0;
