@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { createMemoryCgroup, MemoryCgroup } from "./memoryCgroup";
 import { holdUnfinishedRequest, sendOversized } from "./oversizedRequest";
-import { connectAs } from "./respClient";
+import { connectAs, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
 const MIB = 1024 * 1024;
@@ -22,15 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
     await fixture?.cleanup();
 });
-
-/** Blocked requests written by the agent before an attack, as the gateway would have them. */
-async function storeBlockedRequests(agent: Redis, prefix: string): Promise<string[]> {
-    const keys = Array.from({ length: STORED }, (_, i) => `molis:blocked:${prefix}-${i}`);
-    for (const key of keys) {
-        expect(await agent.setnx(key, JSON.stringify({ tool: "shell", args: ["ls"], key }))).toBe(1);
-    }
-    return keys;
-}
 
 async function exitOf(server: RunningServer): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = server.process;
@@ -115,7 +106,7 @@ describe("issue 9: all clients' buffers together (clientBuffersLimit 64MB)", () 
         try {
             const agent = await fixture.client("mcp-agent");
             const monitor = await fixture.client("healthcheck");
-            const keys = await storeBlockedRequests(agent, "held");
+            const keys = await storeBlocked(fixture.render, "held", STORED);
             const evictedBefore = Number(/evicted_clients:(\d+)/.exec(await monitor.info("stats"))?.[1]);
             const held = [];
             for (let i = 0; i < 6; i++) {
@@ -143,8 +134,7 @@ describe("issue 9: the burst under the container's memory limit (512 MB cgroup, 
     ): Promise<{ server: RunningServer; cgroup: MemoryCgroup; keys: string[]; outcomes: Awaited<ReturnType<typeof sendOversized>>[] }> => {
         const cgroup = createMemoryCgroup(`molis-it-${process.pid}-${name}`, CONTAINER_LIMIT);
         const server = await fixture.start(extraConf, { cgroupProcsFile: cgroup.procsFile });
-        const agent = await fixture.client("mcp-agent");
-        const keys = await storeBlockedRequests(agent, name);
+        const keys = await storeBlocked(fixture.render, name, STORED);
         // Six connections of the least-privileged user, each sending one SETNX of 150 MB at once.
         const outcomes = await Promise.all(
             Array.from({ length: 6 }, (_, i) => sendOversized(fixture.render, "mcp-agent", `molis:blocked:${name}-burst-${i}`, 150 * MIB)),

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { TLSSocket } from "node:tls";
 import { AclUserName } from "../../components/acl";
 import { RenderResult } from "../../scripts/localMode";
-import { connectAs } from "./respClient";
+import { connectAs, encode } from "./respClient";
 
 export interface OversizedOutcome {
     /** What the server answered to the request (after AUTH's +OK), if anything. */
@@ -58,8 +58,9 @@ export function sendOversized(render: RenderResult, user: AclUserName, key: stri
         socket.on("close", done);
         socket.on("error", () => done());
         socket.once("secureConnect", () => {
-            const auth = `*3\r\n$4\r\nAUTH\r\n$${Buffer.byteLength(user)}\r\n${user}\r\n$${password.length}\r\n${password}\r\n`;
-            socket.write(auth + `*3\r\n$5\r\nSETNX\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${valueBytes}\r\n`);
+            socket.write(
+                encode(["AUTH", user, password]) + `*3\r\n$5\r\nSETNX\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${valueBytes}\r\n`,
+            );
             const announced = Date.now();
             const startWhenAnswered = (): void => {
                 // AUTH's +OK is the first line; anything after it is the server's word on the request.
@@ -109,7 +110,7 @@ export async function holdUnfinishedRequest(render: RenderResult, user: AclUserN
     let released = false;
     const closedByServer = new Promise<boolean>((resolve) => socket.on("close", () => resolve(!released)));
     await new Promise<void>((resolve) => socket.once("secureConnect", () => resolve()));
-    socket.write(`*3\r\n$4\r\nAUTH\r\n$${Buffer.byteLength(user)}\r\n${user}\r\n$${password.length}\r\n${password}\r\n`);
+    socket.write(encode(["AUTH", user, password]));
     socket.write(`*${parts + 2}\r\n$5\r\nSETNX\r\n`);
     for (let i = 0; i < parts; i++) {
         socket.write(`$${CHUNK.length}\r\n`);

@@ -14,7 +14,8 @@ export function isError(reply: Reply): reply is { error: string } {
     return typeof reply === "object" && reply !== null && !Array.isArray(reply);
 }
 
-function encode(tokens: string[]): string {
+/** A command in RESP2, as a client sends it. */
+export function encode(tokens: string[]): string {
     return `*${tokens.length}\r\n${tokens.map((t) => `$${Buffer.byteLength(t)}\r\n${t}\r\n`).join("")}`;
 }
 
