@@ -289,25 +289,32 @@ function testTimes(): string[] {
     ];
 }
 
-function deployTimes(work: string): string[] {
-    const probe = spawnSync("docker", ["info"], { stdio: "ignore" });
-    if (probe.status !== 0) {
-        ratios.deploySeconds = Number.NaN;
-        return ["Not measured: no Docker Engine answered (`docker info`)."];
+/**
+ * Runs the Docker suite's test `name` three times, the engine built first; the suite appends one
+ * line per run to the file named by `variable`. Returns those lines, or why nothing was measured.
+ */
+function timedDockerSuiteRuns(work: string, name: string, variable: string): string[] | { notMeasured: string } {
+    if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
+        return { notMeasured: "Not measured: no Docker Engine answered (`docker info`)." };
     }
     if (spawnSync("bash", [join(ROOT, "scripts", "pulumi-engine.sh")], { cwd: ROOT, stdio: "inherit" }).status !== 0) {
-        ratios.deploySeconds = Number.NaN;
-        return ["Not measured: the engine build failed (`npm run engine`)."];
+        return { notMeasured: "Not measured: the engine build failed (`npm run engine`)." };
     }
-    const file = join(work, "deploy-times");
+    const file = join(work, variable);
     const jest = join(ROOT, "node_modules", ".bin", "jest");
     for (let run = 0; run < 3; run++) {
-        timeCommand(jest, ["--config", "tests/docker/jest.config.js", "-t", "becomes healthy"], {
-            ...process.env,
-            MOLIS_DEPLOY_TIMING_FILE: file,
-        });
+        timeCommand(jest, ["--config", "tests/docker/jest.config.js", "-t", name], { ...process.env, [variable]: file });
     }
-    const seconds = readFileSync(file, "utf8").trim().split("\n").map(Number);
+    return readFileSync(file, "utf8").trim().split("\n");
+}
+
+function deployTimes(work: string): string[] {
+    const lines = timedDockerSuiteRuns(work, "becomes healthy", "MOLIS_DEPLOY_TIMING_FILE");
+    if (!Array.isArray(lines)) {
+        ratios.deploySeconds = Number.NaN;
+        return [lines.notMeasured];
+    }
+    const seconds = lines.map(Number);
     ratios.deploySeconds = stat(seconds).median;
     return [
         "| Step | s median (min-max) | command |",
@@ -318,25 +325,14 @@ function deployTimes(work: string): string[] {
 
 // ---------------------------------------------------------------- row 6: credential rotation
 
-function rotationTimes(): string[] {
-    if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
-        return ["Not measured: no Docker Engine answered (`docker info`)."];
+function rotationTimes(work: string): string[] {
+    const lines = timedDockerSuiteRuns(work, "credentialGeneration 2", "MOLIS_ROTATION_TIMING_FILE");
+    if (!Array.isArray(lines)) {
+        return [lines.notMeasured];
     }
-    if (spawnSync("bash", [join(ROOT, "scripts", "pulumi-engine.sh")], { cwd: ROOT, stdio: "inherit" }).status !== 0) {
-        return ["Not measured: the engine build failed (`npm run engine`)."];
-    }
-    const file = join(mkdtempSync(join(tmpdir(), "molis-rotation-")), "times");
-    const jest = join(ROOT, "node_modules", ".bin", "jest");
-    for (let run = 0; run < 3; run++) {
-        timeCommand(jest, ["--config", "tests/docker/jest.config.js", "-t", "credentialGeneration 2"], {
-            ...process.env,
-            MOLIS_ROTATION_TIMING_FILE: file,
-        });
-    }
-    const runs = readFileSync(file, "utf8")
-        .trim()
-        .split("\n")
-        .map((line) => JSON.parse(line) as { stoppedToHealthyMs: number; longestClientWaitMs: number; clientFailures: number });
+    const runs = lines.map(
+        (line) => JSON.parse(line) as { stoppedToHealthyMs: number; longestClientWaitMs: number; clientFailures: number },
+    );
     ratios.rotationStoppedToHealthyMs = stat(runs.map((r) => r.stoppedToHealthyMs)).median;
     ratios.rotationClientFailures = runs.reduce((sum, r) => sum + r.clientFailures, 0);
     return [
@@ -494,7 +490,7 @@ const SECTIONS: Section[] = [
             "`pulumi config set credentialGeneration 2 && pulumi up` on the deployed default stack while a client with README's reconnect settings writes an approval every 100 ms. " +
                 "Target: no client command fails; the stop-to-healthy time is bounded by `healthcheckIntervalSeconds` (10 s) plus a few seconds.",
         ],
-        measure: () => rotationTimes(),
+        measure: rotationTimes,
         missed: () =>
             ratios.rotationStoppedToHealthyMs > 15000 || ratios.rotationClientFailures > 0
                 ? [
