@@ -1,9 +1,12 @@
-/** Jest: transpile-only TypeScript (type-checking runs once, in `npm run typecheck`). */
+/**
+ * Jest for `npm test`: the unit tests (tests/unit) and the real-server suite (tests/integration).
+ * Transpile-only TypeScript: type-checking runs once, in `npm run typecheck`. The deployed-stack
+ * tier has its own config (tests/deployed/jest.config.js).
+ */
 module.exports = {
     testEnvironment: "node",
-    roots: ["<rootDir>/tests"],
+    roots: ["<rootDir>/tests/unit", "<rootDir>/tests/integration"],
     testMatch: ["**/*.test.ts"],
-    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/docker/", "<rootDir>/tests/pulumi/"],
     testEnvironmentOptions: { globalsCleanup: "off" },
     transform: {
         // isolatedModules (tsconfig) makes ts-jest transpile only.

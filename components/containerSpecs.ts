@@ -1,9 +1,7 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { healthCheckEnv, HEALTHCHECK_TIMEOUT_SECONDS } from "./healthcheckSpec";
-import { IMAGE_PATHS, VALKEY_USER } from "./imageContext";
-import { dockerCpus, Settings, toWholeMb } from "./settings";
-import { CONTAINER_PATHS, CONTAINER_SECRETS_DIR } from "./valkeyConf";
+import { dockerCpus, Settings, toWholeMb } from "../settings";
+import { DATA_DIR, HEALTHCHECK_TIMEOUT_SECONDS, healthEnv, IMAGE_PATHS, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
 
 /** What every container of the stack gets: the valkey user, no capability, no privilege gain. */
 const LEAST_PRIVILEGE = {
@@ -12,10 +10,13 @@ const LEAST_PRIVILEGE = {
     securityOpts: ["no-new-privileges:true"],
 };
 
+/** Docker labels: every resource of the stack carries the stack's and the component's name. */
+export type Labels = Array<{ label: string; value: pulumi.Input<string> }>;
+
 export interface ContainerRefs {
     image: pulumi.Input<string>;
     secretsVolume: pulumi.Input<string>;
-    labels: Array<{ label: string; value: pulumi.Input<string> }>;
+    labels: Labels;
 }
 
 /**
@@ -34,9 +35,9 @@ export function seedContainerArgs(refs: ContainerRefs, files: Record<string, pul
         // No swap: the secrets it handles never reach a swap device. Stated, not left to the engine's
         // default (twice the memory), also so that the provider reads back what the program says.
         memorySwap: 64,
-        volumes: [{ volumeName: refs.secretsVolume, containerPath: CONTAINER_SECRETS_DIR }],
+        volumes: [{ volumeName: refs.secretsVolume, containerPath: SECRETS_DIR }],
         uploads: Object.entries(files).map(([file, content]) => ({
-            file: `${CONTAINER_SECRETS_DIR}/${file}`,
+            file: `${SECRETS_DIR}/${file}`,
             content: pulumi.secret(content),
             permissions: "0644",
         })),
@@ -54,7 +55,7 @@ export function valkeyContainerArgs(
     settings: Settings,
     refs: ContainerRefs & { networkName: pulumi.Input<string>; dataVolume: pulumi.Input<string> },
 ): docker.ContainerArgs {
-    const memoryMb = toWholeMb(settings.memoryLimitBytes);
+    const memoryMb = toWholeMb(settings.memoryLimit);
     return {
         ...LEAST_PRIVILEGE,
         image: refs.image,
@@ -64,19 +65,26 @@ export function valkeyContainerArgs(
         tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=10m,mode=1777" },
         memory: memoryMb,
         memorySwap: memoryMb, // equal to memory: no swap
-        memoryReservation: toWholeMb(settings.memoryReservationBytes),
+        memoryReservation: toWholeMb(settings.memoryReservation),
         cpus: dockerCpus(settings.cpus),
         ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
         ipcMode: "private",
         logDriver: "json-file",
-        logOpts: { "max-size": `${toWholeMb(settings.logMaxSizeBytes)}m`, "max-file": String(settings.logMaxFiles) },
+        logOpts: { "max-size": `${toWholeMb(settings.logMaxSize)}m`, "max-file": String(settings.logMaxFiles) },
         restart: "unless-stopped",
         networksAdvanced: [{ name: refs.networkName, aliases: [settings.networkAlias] }],
         volumes: [
-            { volumeName: refs.dataVolume, containerPath: CONTAINER_PATHS.dataDir },
-            { volumeName: refs.secretsVolume, containerPath: CONTAINER_SECRETS_DIR, readOnly: true },
+            { volumeName: refs.dataVolume, containerPath: DATA_DIR },
+            { volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true },
         ],
-        envs: healthCheckEnv(settings),
+        envs: Object.entries(
+            healthEnv({
+                port: settings.tlsPort,
+                memoryWarnPercent: settings.memoryWarnPercent,
+                certExpiryWarnDays: settings.certExpiryWarnDays,
+                maxClients: settings.maxClients,
+            }),
+        ).map(([name, value]) => `${name}=${value}`),
         healthcheck: {
             tests: ["CMD", "node", IMAGE_PATHS.healthCheck],
             interval: `${settings.healthcheckIntervalSeconds}s`,
@@ -84,7 +92,7 @@ export function valkeyContainerArgs(
             retries: 3,
             startPeriod: "30s",
             // No startInterval: Docker refuses it below API 1.44 (Engine 25), so a deploy on Engine 20.10-24
-            // fails with it ("requires API version 1.44"), as the real engine suite showed.
+            // fails with it ("requires API version 1.44").
         },
         // Time for Valkey to finish its AOF on docker stop and on replacement.
         stopTimeout: 30,

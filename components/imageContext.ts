@@ -9,19 +9,9 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, relative } from "node:path";
+import { isAbsolute, join, posix, relative } from "node:path";
 import { bundleHealthCheck } from "../healthcheck/bundle";
-import { CONTAINER_SECRETS_DIR } from "./valkeyConf";
-
-/** Where the image keeps its own files. */
-export const IMAGE_PATHS = {
-    config: "/etc/molis/valkey.conf",
-    healthCheck: "/opt/molis/valkey-health.js",
-    seedScript: "/opt/molis/seed-secrets.sh",
-} as const;
-
-/** The user the image's valkey-server runs as: a name, resolved in the image (ids differ between images). */
-export const VALKEY_USER = "valkey";
+import { DATA_DIR, IMAGE_PATHS, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
 
 /**
  * Runs once per deploy in the short-lived seeding container, as the valkey user with no
@@ -31,7 +21,7 @@ export const VALKEY_USER = "valkey";
 export const SEED_SCRIPT = `#!/bin/sh
 set -eu
 umask 077
-dir=${CONTAINER_SECRETS_DIR}
+dir=${SECRETS_DIR}
 chmod 0700 "$dir"
 for f in "$dir"/*; do
   [ -f "$f" ] || continue
@@ -60,15 +50,15 @@ RUN set -eu; \\
     command -v valkey-server >/dev/null || { echo "base image has no valkey-server" >&2; exit 1; }; \\
     id ${VALKEY_USER} >/dev/null || { echo "base image has no ${VALKEY_USER} user" >&2; exit 1; }; \\
     command -v node >/dev/null || apk add --no-cache nodejs; \\
-    mkdir -p ${CONTAINER_SECRETS_DIR} /data /etc/molis /opt/molis; \\
-    chown ${VALKEY_USER}:${VALKEY_USER} ${CONTAINER_SECRETS_DIR} /data; \\
-    chmod 0700 ${CONTAINER_SECRETS_DIR}
+    mkdir -p ${SECRETS_DIR} ${DATA_DIR} ${[...new Set(Object.values(IMAGE_PATHS).map((path) => posix.dirname(path)))].join(" ")}; \\
+    chown ${VALKEY_USER}:${VALKEY_USER} ${SECRETS_DIR} ${DATA_DIR}; \\
+    chmod 0700 ${SECRETS_DIR}
 COPY valkey.conf ${IMAGE_PATHS.config}
 COPY valkey-health.js ${IMAGE_PATHS.healthCheck}
 COPY seed-secrets.sh ${IMAGE_PATHS.seedScript}
 RUN chmod 0444 ${IMAGE_PATHS.config} ${IMAGE_PATHS.healthCheck} && chmod 0555 ${IMAGE_PATHS.seedScript}
 USER ${VALKEY_USER}
-WORKDIR /data
+WORKDIR ${DATA_DIR}
 ENTRYPOINT ["valkey-server"]
 CMD ["${IMAGE_PATHS.config}"]
 `;

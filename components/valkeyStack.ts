@@ -1,12 +1,11 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { AclUserName, perUser } from "./acl";
-import { certPlan } from "./certPlan";
-import { seedContainerArgs, valkeyContainerArgs } from "./containerSpecs";
-import { contextPathForBuild, writeImageContext } from "./imageContext";
-import { resolveSettings, Settings, SettingsError, SettingsInput } from "./settings";
-import { byUser, createStackSecrets, UserCredentials } from "./stackSecrets";
-import { CONTAINER_FILES, CONTAINER_PATHS, renderValkeyConf } from "./valkeyConf";
+import { resolveSettings, Settings, SettingsError, SettingsInput } from "../settings";
+import { AclUserName, perUser } from "../valkey/acl";
+import { certPlan } from "../valkey/certPlan";
+import { byUser, createStackSecrets, UserCredentials } from "./credentials";
+import { buildImage } from "./image";
+import { gatewayNetwork } from "./network";
+import { deployNode } from "./node";
 
 /** Values by ACL user; empty where there is nothing to give (the previous generation at generation 1). */
 export type PerUserOrNone = Partial<Record<AclUserName, string>>;
@@ -89,90 +88,26 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this,
         );
         const { clients, passwords } = current;
-
-        // Image: base image + config + bundled health check; tagged by content. Built on the engine
-        // by the provider's docker_image resource (RemoteImage with `build`): a local image, never
-        // pushed. Containers run it by id, so a rebuilt image always replaces them.
-        const context = writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS));
-        const image = new docker.RemoteImage(
-            `${name}-image`,
+        const image = buildImage(name, settings, this);
+        const networkName = gatewayNetwork(name, settings, labels, this);
+        const { container, dataVolume } = deployNode(
+            name,
+            settings,
             {
-                name: `${settings.imageName}:${context.hash}`,
-                build: {
-                    context: contextPathForBuild(context.dir),
-                    dockerfile: context.dockerfile,
-                    buildArgs: { BASE_IMAGE: settings.baseImage },
-                },
-                // A replaced image is removed even when some container still runs it (an operator's
-                // `docker run` of valkey-cli, say): untagged, its layers stay until that container
-                // goes. Without it such a container fails the deploy after the new Valkey is up.
-                forceRemove: true,
-            },
-            { parent: this },
-        );
-
-        const networkName = settings.attachToExistingNetwork
-            ? docker.getNetworkOutput({ name: settings.networkName }, { parent: this }).name
-            : new docker.Network(
-                  `${name}-network`,
-                  {
-                      name: settings.networkName,
-                      driver: "bridge",
-                      ipamConfigs: [{ subnet: settings.networkSubnet }],
-                      labels,
-                  },
-                  { parent: this },
-              ).name;
-
-        const dataVolume = new docker.Volume(
-            `${name}-data`,
-            { name: settings.dataVolumeName, driver: "local", labels },
-            { parent: this, retainOnDelete: settings.retainDataOnDestroy },
-        );
-        const secretsVolume = new docker.Volume(`${name}-secrets`, { driver: "local", labels }, { parent: this });
-
-        // The engine refuses uploads into a read-only container, so a short-lived seeding container
-        // (no network, no capability, valkey user) receives them into the secrets volume and makes
-        // them the valkey user's own; the Valkey container mounts that volume read-only.
-        const secretFiles: Record<string, pulumi.Input<string>> = {
-            [CONTAINER_FILES.acl]: aclFile,
-            [CONTAINER_FILES.healthcheckPassword]: passwords.healthcheck,
-            [CONTAINER_FILES.caCert]: ca.certPem,
-            [CONTAINER_FILES.serverCert]: server.certPem,
-            [CONTAINER_FILES.serverKey]: server.privateKeyPem,
-            [CONTAINER_FILES.healthcheckCert]: clients.healthcheck.certPem,
-            [CONTAINER_FILES.healthcheckKey]: clients.healthcheck.privateKeyPem,
-        };
-        const seeder = new docker.Container(
-            `${name}-seed-secrets`,
-            seedContainerArgs({ image: image.imageId, secretsVolume: secretsVolume.name, labels }, secretFiles),
-            {
-                parent: this,
-            },
-        );
-        // The provider does not fail an attached container that exits non-zero; do it here, so a
-        // failed seeding stops the deploy with a pointer to its log instead of an unhealthy Valkey.
-        const secretsRevision = pulumi.all([seeder.id, seeder.exitCode]).apply(([id, exitCode]) => {
-            if (exitCode !== undefined && exitCode !== null && exitCode !== 0) {
-                throw new pulumi.ResourceError(
-                    `the secrets-seeding container exited with code ${exitCode}; read its log: docker logs ${id}`,
-                    seeder,
-                );
-            }
-            return id;
-        });
-
-        const container = new docker.Container(
-            `${name}-valkey`,
-            valkeyContainerArgs(settings, {
-                image: image.imageId,
+                image,
                 networkName,
-                dataVolume: dataVolume.name,
-                secretsVolume: secretsVolume.name,
-                labels: [...labels, { label: "org.molis.secrets-revision", value: secretsRevision }],
-            }),
-            // Two Valkey processes must never share the data volume's AOF: replace by stopping first.
-            { parent: this, dependsOn: [seeder], deleteBeforeReplace: true },
+                labels,
+                secretFiles: {
+                    acl: aclFile,
+                    healthcheckPassword: passwords.healthcheck,
+                    caCert: ca.certPem,
+                    serverCert: server.certPem,
+                    serverKey: server.privateKeyPem,
+                    healthcheckCert: clients.healthcheck.certPem,
+                    healthcheckKey: clients.healthcheck.privateKeyPem,
+                },
+            },
+            this,
         );
 
         this.host = pulumi.output(settings.networkAlias);

@@ -2,49 +2,11 @@
  * The health check's logic, free of I/O: reading its settings from the environment, parsing INFO
  * and judging the answers (R6). `valkey-health.ts` does the talking.
  */
-import { isDnsName, isIpv4 } from "../components/settings";
+import { isDnsName, isIpv4 } from "../settings/formats";
+import { HEALTH_BOUNDS, HEALTH_DEFAULTS, HEALTH_ENV, HealthSettings } from "../valkey/contract";
+import { memoryPercent } from "../valkey/info";
 
-export interface HealthSettings {
-    host: string;
-    port: number;
-    user: string;
-    passwordFile: string;
-    tlsCa: string;
-    tlsCert: string;
-    tlsKey: string;
-    memoryWarnPercent: number;
-    /** Days before a certificate's expiry from which it is reported (WARNING); expired is CRITICAL. */
-    certWarnDays: number;
-    /** The server's maxclients, named when the server refuses connections; undefined when not given. */
-    maxClients?: number;
-}
-
-/** Defaults are the container's paths, so the bundled check runs inside the image with no env. */
-export const HEALTH_DEFAULTS: HealthSettings = {
-    host: "127.0.0.1",
-    port: 6379,
-    user: "healthcheck",
-    passwordFile: "/run/secrets/valkey_password",
-    tlsCa: "/run/secrets/ca.crt",
-    tlsCert: "/run/secrets/healthcheck.crt",
-    tlsKey: "/run/secrets/healthcheck.key",
-    memoryWarnPercent: 80,
-    certWarnDays: 30,
-};
-
-/** The environment variables of the health check's contract. */
-export const HEALTH_ENV = {
-    host: "VALKEY_HOST",
-    port: "VALKEY_PORT",
-    user: "VALKEY_USER",
-    passwordFile: "VALKEY_PASSWORD_FILE",
-    tlsCa: "VALKEY_TLS_CA",
-    tlsCert: "VALKEY_TLS_CERT",
-    tlsKey: "VALKEY_TLS_KEY",
-    memoryWarnPercent: "VALKEY_MEMORY_WARN_PERCENT",
-    certWarnDays: "VALKEY_CERT_WARN_DAYS",
-    maxClients: "VALKEY_MAXCLIENTS",
-} as const;
+export type { HealthSettings };
 
 const USER_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/;
 
@@ -85,10 +47,13 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
     if (!/^\d+(\.\d+)?$/.test(percentText) || memoryWarnPercent <= 0 || memoryWarnPercent > 100) {
         return critical(`${HEALTH_ENV.memoryWarnPercent}=${JSON.stringify(percentText)} is not a percentage above 0 and at most 100`);
     }
-    const warnDaysText = text("certWarnDays") ?? String(HEALTH_DEFAULTS.certWarnDays);
-    const certWarnDays = Number(warnDaysText);
-    if (!/^\d{1,4}$/.test(warnDaysText) || certWarnDays < 1) {
-        return critical(`${HEALTH_ENV.certWarnDays}=${JSON.stringify(warnDaysText)} is not a whole number of days (1-9999)`);
+    const warnDaysText = text("certExpiryWarnDays") ?? String(HEALTH_DEFAULTS.certExpiryWarnDays);
+    const certExpiryWarnDays = Number(warnDaysText);
+    const days = HEALTH_BOUNDS.certExpiryWarnDays;
+    if (!/^\d{1,5}$/.test(warnDaysText) || certExpiryWarnDays < days.min || certExpiryWarnDays > days.max) {
+        return critical(
+            `${HEALTH_ENV.certExpiryWarnDays}=${JSON.stringify(warnDaysText)} is not a whole number of days (${days.min}-${days.max})`,
+        );
     }
     const maxClientsText = text("maxClients");
     if (maxClientsText !== undefined && !/^[1-9]\d{0,5}$/.test(maxClientsText)) {
@@ -98,7 +63,7 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
         host,
         port,
         user,
-        certWarnDays,
+        certExpiryWarnDays,
         ...(maxClientsText === undefined ? {} : { maxClients: Number(maxClientsText) }),
         passwordFile: text("passwordFile") ?? HEALTH_DEFAULTS.passwordFile,
         tlsCa: text("tlsCa") ?? HEALTH_DEFAULTS.tlsCa,
@@ -110,32 +75,6 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
 
 export function isVerdict<T extends object>(value: T | Verdict): value is Verdict {
     return "exitCode" in value;
-}
-
-/** Parses INFO output (`key:value` lines, `#` section headers) into a flat map. */
-export function parseInfo(text: string): Map<string, string> {
-    const fields = new Map<string, string>();
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim();
-        if (line === "" || line.startsWith("#")) {
-            continue;
-        }
-        const colon = line.indexOf(":");
-        if (colon > 0) {
-            fields.set(line.slice(0, colon), line.slice(colon + 1));
-        }
-    }
-    return fields;
-}
-
-/** Memory in use as a percentage of maxmemory, or undefined when no maxmemory is set. */
-export function memoryPercent(info: Map<string, string>): number | undefined {
-    const used = Number(info.get("used_memory"));
-    const max = Number(info.get("maxmemory"));
-    if (!Number.isFinite(used) || !Number.isFinite(max) || max <= 0) {
-        return undefined;
-    }
-    return (used / max) * 100;
 }
 
 /**
@@ -173,7 +112,7 @@ function day(date: Date): string {
 }
 
 /**
- * Judges certificate lifetimes (issue 9): an expired one is CRITICAL; one expiring within
+ * Judges certificate lifetimes: an expired one is CRITICAL; one expiring within
  * `warnDays` is a WARNING naming it and when, so it is renewed (`pulumi up`) before clients break.
  */
 export function judgeCertificates(seen: CertificateSeen[], now: Date, warnDays: number): { critical?: string; warnings: string[] } {
@@ -214,12 +153,15 @@ export function combineVerdicts(infoVerdict: Verdict, certificates: { critical?:
 /**
  * What a failed connection means, from the error the TLS client saw. Valkey at maxclients accepts
  * the TCP connection and closes it before answering the TLS handshake (its text cannot reach a TLS
- * client); a bad certificate instead ends in a TLS alert, or after the handshake.
+ * client); the client sees the socket closed or reset, which of the two depends on timing. A bad
+ * certificate instead ends in a TLS alert, or after the handshake. `beforeHandshake` says whether
+ * the TLS handshake had not yet completed when the error came.
  */
 export function describeConnectionError(
     message: string,
     code: string | undefined,
     settings: Pick<HealthSettings, "host" | "port" | "user" | "maxClients">,
+    beforeHandshake = false,
 ): string {
     if (/WRONGPASS|invalid username-password/i.test(message)) {
         return `authentication failed for user ${settings.user}`;
@@ -227,10 +169,10 @@ export function describeConnectionError(
     if (/NOPERM/.test(message)) {
         return `user ${settings.user} lacks permission: ${message}`;
     }
-    if (
-        /max number of clients reached/i.test(message) ||
-        /socket disconnected before secure TLS connection was established/.test(message)
-    ) {
+    const closedBeforeHandshake =
+        /socket disconnected before secure TLS connection was established/.test(message) ||
+        (beforeHandshake && (code === "ECONNRESET" || code === "EPIPE"));
+    if (/max number of clients reached/i.test(message) || closedBeforeHandshake) {
         const limit = settings.maxClients === undefined ? "maxclients" : `maxclients ${settings.maxClients}`;
         return (
             `Valkey at ${settings.host}:${settings.port} refuses new connections: it closed this one before the TLS handshake, ` +

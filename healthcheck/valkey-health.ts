@@ -2,7 +2,7 @@
  * valkey-health: the container's health check (R6). Connects with TLS and a client certificate,
  * authenticates with the password read from a file (never argv or a variable holding the secret),
  * checks PING, INFO memory and INFO persistence, and the lifetimes of the CA, its own client
- * certificate and the certificate the server presents (issue 9), prints one line and exits 0
+ * certificate and the certificate the server presents, prints one line and exits 0
  * (healthy, OK or WARNING) or 1 (CRITICAL).
  *
  * Bundled by esbuild into one file with no node_modules (`npm run build` writes
@@ -17,15 +17,15 @@ import {
     combineVerdicts,
     critical,
     describeConnectionError,
-    HEALTH_ENV,
     HealthSettings,
     isVerdict,
     judgeCertificates,
     judgeInfo,
-    parseInfo,
     readHealthSettings,
     Verdict,
 } from "./checks";
+import { HEALTH_ENV } from "../valkey/contract";
+import { parseInfo } from "../valkey/info";
 
 /** Every step is bounded; the total stays below the container health-check timeout (5 s). */
 const CONNECT_TIMEOUT_MS = 2000;
@@ -41,9 +41,9 @@ function readSecretFile(variable: string, path: string): string | Verdict {
     }
 }
 
-function describe(error: unknown, settings: HealthSettings): string {
+function describe(error: unknown, settings: HealthSettings, beforeHandshake: boolean): string {
     const message = error instanceof Error ? error.message : String(error);
-    return describeConnectionError(message, (error as NodeJS.ErrnoException | undefined)?.code, settings);
+    return describeConnectionError(message, (error as NodeJS.ErrnoException | undefined)?.code, settings, beforeHandshake);
 }
 
 /** The validity end of a PEM certificate file's first certificate, or a CRITICAL verdict. */
@@ -109,7 +109,7 @@ async function check(settings: HealthSettings): Promise<Verdict> {
         certificates.push(seen);
     }
     // An expired CA or client certificate fails the handshake anyway: say which, before trying.
-    const beforeConnect = judgeCertificates(certificates, new Date(), settings.certWarnDays);
+    const beforeConnect = judgeCertificates(certificates, new Date(), settings.certExpiryWarnDays);
     if (beforeConnect.critical !== undefined) {
         return critical(beforeConnect.critical);
     }
@@ -138,8 +138,10 @@ async function check(settings: HealthSettings): Promise<Verdict> {
     client.on("error", (error: unknown) => {
         lastError = error;
     });
+    let handshakeDone = false;
     try {
         await client.connect();
+        handshakeDone = true;
         // Valkey answers PING with MISCONF while it cannot write its AOF or RDB (a full volume, say);
         // INFO, read next, says which, so that the verdict names the cause.
         let refusedWrites: string | undefined;
@@ -164,17 +166,17 @@ async function check(settings: HealthSettings): Promise<Verdict> {
         if (refusedWrites !== undefined && infoVerdict.exitCode === 0) {
             return critical(`Valkey refuses writes: ${refusedWrites}`);
         }
-        return combineVerdicts(infoVerdict, judgeCertificates(certificates, new Date(), settings.certWarnDays));
+        return combineVerdicts(infoVerdict, judgeCertificates(certificates, new Date(), settings.certExpiryWarnDays));
     } catch (error) {
         const failure = lastError ?? error;
         if ((failure as NodeJS.ErrnoException | undefined)?.code === "CERT_HAS_EXPIRED") {
             const server = await presentedCertificate(settings, files);
-            const expired = judgeCertificates(server ? [server] : [], new Date(), settings.certWarnDays).critical;
+            const expired = judgeCertificates(server ? [server] : [], new Date(), settings.certExpiryWarnDays).critical;
             if (expired !== undefined) {
                 return critical(expired);
             }
         }
-        return critical(describe(failure, settings));
+        return critical(describe(failure, settings, !handshakeDone));
     } finally {
         client.disconnect();
     }

@@ -3,7 +3,7 @@
  * COMMAND table, and every key outside the user's patterns, is refused. Includes the
  * blocked-request guarantee (R7): mcp-agent cannot delete, expire, rename or overwrite one.
  */
-import { ACL_USER_NAMES, ACL_USERS, AclUserName, RENAMED_COMMANDS } from "../../components/acl";
+import { ACL_USER_NAMES, ACL_USERS, AclUserName, RENAMED_COMMANDS } from "../../valkey/acl";
 import { CommandInfo, keyPositions, probeCall, readCommandTable } from "./commandTable";
 import { isError, Reply, RespClient } from "./respClient";
 import { createFixture, Fixture } from "./valkeyServer";

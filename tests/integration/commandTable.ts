@@ -3,7 +3,7 @@
  * binary (no user of the hardened server may run COMMAND). The ACL probes are generated from it.
  */
 import Redis from "ioredis";
-import { freePort } from "../../scripts/localMode";
+import { freePort } from "../../lib/localMode";
 import { startServer } from "./valkeyServer";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { RenderResult } from "../../scripts/localMode";
+import { localHealthEnv, RenderResult } from "../../lib/localMode";
 
 export const HEALTH_BUNDLE = join(__dirname, "..", "..", "dist", "valkey-health.js");
 
@@ -24,23 +24,9 @@ export function requireHealthBundle(): void {
     }
 }
 
-/** The container's VALKEY_* environment, for a local-mode render. */
+/** The health check's environment for a local-mode render, with overrides (`VAR` to value). */
 export function healthEnv(render: RenderResult, overrides: Record<string, string> = {}): Record<string, string> {
-    const { paths, port } = render;
-    return {
-        PATH: process.env.PATH ?? "",
-        VALKEY_HOST: "127.0.0.1",
-        VALKEY_PORT: String(port),
-        VALKEY_USER: "healthcheck",
-        VALKEY_PASSWORD_FILE: paths.passwordFile("healthcheck"),
-        VALKEY_TLS_CA: paths.caCert,
-        VALKEY_TLS_CERT: paths.clientCert,
-        VALKEY_TLS_KEY: paths.clientKey,
-        VALKEY_MEMORY_WARN_PERCENT: "80",
-        VALKEY_CERT_WARN_DAYS: "30",
-        VALKEY_MAXCLIENTS: "100",
-        ...overrides,
-    };
+    return { PATH: process.env.PATH ?? "", ...localHealthEnv(render), ...overrides };
 }
 
 export function runHealthCheck(render: RenderResult, overrides: Record<string, string> = {}): Promise<HealthRun> {

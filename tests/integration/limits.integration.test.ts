@@ -1,6 +1,6 @@
 /** R2.8 on a real valkey-server: at most 100 clients, idle clients closed after the timeout. */
 import { connectAs, RespClient } from "./respClient";
-import { createFixture, Fixture } from "./valkeyServer";
+import { createFixture, Fixture, waitUntil } from "./valkeyServer";
 
 let fixture: Fixture;
 beforeAll(async () => {
@@ -24,12 +24,13 @@ test("R2.8 the 101st client is refused, and Valkey counts it as a rejected conne
         }
         expect(String(await monitor.send(["INFO", "clients"]))).toMatch(/^connected_clients:100\r$/m);
         // Valkey refuses at accept time, before the TLS handshake, so its "max number of clients"
-        // text cannot reach a TLS client: the client sees the connection closed.
-        await expect(RespClient.open(fixture.render, "mcp-agent")).rejects.toThrow(/socket disconnected before secure TLS connection/);
+        // text cannot reach a TLS client: the client sees its connection closed or reset (which of
+        // the two depends on timing). What the server did is what is asserted: it counted a rejection.
+        await expect(RespClient.open(fixture.render, "mcp-agent")).rejects.toThrow();
         expect(String(await monitor.send(["INFO", "stats"]))).toMatch(/^rejected_connections:1\r$/m);
-        // One slot freed: a new client gets in again.
+        // One slot freed: once the server has seen the close, a new client gets in again.
         clients.pop()?.close();
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await waitUntil(async () => /^connected_clients:99\r$/m.test(String(await monitor.send(["INFO", "clients"]))), 10000);
         const again = await RespClient.open(fixture.render, "mcp-agent");
         clients.push(again);
         expect(await again.send(["PING"])).toBe("PONG");
@@ -42,15 +43,19 @@ test("R2.8 an idle client is closed after the timeout; an active one is not", as
     const idle = connectAs(fixture.render, "mcp-agent");
     const opened = Date.now();
     const closedAfter = await new Promise<number>((resolve, reject) => {
-        idle.on("close", () => resolve(Date.now() - opened));
+        const timer = setTimeout(() => reject(new Error("idle client still open after 15 s")), 15000);
+        idle.on("close", () => {
+            clearTimeout(timer);
+            resolve(Date.now() - opened);
+        });
         idle.on("error", () => undefined);
-        setTimeout(() => reject(new Error("idle client still open after 15 s")), 15000);
     });
     expect(closedAfter).toBeGreaterThanOrEqual(1500);
 
     const active = await RespClient.open(fixture.render, "mcp-agent");
-    for (let i = 0; i < 4; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Four seconds, twice the timeout, with a command every half second: never idle for long.
+    for (let i = 0; i < 8; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
         expect(await active.send(["PING"])).toBe("PONG");
     }
     active.close();

@@ -1,10 +1,10 @@
-/** R4 for local mode and the Docker deployer: real certificates (real RSA keys, so in the integration suite) have the plan's properties. */
+/** R4 for local mode: real certificates (real RSA keys, so in the integration suite) have the plan's properties. */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { X509Certificate } from "node:crypto";
-import { certPlan } from "../../components/certPlan";
-import { resolveSettings } from "../../components/settings";
-import { issueMaterials, IssuedMaterials } from "../../scripts/certificates";
+import { certPlan } from "../../valkey/certPlan";
+import { resolveSettings } from "../../settings";
+import { issueMaterials, IssuedMaterials } from "../../lib/certificates";
 
 let materials: IssuedMaterials;
 beforeAll(async () => {
@@ -29,7 +29,7 @@ test("R4.2 signed by the CA with SHA-256", () => {
     }
 });
 
-test("issue 2.5 server SANs and usages; clients carry clientAuth only", () => {
+test("R4 server SANs and usages; clients carry clientAuth only", () => {
     const server = node(materials.server.certPem);
     expect(server.subjectAltName).toBe("DNS:valkey, DNS:localhost, IP Address:127.0.0.1, IP Address:10.30.1.10");
     expect(server.keyUsage).toEqual(["1.3.6.1.5.5.7.3.1"]);

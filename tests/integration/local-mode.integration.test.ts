@@ -1,11 +1,11 @@
-/** Issue 3 local mode: `npm run render` / `npm run local` contracts, refusals and what survives a re-run. */
+/** R12.2 local mode: `npm run render` / `npm run local` contracts, refusals and what survives a re-run. */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ACL_USER_NAMES } from "../../components/acl";
-import { freePort, LocalModeError, renderLocal } from "../../scripts/localMode";
+import { ACL_USER_NAMES } from "../../valkey/acl";
+import { freePort, LocalModeError, renderLocal } from "../../lib/localMode";
 import { RespClient } from "./respClient";
 import { startServer } from "./valkeyServer";
 
@@ -26,7 +26,7 @@ describe("npm run render", () => {
     test("writes the contract's files with R4.3/R5.5 modes (keys and secrets 600, certificates 644)", async () => {
         const out = join(work, "render");
         const port = await freePort();
-        const result = spawnSync(TS_NODE, ["--transpile-only", "scripts/render.ts", "--out", out, "--port", String(port)], {
+        const result = spawnSync(TS_NODE, ["--transpile-only", "commands/render.ts", "--out", out, "--port", String(port)], {
             cwd: ROOT,
             encoding: "utf8",
         });
@@ -103,8 +103,8 @@ describe("npm run render", () => {
         }
     });
 
-    test("the CLI reports a refusal on one line with exit code 2", () => {
-        const result = spawnSync(TS_NODE, ["--transpile-only", "scripts/render.ts", "--out", join(work, "cli"), "--port", "http"], {
+    test("a bad command line is refused on one line with exit code 2 (the commands' convention: 1 refused, 2 usage)", () => {
+        const result = spawnSync(TS_NODE, ["--transpile-only", "commands/render.ts", "--out", join(work, "cli"), "--port", "http"], {
             cwd: ROOT,
             encoding: "utf8",
         });
@@ -114,20 +114,20 @@ describe("npm run render", () => {
 });
 
 describe("npm run local", () => {
-    test("refuses clearly when valkey-server is missing, before writing anything", () => {
+    test("refuses clearly when valkey-server is missing, before writing anything (exit code 1: refused)", () => {
         const out = join(work, "no-valkey");
         const emptyPath = join(work, "empty-path");
         mkdirSync(emptyPath);
         const result = spawnSync(
             process.execPath,
-            [join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", "scripts/local.ts", "--out", out],
+            [join(ROOT, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", "commands/local.ts", "--out", out],
             {
                 cwd: ROOT,
                 encoding: "utf8",
                 env: { ...process.env, PATH: emptyPath },
             },
         );
-        expect(result.status).toBe(2);
+        expect(result.status).toBe(1);
         expect(result.stderr).toMatch(
             /^error: valkey-server is not installed\. On Debian 12: .*apt-get install -y -t bookworm-backports valkey-server valkey-tools\n$/,
         );
@@ -137,7 +137,7 @@ describe("npm run local", () => {
     test("runs valkey-server in the foreground and prints how a client connects", async () => {
         const out = join(work, "run");
         const port = await freePort();
-        const child = spawn(TS_NODE, ["--transpile-only", "scripts/local.ts", "--out", out, "--port", String(port)], { cwd: ROOT });
+        const child = spawn(TS_NODE, ["--transpile-only", "commands/local.ts", "--out", out, "--port", String(port)], { cwd: ROOT });
         let output = "";
         try {
             await new Promise<void>((resolve, reject) => {

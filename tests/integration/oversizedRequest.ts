@@ -9,8 +9,8 @@
  */
 import { readFileSync } from "node:fs";
 import { TLSSocket } from "node:tls";
-import { AclUserName } from "../../components/acl";
-import { RenderResult } from "../../scripts/localMode";
+import { AclUserName } from "../../valkey/acl";
+import { RenderResult } from "../../lib/localMode";
 import { connectAs, encode } from "./respClient";
 
 export interface OversizedOutcome {

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { connect, TLSSocket } from "node:tls";
-import { AclUserName } from "../../components/acl";
-import { RenderResult } from "../../scripts/localMode";
+import { AclUserName } from "../../valkey/acl";
+import { RenderResult } from "../../lib/localMode";
 
 export type Reply = string | number | null | Reply[] | { error: string };
 

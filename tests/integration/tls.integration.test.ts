@@ -2,9 +2,9 @@
 import { readFileSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, ConnectionOptions } from "node:tls";
-import { certPlan } from "../../components/certPlan";
-import { resolveSettings } from "../../components/settings";
-import { issueStandaloneCa } from "../../scripts/certificates";
+import { certPlan } from "../../valkey/certPlan";
+import { resolveSettings } from "../../settings";
+import { issueStandaloneCa } from "../../lib/certificates";
 import { createFixture, Fixture } from "./valkeyServer";
 
 let fixture: Fixture;

@@ -3,30 +3,16 @@
  * a temporary folder (the stack's own config, ACL file and certificates), starts servers on free
  * ports, and stops them and removes the folder afterwards, also on failure.
  */
-import { spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis, { RedisOptions } from "ioredis";
-import { AclUserName } from "../../components/acl";
-import { freePort, renderLocal, RenderResult } from "../../scripts/localMode";
-import { RunningServer, StartOptions, startServer, VALKEY_INSTALL_HINT } from "../../scripts/valkeyProcess";
+import { AclUserName } from "../../valkey/acl";
+import { freePort, renderLocal, RenderResult } from "../../lib/localMode";
+import { requireValkeyServer, RunningServer, StartOptions, startServer } from "../../lib/valkeyProcess";
 
 export { startServer };
 export type { RunningServer };
-
-const INSTALL_HINT = `valkey-server 8 is required for the integration suite. ${VALKEY_INSTALL_HINT} (CI does this in .ci/run).`;
-
-/** Fails (never skips) when valkey-server 8 is missing, saying how to install it. */
-export function requireValkeyServer(): void {
-    const result = spawnSync("valkey-server", ["--version"], { encoding: "utf8" });
-    if (result.error || result.status !== 0) {
-        throw new Error(INSTALL_HINT);
-    }
-    if (!/v=8\./.test(result.stdout)) {
-        throw new Error(`valkey-server 8 is required, found: ${result.stdout.trim()}. ${INSTALL_HINT}`);
-    }
-}
 
 export interface Fixture {
     render: RenderResult;
@@ -98,4 +84,18 @@ export function clientOptions(render: RenderResult, user: AclUserName): RedisOpt
         connectTimeout: 5000,
         commandTimeout: 5000,
     };
+}
+
+/**
+ * Polls `condition` every 50 ms until it holds; fails after `timeoutMs`. Tests wait for what the
+ * server did (a count, a state), never for a fixed time.
+ */
+export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs: number, what = "the condition"): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+        if (Date.now() > deadline) {
+            throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
 }

@@ -3,7 +3,7 @@
 // and function tokens, and the few property names and behaviours those SDKs were generated with.
 //
 // It is our own mapping, written against the tokens and property names of the npm SDKs in
-// package-lock.json; tests/pulumi/schema.pulumi.test.ts proves that the schema each plugin serves
+// package-lock.json; tests/deployed/schema.deployed.test.ts proves that the schema each plugin serves
 // has every token, property and type of those SDKs (all but pulumi-docker's own Image resource).
 package providerinfo
 

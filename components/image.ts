@@ -1,0 +1,32 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../settings";
+import { CONTAINER_PATHS } from "../valkey/contract";
+import { renderValkeyConf } from "../valkey/conf";
+import { contextPathForBuild, writeImageContext } from "./imageContext";
+
+/**
+ * The stack's image: the base image plus the rendered valkey.conf and the bundled health check,
+ * tagged by the hash of its content. Built on the engine by the provider's docker_image resource
+ * (RemoteImage with `build`): a local image, never pushed. Containers run it by id, so a rebuilt
+ * image always replaces them.
+ */
+export function buildImage(name: string, settings: Settings, parent: pulumi.Resource): docker.RemoteImage {
+    const context = writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS));
+    return new docker.RemoteImage(
+        `${name}-image`,
+        {
+            name: `${settings.imageName}:${context.hash}`,
+            build: {
+                context: contextPathForBuild(context.dir),
+                dockerfile: context.dockerfile,
+                buildArgs: { BASE_IMAGE: settings.baseImage },
+            },
+            // A replaced image is removed even when some container still runs it (an operator's
+            // `docker run` of valkey-cli, say): untagged, its layers stay until that container
+            // goes. Without it such a container fails the deploy after the new Valkey is up.
+            forceRemove: true,
+        },
+        { parent },
+    );
+}

@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SETTING_NAMES, SETTINGS, SettingsInput } from "../settings";
+
+/**
+ * Reads every setting from the stack's config (namespace `molis-valkey`), each by the kind its
+ * declaration gives (settings/table.ts). Type errors (a word where a number belongs) are reported
+ * by Pulumi naming the key; ranges and units are checked by `resolveSettings` when the stack is
+ * constructed.
+ */
+export function readSettingsInput(config: pulumi.Config): SettingsInput {
+    const input: Record<string, unknown> = {};
+    for (const name of SETTING_NAMES) {
+        let value: unknown;
+        switch (SETTINGS[name].kind) {
+            case "text":
+            case "size":
+                value = config.get(name);
+                break;
+            case "decimal": {
+                // Declared as a string in Pulumi.yaml (its config types have no decimal); a value
+                // that is not a number is passed on as text for resolveSettings to report.
+                const text = config.get(name);
+                value = text !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
+                break;
+            }
+            case "integer":
+                value = config.getNumber(name);
+                break;
+            case "boolean":
+                value = config.getBoolean(name);
+                break;
+            case "list":
+                value = config.getObject<string[]>(name);
+                break;
+        }
+        if (value !== undefined) {
+            input[name] = value;
+        }
+    }
+    return input as SettingsInput;
+}

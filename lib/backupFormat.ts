@@ -1,0 +1,120 @@
+/**
+ * The backup file's format and the checks on it, free of Docker and Pulumi.
+ *
+ * A backup is a tar file: the data volume's persistence files under `data/` (the AOF directory with
+ * its manifest, base and increment files, and `dump.rdb`), then `molis-backup.json`, the manifest:
+ * when, from which stack, Valkey's version, the key count, and each file's size and SHA-256.
+ */
+import { createHash, Hash } from "node:crypto";
+import { UserError } from "../settings/errors";
+import { PERSISTENCE_FILES } from "../valkey/contract";
+
+export const MANIFEST_NAME = "molis-backup.json";
+export const DATA_PREFIX = "data/";
+export const FORMAT = "molis-valkey-backup/1";
+
+export interface BackupFile {
+    /** Path inside the backup, under data/. */
+    path: string;
+    size: number;
+    sha256: string;
+}
+
+export interface BackupManifest {
+    format: typeof FORMAT;
+    createdAt: string;
+    stack: string;
+    container: string;
+    valkeyVersion: string;
+    keyCount: number;
+    files: BackupFile[];
+}
+
+/**
+ * Whether a file of the data volume belongs in a backup: the AOF directory and the RDB snapshot,
+ * never a temporary file of a save or rewrite in progress.
+ */
+export function isPersistenceFile(relativePath: string): boolean {
+    const path = relativePath.replace(/^\.\//, "");
+    if (/(^|\/)temp-/.test(path)) {
+        return false;
+    }
+    const [folder, name, ...deeper] = path.split("/");
+    return (
+        path === PERSISTENCE_FILES.rdb || (folder === PERSISTENCE_FILES.aofDir && name !== undefined && name !== "" && deeper.length === 0)
+    );
+}
+
+/** The files an AOF manifest lists (`file <name> seq <n> type <b|i|h>` lines). */
+export function aofManifestFiles(manifest: string): string[] {
+    return manifest
+        .split("\n")
+        .map((line) => /^file (\S+) /.exec(line.trim())?.[1])
+        .filter((name): name is string => name !== undefined);
+}
+
+/** Hashes a file as its bytes go by. */
+export class FileDigest {
+    private readonly hash: Hash = createHash("sha256");
+    size = 0;
+    update(chunk: Buffer): void {
+        this.hash.update(chunk);
+        this.size += chunk.length;
+    }
+    digest(): string {
+        return this.hash.digest("hex");
+    }
+}
+
+/** A backup or restore refused or failed; the message says what was (not) changed and what to do. */
+export class BackupError extends UserError {}
+
+/**
+ * Checks a backup's manifest against the files found in it. Returns nothing; throws a BackupError
+ * naming the first problem and saying that nothing was changed.
+ */
+export function verifyBackup(
+    file: string,
+    manifestText: string | undefined,
+    found: Map<string, { size: number; sha256: string }>,
+): BackupManifest {
+    const refuse = (why: string): never => {
+        throw new BackupError(`${file} cannot be restored: ${why}. Nothing was changed.`);
+    };
+    if (manifestText === undefined) {
+        return refuse(`it has no ${MANIFEST_NAME}; it is not a molis-valkey backup, or it was cut short`);
+    }
+    let manifest: BackupManifest;
+    try {
+        manifest = JSON.parse(manifestText) as BackupManifest;
+    } catch {
+        return refuse(`its ${MANIFEST_NAME} is not JSON`);
+    }
+    if (manifest.format !== FORMAT || !Array.isArray(manifest.files)) {
+        return refuse(`its ${MANIFEST_NAME} is not of the format ${FORMAT}`);
+    }
+    for (const expected of manifest.files) {
+        const actual = found.get(expected.path);
+        if (actual === undefined) {
+            return refuse(`${expected.path}, listed in its manifest, is missing`);
+        }
+        if (actual.size !== expected.size || actual.sha256 !== expected.sha256) {
+            return refuse(
+                `${expected.path} is corrupt: ${actual.size} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.size} bytes with ${expected.sha256}`,
+            );
+        }
+    }
+    const listed = new Set(manifest.files.map((f) => f.path));
+    const extra = [...found.keys()].filter((path) => !listed.has(path));
+    if (extra.length > 0) {
+        return refuse(`it holds files its manifest does not list (${extra.join(", ")})`);
+    }
+    const aofFolder = `${DATA_PREFIX}${PERSISTENCE_FILES.aofDir}/`;
+    const aofManifest = manifest.files.find(
+        (f) => f.path.startsWith(aofFolder) && /^[^/]+\.manifest$/.test(f.path.slice(aofFolder.length)),
+    );
+    if (aofManifest === undefined) {
+        return refuse(`it holds no AOF manifest (${aofFolder}*.manifest)`);
+    }
+    return manifest;
+}

@@ -1,0 +1,6 @@
+export * from "./checks";
+export * from "./errors";
+export * from "./formats";
+export * from "./resolve";
+export * from "./rules";
+export * from "./table";

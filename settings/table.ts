@@ -1,0 +1,348 @@
+/**
+ * The one declaration of every setting: its name (the Pulumi config key, the input field and the
+ * resolved field alike), kind, default, unit, bounds and description. The input and resolved types,
+ * the defaults and the per-setting checks derive from it; Pulumi.yaml's `config:` block and the
+ * README's settings table are tested against it (tests/unit/settings-table.test.ts). Cross-setting
+ * rules live in rules.ts. Pure code (no Pulumi import).
+ */
+import { isDnsName, isImageReference, isIpv4, isIpv4Network, isObjectName, isRepositoryName, MIB } from "./formats";
+
+interface Described {
+    /** The unit column of the README's table ("size", "hours", ...). */
+    unit: string;
+    /** Pulumi.yaml's description of the key. */
+    description: string;
+}
+
+/** Free text with a format: `valid` decides, `fix` says what to write instead. */
+export interface TextSetting extends Described {
+    kind: "text";
+    default: string;
+    valid: (value: string) => boolean;
+    fix: string;
+}
+
+/** A size with a binary unit ("512MB"); resolved to bytes. */
+export interface SizeSetting extends Described {
+    kind: "size";
+    default: string;
+    minBytes: number;
+}
+
+/** A whole number from `min` to `max`; `counted` names what it counts in messages. */
+export interface IntegerSetting extends Described {
+    kind: "integer";
+    default: number;
+    min: number;
+    max: number;
+    counted: string;
+    /** A fix of its own where the range alone says too little. */
+    fix?: string;
+}
+
+/** A decimal number; Pulumi config has no decimal type, so it is declared as a string. */
+export interface DecimalSetting extends Described {
+    kind: "decimal";
+    default: number;
+    min: number;
+    max: number;
+    fix: string;
+}
+
+export interface BooleanSetting extends Described {
+    kind: "boolean";
+    default: boolean;
+}
+
+/** A list of strings, each checked by `valid`. */
+export interface ListSetting extends Described {
+    kind: "list";
+    default: readonly string[];
+    valid: (item: string) => boolean;
+    /** What to write when the value is not a list. */
+    fix: string;
+    /** What each item must be. */
+    itemFix: string;
+}
+
+export type SettingSpec = TextSetting | SizeSetting | IntegerSetting | DecimalSetting | BooleanSetting | ListSetting;
+
+const text = (spec: Omit<TextSetting, "kind">): TextSetting => ({ kind: "text", ...spec });
+const size = (spec: Omit<SizeSetting, "kind" | "unit">): SizeSetting => ({ kind: "size", unit: "size", ...spec });
+const integer = (spec: Omit<IntegerSetting, "kind">): IntegerSetting => ({ kind: "integer", ...spec });
+const decimal = (spec: Omit<DecimalSetting, "kind">): DecimalSetting => ({ kind: "decimal", ...spec });
+const boolean = (spec: Omit<BooleanSetting, "kind" | "unit">): BooleanSetting => ({ kind: "boolean", unit: "bool", ...spec });
+const list = (spec: Omit<ListSetting, "kind">): ListSetting => ({ kind: "list", ...spec });
+
+/** Eviction policies that never evict a key without a TTL (blocked requests have none). */
+export const EVICTION_POLICIES = ["volatile-lru", "volatile-lfu", "volatile-ttl", "volatile-random", "noeviction"] as const;
+
+const objectName = (what: string): Pick<TextSetting, "valid" | "fix"> => ({
+    valid: isObjectName,
+    fix: `use 1-63 letters, digits, '_', '.' or '-' for the ${what}, starting with a letter or digit`,
+});
+
+/** Every setting, in the order of Pulumi.yaml and the README. */
+export const SETTINGS = {
+    baseImage: text({
+        default: "valkey/valkey:8-alpine",
+        unit: "image ref",
+        description:
+            "Image the stack's image is built FROM. Must have valkey-server and a `valkey` user; Node.js is added with apk when missing.",
+        valid: isImageReference,
+        fix: 'name an image reference such as "valkey/valkey:8-alpine" (lower case, optional registry, tag or digest)',
+    }),
+    imageName: text({
+        default: "molis-valkey",
+        unit: "repository",
+        description: "Local repository name of the built image; the tag is the hash of its content.",
+        valid: isRepositoryName,
+        fix: 'use a lower-case repository name without a tag, such as "molis-valkey"',
+    }),
+    networkName: text({
+        default: "gateway-bridge",
+        unit: "name",
+        description: "Docker network Valkey joins, and its only network.",
+        ...objectName("Docker network"),
+    }),
+    networkSubnet: text({
+        default: "10.30.1.0/24",
+        unit: "IPv4 CIDR",
+        description: "IPv4 subnet (CIDR) of the network when the stack creates it.",
+        valid: isIpv4Network,
+        fix: 'write an IPv4 network in CIDR form with a prefix from /8 to /29 and no host bits, such as "10.30.1.0/24"',
+    }),
+    attachToExistingNetwork: boolean({
+        default: false,
+        description: "Join an existing network named networkName instead of creating it.",
+    }),
+    networkAlias: text({
+        default: "valkey",
+        unit: "DNS name",
+        description: "DNS name of Valkey on the network; clients connect to it and the server certificate names it.",
+        valid: isDnsName,
+        fix: 'use a DNS name (letters, digits, hyphens), such as "valkey"; clients connect to it and the server certificate names it',
+    }),
+    dataVolumeName: text({
+        default: "molis-valkey-data",
+        unit: "name",
+        description: "Named volume holding the AOF and RDB files (/data).",
+        ...objectName("data volume"),
+    }),
+    retainDataOnDestroy: boolean({
+        default: true,
+        description: "Keep the data volume when the stack is destroyed (set false to delete the data with the stack).",
+    }),
+    memoryLimit: size({
+        default: "512MB",
+        minBytes: 64 * MIB,
+        description: "Container memory limit (KB, MB, GB; binary units). Swap is disabled.",
+    }),
+    memoryReservation: size({
+        default: "256MB",
+        minBytes: 16 * MIB,
+        description: "Container memory reservation (soft limit).",
+    }),
+    maxmemory: size({
+        default: "256MB",
+        minBytes: 16 * MIB,
+        description: "Valkey maxmemory; must be below memoryLimit.",
+    }),
+    maxmemoryPolicy: text({
+        default: "volatile-lru",
+        unit: "policy",
+        description: "Eviction policy; volatile-* or noeviction only, so keys without a TTL (blocked requests) are never evicted.",
+        valid: (value) => (EVICTION_POLICIES as readonly string[]).includes(value),
+        fix: `use one of ${EVICTION_POLICIES.join(", ")}; allkeys-* policies would evict blocked requests, which have no TTL (R7.2)`,
+    }),
+    cpus: decimal({
+        default: 1.0,
+        min: 0.1,
+        max: 64,
+        unit: "CPUs",
+        description: "CPU limit of the container, in CPUs.",
+        fix: "set the CPU limit as a number of CPUs from 0.1 to 64, such as 1.0",
+    }),
+    ioThreads: integer({
+        default: 0,
+        min: 0,
+        max: 16,
+        unit: "threads",
+        counted: "threads",
+        description: "Valkey io-threads; 0 is automatic, min(4, floor(cpus)) and at least 1. A warning when above the CPU limit.",
+        fix: "set a whole number of threads from 1 to 16, or 0 for the automatic choice",
+    }),
+    maxClients: integer({
+        default: 100,
+        min: 1,
+        max: 10000,
+        unit: "connections",
+        counted: "clients",
+        description: "Maximum number of client connections.",
+    }),
+    maxRequestSize: size({
+        default: "1MB",
+        minBytes: 1 * MIB,
+        description:
+            "The largest request argument a client may send (Valkey proto-max-bulk-len; at least 1MB). Larger ones are refused as they arrive, before they are buffered.",
+    }),
+    clientBuffersLimit: size({
+        default: "64MB",
+        minBytes: 4 * MIB,
+        description:
+            "What all clients may make the server hold for them together (maxmemory-clients; requests being read, unfinished commands, unread replies); past it the biggest clients are disconnected. Comes on top of maxmemory within memoryLimit.",
+    }),
+    idleTimeoutSeconds: integer({
+        default: 300,
+        min: 0,
+        max: 86400,
+        unit: "seconds",
+        counted: "seconds (0 never closes idle clients)",
+        description: "Close client connections idle for this many seconds (0 never).",
+    }),
+    tlsPort: integer({
+        default: 6379,
+        min: 1,
+        max: 65535,
+        unit: "port",
+        counted: "port",
+        description: "TLS port inside the network (the plaintext port is 0, off).",
+    }),
+    memoryWarnPercent: integer({
+        default: 80,
+        min: 1,
+        max: 100,
+        unit: "percent",
+        counted: "percent",
+        description: "The health check prints a WARNING when used memory exceeds this percentage of maxmemory.",
+    }),
+    processLimit: integer({
+        default: 256,
+        min: 32,
+        max: 65536,
+        unit: "processes",
+        counted: "processes",
+        description: "RLIMIT_NPROC of the container's processes (counted per user id on the host; see README).",
+    }),
+    logMaxSize: size({
+        default: "50MB",
+        minBytes: 1 * MIB,
+        description: "Size of one json-file log file before rotation.",
+    }),
+    logMaxFiles: integer({
+        default: 5,
+        min: 1,
+        max: 100,
+        unit: "files",
+        counted: "files",
+        description: "Number of rotated log files kept.",
+    }),
+    caValidityHours: integer({
+        default: 87600,
+        min: 24,
+        max: 876000,
+        unit: "hours",
+        counted: "hours",
+        description: "Validity of the CA certificate, in hours (10 years).",
+    }),
+    certValidityHours: integer({
+        default: 8760,
+        min: 24,
+        max: 876000,
+        unit: "hours",
+        counted: "hours",
+        description: "Validity of the server and client certificates, in hours (1 year).",
+    }),
+    earlyRenewalHours: integer({
+        default: 720,
+        min: 0,
+        max: 876000,
+        unit: "hours",
+        counted: "hours",
+        description: "A deploy within this many hours of a certificate's expiry renews it (30 days).",
+    }),
+    serverNames: list({
+        default: [],
+        unit: "list",
+        description: "Extra DNS names or IPv4 addresses for the server certificate.",
+        valid: (item) => isIpv4(item) || isDnsName(item),
+        fix: 'write a list of DNS names or IPv4 addresses, such as ["valkey.internal"]',
+        itemFix: "each entry must be a DNS name or an IPv4 address the clients use to reach Valkey",
+    }),
+    healthcheckIntervalSeconds: integer({
+        default: 10,
+        min: 5,
+        max: 3600,
+        unit: "seconds",
+        counted: "seconds",
+        description: "Seconds between container health checks.",
+    }),
+    certExpiryWarnDays: integer({
+        default: 30,
+        min: 1,
+        max: 3650,
+        unit: "days",
+        counted: "days",
+        description:
+            "The health check warns this many days before the server, CA or its client certificate expires (CRITICAL once expired).",
+    }),
+    credentialGeneration: integer({
+        default: 1,
+        min: 1,
+        max: 1000000,
+        unit: "generation",
+        counted: "generations (bump it by one to rotate)",
+        description:
+            "Bump by one to rotate every user's password and client certificate; the previous generation keeps working until the next bump.",
+    }),
+} satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** The names in declaration order. */
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+type InputOf<S extends SettingSpec> = S extends TextSetting | SizeSetting
+    ? string
+    : S extends IntegerSetting
+      ? number
+      : S extends DecimalSetting
+        ? number | string
+        : S extends BooleanSetting
+          ? boolean
+          : string[];
+
+type ValueOf<S extends SettingSpec> = S extends TextSetting
+    ? string
+    : S extends SizeSetting | IntegerSetting | DecimalSetting
+      ? number
+      : S extends BooleanSetting
+        ? boolean
+        : string[];
+
+/**
+ * Settings as the operator writes them: every key optional, defaults in {@link SETTINGS}. Sizes are
+ * text with a binary unit ("512MB", "1GB", "64KB"); a decimal may come as text from config.
+ */
+export type SettingsInput = { [K in SettingName]?: InputOf<(typeof SETTINGS)[K]> };
+
+/**
+ * Validated settings with every default applied, under the same names. Sizes are bytes; `ioThreads`
+ * is the number of threads Valkey runs (the automatic choice made).
+ */
+export type Settings = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
+
+/** The default of every setting as an operator would write it. */
+export const DEFAULTS = Object.fromEntries(SETTING_NAMES.map((name) => [name, SETTINGS[name].default])) as {
+    [K in SettingName]: (typeof SETTINGS)[K]["default"];
+};
+
+/** The Pulumi config type each kind is declared with in Pulumi.yaml. */
+export const PULUMI_CONFIG_TYPES: Record<SettingSpec["kind"], "string" | "integer" | "boolean" | "array"> = {
+    text: "string",
+    size: "string",
+    decimal: "string",
+    integer: "integer",
+    boolean: "boolean",
+    list: "array",
+};

@@ -1,0 +1,43 @@
+/**
+ * A Molis-like client for the deployed-stack suite, bundled with esbuild and run with node inside a client
+ * container: connects as RIDE_USER with the files under /tmp/client and README's reconnect settings
+ * (lib/clientOptions.ts), writes an approval every 100 ms until /tmp/client/stop exists, and
+ * prints one JSON line per command: when it was issued, when it finished, and whether it succeeded.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import Redis from "ioredis";
+import { RIDE_THROUGH_OPTIONS } from "../../../lib/clientOptions";
+
+const user = process.env.RIDE_USER ?? "mcp-agent";
+const files = "/tmp/client";
+const valkey = new Redis({
+    host: "valkey",
+    port: 6379,
+    username: user,
+    password: readFileSync(`${files}/${user}.password`, "utf8").trim(),
+    tls: {
+        ca: readFileSync(`${files}/ca.crt`),
+        cert: readFileSync(`${files}/${user}.crt`),
+        key: readFileSync(`${files}/${user}.key`),
+        minVersion: "TLSv1.2",
+    },
+    ...RIDE_THROUGH_OPTIONS,
+});
+// Connection errors while Valkey is away are expected; each command reports its own outcome.
+valkey.on("error", () => undefined);
+
+async function main(): Promise<void> {
+    for (let n = 0; !existsSync(`${files}/stop`); n++) {
+        const issued = Date.now();
+        try {
+            await valkey.set(`molis:approved:ride-${n}`, "approved", "EX", 300);
+            process.stdout.write(`${JSON.stringify({ issued, done: Date.now(), ok: true })}\n`);
+        } catch (error) {
+            process.stdout.write(`${JSON.stringify({ issued, done: Date.now(), ok: false, error: (error as Error).message })}\n`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    valkey.disconnect();
+}
+
+void main();

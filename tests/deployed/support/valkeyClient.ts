@@ -1,0 +1,82 @@
+/**
+ * A client service on a deployed stack's network, as an operator would run one: a container on
+ * the stack's network, given what `pulumi stack output` hands out (the CA, each user's certificate
+ * and key, each user's password), talking to Valkey with valkey-cli over TLS.
+ */
+import Docker from "dockerode";
+import { AclUserName } from "../../../valkey/acl";
+import { exec, ExecResult, tarArchive } from "../../../lib/docker";
+
+/** The stack outputs a client needs (names as in index.ts). */
+export interface ClientCredentials {
+    imageName: string;
+    networkName: string;
+    caCertPem: string;
+    clientCertPems: Record<AclUserName, string>;
+    clientKeyPems: Record<AclUserName, string>;
+    passwords: Record<AclUserName, string>;
+}
+
+/** Picks the client's credentials out of `pulumi stack output --show-secrets --json`. */
+export function credentialsOf(outputs: Record<string, unknown>): ClientCredentials {
+    return {
+        imageName: String(outputs.imageName),
+        networkName: String(outputs.networkName),
+        caCertPem: String(outputs.caCertPem),
+        clientCertPems: outputs.clientCertPems as Record<AclUserName, string>,
+        clientKeyPems: outputs.clientKeyPems as Record<AclUserName, string>,
+        passwords: outputs.passwords as Record<AclUserName, string>,
+    };
+}
+
+export class ValkeyClient {
+    private constructor(
+        readonly container: Docker.Container,
+        private readonly credentials: ClientCredentials,
+    ) {}
+
+    /**
+     * Starts a client container from the stack's image (it has valkey-cli) on the stack's network,
+     * holding the CA and the given users' certificates and keys under /tmp/client. It carries the
+     * stack label, so a crashed run's leftovers are found and removed.
+     */
+    static async start(
+        docker: Docker,
+        credentials: ClientCredentials,
+        users: readonly AclUserName[],
+        stackLabel: string,
+    ): Promise<ValkeyClient> {
+        const container = await docker.createContainer({
+            Image: credentials.imageName,
+            Entrypoint: ["sleep"],
+            Cmd: ["900"],
+            Labels: { "org.molis.stack": stackLabel },
+            HostConfig: { NetworkMode: credentials.networkName },
+        });
+        const files = [{ name: "tmp/client/ca.crt", content: credentials.caCertPem }];
+        for (const user of users) {
+            files.push(
+                { name: `tmp/client/${user}.crt`, content: credentials.clientCertPems[user] },
+                { name: `tmp/client/${user}.key`, content: credentials.clientKeyPems[user] },
+            );
+        }
+        await container.putArchive(await tarArchive(files), { path: "/" });
+        await container.start();
+        return new ValkeyClient(container, credentials);
+    }
+
+    /** valkey-cli as a user with its own certificate; the password via REDISCLI_AUTH, never argv. */
+    cli(user: AclUserName, args: string[], options: { password?: string; tls?: boolean } = {}): Promise<ExecResult> {
+        const tlsArgs =
+            options.tls === false
+                ? []
+                : ["--tls", "--cacert", "/tmp/client/ca.crt", "--cert", `/tmp/client/${user}.crt`, "--key", `/tmp/client/${user}.key`];
+        return exec(this.container, ["valkey-cli", ...tlsArgs, "-h", "valkey", "-p", "6379", "--user", user, ...args], {
+            env: [`REDISCLI_AUTH=${options.password ?? this.credentials.passwords[user]}`],
+        });
+    }
+
+    async remove(): Promise<void> {
+        await this.container.remove({ force: true }).catch(() => undefined);
+    }
+}

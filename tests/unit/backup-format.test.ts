@@ -1,0 +1,82 @@
+/** The backup file's format and the checks restore makes before it touches anything. */
+import { createHash } from "node:crypto";
+import { aofManifestFiles, BackupError, FORMAT, isPersistenceFile, verifyBackup } from "../../lib/backupFormat";
+import { keyCountOf, valkeyVersionOf } from "../../valkey/info";
+
+const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
+const files = {
+    "data/appendonlydir/appendonly.aof.manifest":
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+    "data/appendonlydir/appendonly.aof.1.incr.aof": "*1\r\n$4\r\nPING\r\n",
+};
+const found = new Map(Object.entries(files).map(([path, content]) => [path, { size: content.length, sha256: sha(content) }]));
+const manifest = (over: object = {}): string =>
+    JSON.stringify({
+        format: FORMAT,
+        createdAt: "2026-11-24T10:00:00.000Z",
+        stack: "dev",
+        container: "molis-valkey-valkey-1",
+        valkeyVersion: "8.0.1",
+        keyCount: 3,
+        files: [...found].map(([path, f]) => ({ path, ...f })),
+        ...over,
+    });
+
+describe("what a backup holds", () => {
+    test.each([
+        ["appendonlydir/appendonly.aof.manifest", true],
+        ["appendonlydir/appendonly.aof.1.incr.aof", true],
+        ["dump.rdb", true],
+        ["./dump.rdb", true],
+        ["temp-1234.rdb", false],
+        ["appendonlydir/temp-rewriteaof-bg-12.aof", false],
+        [".restore-1/dump.rdb", false],
+        ["probe", false],
+    ])("R10.3 %s: %p", (path, kept) => {
+        expect(isPersistenceFile(path)).toBe(kept);
+    });
+
+    test("R10.3 the AOF manifest's files, the key count of INFO keyspace, Valkey's version", () => {
+        expect(aofManifestFiles(files["data/appendonlydir/appendonly.aof.manifest"])).toEqual([
+            "appendonly.aof.1.base.rdb",
+            "appendonly.aof.1.incr.aof",
+        ]);
+        expect(keyCountOf("# Keyspace\r\ndb0:keys=12,expires=3,avg_ttl=0\r\ndb1:keys=2,expires=0,avg_ttl=0\r\n")).toBe(14);
+        expect(keyCountOf("# Keyspace\r\n")).toBe(0);
+        expect(valkeyVersionOf("# Server\r\nredis_version:7.2.4\r\nvalkey_version:8.0.1\r\n")).toBe("8.0.1");
+    });
+});
+
+describe("restore refuses a backup it cannot trust, saying nothing changed", () => {
+    test("R10.4 a sound backup passes and returns its manifest", () => {
+        expect(verifyBackup("b.tar", manifest(), found).keyCount).toBe(3);
+    });
+
+    test.each([
+        [
+            undefined,
+            found,
+            /b\.tar cannot be restored: it has no molis-backup\.json; it is not a molis-valkey backup, or it was cut short\. Nothing was changed\./,
+        ],
+        ["{not json", found, /its molis-backup\.json is not JSON/],
+        [manifest({ format: "other/1" }), found, /is not of the format molis-valkey-backup\/1/],
+        [
+            manifest(),
+            new Map([...found].map(([p, f]) => [p, p.endsWith(".aof") ? { ...f, sha256: sha("tampered") } : f])),
+            /data\/appendonlydir\/appendonly\.aof\.1\.incr\.aof is corrupt: \d+ bytes with SHA-256 [0-9a-f]{64}, the manifest says \d+ bytes with [0-9a-f]{64}/,
+        ],
+        [
+            manifest(),
+            new Map([...found].filter(([p]) => !p.endsWith(".aof"))),
+            /appendonly\.aof\.1\.incr\.aof, listed in its manifest, is missing/,
+        ],
+        [
+            manifest(),
+            new Map([...found, ["data/extra", { size: 1, sha256: sha("x") }]]),
+            /it holds files its manifest does not list \(data\/extra\)/,
+        ],
+    ])("R10.4 refused: %#", (text, files, message) => {
+        expect(() => verifyBackup("b.tar", text, files)).toThrow(BackupError);
+        expect(() => verifyBackup("b.tar", text, files)).toThrow(message);
+    });
+});

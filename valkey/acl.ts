@@ -1,0 +1,194 @@
+/**
+ * The ACL users and the rendering of Valkey's ACL file. Pure code (no Pulumi import).
+ *
+ * Each user is an allowlist: `reset` clears everything, then only the listed commands on the listed
+ * key patterns are granted. Nothing is granted by category, so no administrative, scripting,
+ * replication or persistence command can slip in (`+@all`, `+@write` and friends include them).
+ * The integration suite proves on a real server that every other command in the server's own
+ * COMMAND table is refused for each user.
+ */
+import { createHash } from "node:crypto";
+
+/** One permission set: commands allowed on keys matching the patterns (Valkey selector syntax). */
+export interface AclGrant {
+    /** Lower-case command names, for example `get` or `zadd`. */
+    commands: readonly string[];
+    /**
+     * Key patterns in Valkey syntax: `~pattern` read and write, `%R~pattern` read only.
+     * Empty for keyless commands only.
+     */
+    keys: readonly string[];
+}
+
+/** A service user: its job, a root grant and optional selectors (alternatives, OR-ed). */
+export interface AclUserSpec {
+    name: AclUserName;
+    job: string;
+    grants: readonly AclGrant[];
+}
+
+export const ACL_USER_NAMES = ["mcp-agent", "mcp-admin", "log-writer", "healthcheck"] as const;
+export type AclUserName = (typeof ACL_USER_NAMES)[number];
+
+/** Key names and patterns of the Molis data model. */
+export const KEYS = {
+    blocked: "molis:blocked:*",
+    approved: "molis:approved:*",
+    config: "molis:config:*",
+    events: "molis:log:events",
+    all: "molis:*",
+} as const;
+
+/**
+ * The users. Key data model (README, "Data contract"):
+ * - `molis:blocked:{id}`: string (JSON), no TTL, created once, never changed by the agent.
+ * - `molis:approved:{id}`: string with a TTL (the agent writes `SET ... EX 300` for auto-approvals).
+ * - `molis:config:*`: auto-approve rules, strings or hashes, managed by the admin.
+ * - `molis:log:events`: sorted set scored by Unix time.
+ */
+export const ACL_USERS: readonly AclUserSpec[] = [
+    {
+        name: "mcp-agent",
+        job: "queues blocked requests (create-only), writes and reads approvals, reads auto-approve rules",
+        grants: [
+            // SETNX creates a blocked request but can never overwrite one; no delete, expire,
+            // rename, GETEX or SET on blocked keys (R7: blocked requests are never lost).
+            { commands: ["ping", "setnx", "get", "exists"], keys: [`~${KEYS.blocked}`] },
+            { commands: ["set", "get", "exists", "ttl", "pttl"], keys: [`~${KEYS.approved}`] },
+            { commands: ["get", "mget", "exists", "hget", "hmget", "hgetall"], keys: [`%R~${KEYS.config}`] },
+        ],
+    },
+    {
+        name: "mcp-admin",
+        job: "reviews the queue, approves or rejects, manages auto-approve rules, reads and trims the event log",
+        grants: [
+            {
+                commands: [
+                    "ping",
+                    // strings and keyspace
+                    "get",
+                    "mget",
+                    "set",
+                    "setnx",
+                    "exists",
+                    "del",
+                    "unlink",
+                    "expire",
+                    "pexpire",
+                    "persist",
+                    "ttl",
+                    "pttl",
+                    "type",
+                    "scan",
+                    // hashes (rules)
+                    "hget",
+                    "hmget",
+                    "hgetall",
+                    "hset",
+                    "hdel",
+                    "hexists",
+                    "hkeys",
+                    "hlen",
+                    // sorted sets (event log)
+                    "zadd",
+                    "zcard",
+                    "zcount",
+                    "zrange",
+                    "zrangebyscore",
+                    "zrevrangebyscore",
+                    "zrem",
+                    "zremrangebyscore",
+                    "zscore",
+                    // transactions for approve-and-remove in one step
+                    "multi",
+                    "exec",
+                    "discard",
+                    "watch",
+                    "unwatch",
+                ],
+                keys: [`~${KEYS.all}`],
+            },
+        ],
+    },
+    {
+        name: "log-writer",
+        job: "appends security events to the event log and reads it back (R3.4)",
+        grants: [{ commands: ["ping", "zadd", "zrangebyscore", "zcard"], keys: [`~${KEYS.events}`] }],
+    },
+    {
+        name: "healthcheck",
+        job: "checks liveness, memory and persistence (PING and INFO, no keys)",
+        grants: [{ commands: ["ping", "info"], keys: [] }],
+    },
+];
+
+/**
+ * Commands renamed to "" in valkey.conf (R2.6). FLUSHALL and FLUSHDB are deliberately not
+ * renamed: they are write commands recorded in the AOF, and an AOF that holds one (from before
+ * hardening, or restored from elsewhere) would stop Valkey at start with "unknown command".
+ * The ACL allowlists refuse both to every user instead.
+ */
+export const RENAMED_COMMANDS = [
+    "DEBUG",
+    "CONFIG",
+    "SHUTDOWN",
+    "SLAVEOF",
+    "REPLICAOF",
+    "MODULE",
+    "BGSAVE",
+    "BGREWRITEAOF",
+    "KEYS",
+] as const;
+
+/** Valkey's `#<hex>` password form: the SHA-256 of the password, lower-case hex. */
+export function hashPassword(password: string): string {
+    return createHash("sha256").update(password, "utf8").digest("hex");
+}
+
+function renderGrant(grant: AclGrant): string {
+    return [...grant.commands.map((c) => `+${c}`), ...grant.keys].join(" ");
+}
+
+/**
+ * One user's ACL line. `passwordSha256` is the SHA-256 hex of its password, or of each password it
+ * accepts: during a credential rotation a user has two, the current and the previous generation's.
+ */
+export function renderAclUser(user: AclUserSpec, passwordSha256: string | readonly string[]): string {
+    const hashes = typeof passwordSha256 === "string" ? [passwordSha256] : [...passwordSha256];
+    if (hashes.length === 0) {
+        throw new Error(`ACL user ${user.name}: at least one password hash is needed`);
+    }
+    for (const hash of hashes) {
+        if (!/^[0-9a-f]{64}$/.test(hash)) {
+            throw new Error(`ACL user ${user.name}: password hash must be 64 lower-case hex characters (SHA-256)`);
+        }
+    }
+    const [root, ...selectors] = user.grants;
+    const parts = [`user ${user.name} reset on ${hashes.map((hash) => `#${hash}`).join(" ")} resetchannels -@all`, renderGrant(root)];
+    for (const selector of selectors) {
+        parts.push(`(${renderGrant(selector)})`);
+    }
+    return parts.join(" ");
+}
+
+/**
+ * The ACL file: the default user off with no rights (R3.1), then one line per service user.
+ * `passwordSha256` maps each user to the SHA-256 hex of its password (or passwords, see
+ * {@link renderAclUser}); the file never holds a plaintext password.
+ */
+export function renderAclFile(passwordSha256: Record<AclUserName, string | readonly string[]>): string {
+    const lines = [
+        "user default reset off resetchannels -@all",
+        ...ACL_USERS.map((user) => renderAclUser(user, passwordSha256[user.name])),
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
+/** Builds a record with one entry per ACL user. */
+export function perUser<T>(fn: (user: AclUserName) => T): Record<AclUserName, T> {
+    const result = {} as Record<AclUserName, T>;
+    for (const user of ACL_USER_NAMES) {
+        result[user] = fn(user);
+    }
+    return result;
+}
