@@ -152,16 +152,17 @@ export function combineVerdicts(infoVerdict: Verdict, certificates: { critical?:
 
 /**
  * What a failed connection means, from the error the TLS client saw. Valkey at maxclients accepts
- * the TCP connection and closes it before answering the TLS handshake (its text cannot reach a TLS
- * client); the client sees the socket closed or reset, which of the two depends on timing. A bad
- * certificate instead ends in a TLS alert, or after the handshake. `beforeHandshake` says whether
- * the TLS handshake had not yet completed when the error came.
+ * the TCP connection and closes it before sending a byte (its text cannot reach a TLS client); the
+ * client sees the socket closed or reset, which of the two depends on timing. A refused certificate
+ * also ends in a reset at times, but only after the server has answered the handshake.
+ * `closedSilently` says whether the server closed the connection without sending anything (a probe
+ * of the raw TCP socket tells).
  */
 export function describeConnectionError(
     message: string,
     code: string | undefined,
     settings: Pick<HealthSettings, "host" | "port" | "user" | "maxClients">,
-    beforeHandshake = false,
+    closedSilently = false,
 ): string {
     if (/WRONGPASS|invalid username-password/i.test(message)) {
         return `authentication failed for user ${settings.user}`;
@@ -169,10 +170,7 @@ export function describeConnectionError(
     if (/NOPERM/.test(message)) {
         return `user ${settings.user} lacks permission: ${message}`;
     }
-    const closedBeforeHandshake =
-        /socket disconnected before secure TLS connection was established/.test(message) ||
-        (beforeHandshake && (code === "ECONNRESET" || code === "EPIPE"));
-    if (/max number of clients reached/i.test(message) || closedBeforeHandshake) {
+    if (/max number of clients reached/i.test(message) || closedSilently) {
         const limit = settings.maxClients === undefined ? "maxclients" : `maxclients ${settings.maxClients}`;
         return (
             `Valkey at ${settings.host}:${settings.port} refuses new connections: it closed this one before the TLS handshake, ` +
@@ -181,4 +179,9 @@ export function describeConnectionError(
     }
     const detail = code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
     return `cannot reach Valkey at ${settings.host}:${settings.port}: ${detail}`;
+}
+
+/** Whether a failure may be a silent close by the server (then a probe of the raw socket decides). */
+export function maybeClosedSilently(message: string, code: string | undefined): boolean {
+    return code === "ECONNRESET" || code === "EPIPE" || /socket disconnected before secure TLS connection was established/.test(message);
 }

@@ -10,6 +10,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { connect, TLSSocket } from "node:tls";
 import Redis from "ioredis";
 import {
@@ -18,6 +19,7 @@ import {
     critical,
     describeConnectionError,
     HealthSettings,
+    maybeClosedSilently,
     isVerdict,
     judgeCertificates,
     judgeInfo,
@@ -41,9 +43,39 @@ function readSecretFile(variable: string, path: string): string | Verdict {
     }
 }
 
-function describe(error: unknown, settings: HealthSettings, beforeHandshake: boolean): string {
+/**
+ * Whether the server closes a new connection without sending a byte, as Valkey does at maxclients:
+ * a TLS handshake over a TCP socket of our own, whose raw byte count tells (a refused certificate
+ * is answered first).
+ */
+function closesSilently(settings: HealthSettings, files: Record<string, string>): Promise<boolean> {
+    return new Promise((resolve) => {
+        const raw = createConnection({ host: settings.host, port: settings.port });
+        const socket = connect({
+            socket: raw,
+            ca: files.tlsCa,
+            cert: files.tlsCert,
+            key: files.tlsKey,
+            rejectUnauthorized: false,
+            minVersion: "TLSv1.2",
+        });
+        const done = (silent: boolean): void => {
+            socket.destroy();
+            raw.destroy();
+            resolve(silent);
+        };
+        raw.setTimeout(CONNECT_TIMEOUT_MS, () => done(false));
+        socket.once("secureConnect", () => done(false));
+        socket.once("error", () => done(raw.bytesRead === 0));
+        socket.once("close", () => done(raw.bytesRead === 0));
+    });
+}
+
+async function describe(error: unknown, settings: HealthSettings, files: Record<string, string>, handshakeDone: boolean): Promise<string> {
     const message = error instanceof Error ? error.message : String(error);
-    return describeConnectionError(message, (error as NodeJS.ErrnoException | undefined)?.code, settings, beforeHandshake);
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    const silent = !handshakeDone && maybeClosedSilently(message, code) && (await closesSilently(settings, files));
+    return describeConnectionError(message, code, settings, silent);
 }
 
 /** The validity end of a PEM certificate file's first certificate, or a CRITICAL verdict. */
@@ -176,7 +208,7 @@ async function check(settings: HealthSettings): Promise<Verdict> {
                 return critical(expired);
             }
         }
-        return critical(describe(failure, settings, !handshakeDone));
+        return critical(await describe(failure, settings, files, handshakeDone));
     } finally {
         client.disconnect();
     }

@@ -5,6 +5,7 @@ import {
     isVerdict,
     judgeCertificates,
     judgeInfo,
+    maybeClosedSilently,
     readHealthSettings,
 } from "../../healthcheck/checks";
 import { HEALTH_DEFAULTS } from "../../valkey/contract";
@@ -140,25 +141,29 @@ describe("R9.7 certificate lifetimes", () => {
 describe("R9.8 why a connection failed", () => {
     const settings = { host: "127.0.0.1", port: 6379, user: "healthcheck", maxClients: 100 };
 
-    test("closed before the TLS handshake: the client limit, named with its value", () => {
-        expect(
-            describeConnectionError(
-                "Client network socket disconnected before secure TLS connection was established",
-                "ECONNRESET",
-                settings,
-            ),
-        ).toBe(
-            "Valkey at 127.0.0.1:6379 refuses new connections: it closed this one before the TLS handshake, as it does when its client limit (maxclients 100) is reached; find the client holding connections (connected_clients, rejected_connections in INFO) or raise maxClients",
-        );
+    test("closed by the server before it sent a byte: the client limit, named with its value, whichever way the close reads", () => {
+        for (const [message, code] of [
+            ["Client network socket disconnected before secure TLS connection was established", "ECONNRESET"],
+            ["read ECONNRESET", "ECONNRESET"],
+        ]) {
+            expect(describeConnectionError(message, code, settings, true)).toBe(
+                "Valkey at 127.0.0.1:6379 refuses new connections: it closed this one before the TLS handshake, as it does when its client limit (maxclients 100) is reached; find the client holding connections (connected_clients, rejected_connections in INFO) or raise maxClients",
+            );
+        }
     });
 
-    test("reset before the TLS handshake (the same refusal, timed differently): the client limit too; a reset after it is not", () => {
-        expect(describeConnectionError("read ECONNRESET", "ECONNRESET", settings, true)).toMatch(
-            /^Valkey at 127\.0\.0\.1:6379 refuses new connections: it closed this one before the TLS handshake, as it does when its client limit \(maxclients 100\) is reached/,
-        );
+    test("a reset after the server answered (a refused certificate, timed differently) is not the client limit", () => {
         expect(describeConnectionError("read ECONNRESET", "ECONNRESET", settings, false)).toBe(
             "cannot reach Valkey at 127.0.0.1:6379: read ECONNRESET",
         );
+    });
+
+    test("a probe of the raw socket decides only for closes and resets", () => {
+        expect(maybeClosedSilently("read ECONNRESET", "ECONNRESET")).toBe(true);
+        expect(maybeClosedSilently("Client network socket disconnected before secure TLS connection was established", undefined)).toBe(
+            true,
+        );
+        expect(maybeClosedSilently("certificate has expired", "CERT_HAS_EXPIRED")).toBe(false);
     });
 
     test("other failures keep their own words", () => {
