@@ -149,8 +149,10 @@ export async function waitHealthy(
 
 /** The exit code of the first run that died since `since`: the engine's die event, else the state's. */
 async function exitCodeOfDeath(docker: Docker, inspected: Docker.ContainerInspectInfo, since: number): Promise<number> {
+    // The events API filters by whole seconds: the stop that came just before this run's start can
+    // fall in the same second, so keep only the deaths at or after the start itself.
     const died = (await containerEvents(docker, since, Date.now() + 1000, inspected.Id))
-        .filter((event) => event.action === "die")
+        .filter((event) => event.action === "die" && event.time >= since)
         .sort((a, b) => a.time - b.time)[0];
     return died !== undefined ? Number(died.attributes.exitCode) : inspected.State.ExitCode;
 }
