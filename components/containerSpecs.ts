@@ -50,41 +50,77 @@ export function seedContainerArgs(refs: ContainerRefs, files: Record<string, pul
     };
 }
 
-/** The Valkey container: R1 and R8 hardening, TLS only on one network, health-checked. */
+/**
+ * What a container of the stack is besides the hardening they all share: its name on the network,
+ * what it runs, its environment and its resources. A single node runs valkey-server itself; a
+ * replicated set's members run under their supervisors.
+ */
+export interface MemberProfile {
+    alias: string;
+    entrypoints: string[];
+    command?: string[];
+    /** `VAR` to value: paths and names, never a secret. */
+    env: Record<string, string>;
+    memoryMb: number;
+    memoryReservationMb: number;
+    cpus: string;
+    /** Seconds `docker stop` waits before it kills: time to finish the AOF, and for a primary to hand over. */
+    stopTimeoutSeconds: number;
+    /**
+     * Whether the deploy waits for this container's own health check. A set's members cannot each
+     * be healthy alone (a primary needs a replica, a Sentinel the primary): gates order them instead.
+     */
+    waitHealthy: boolean;
+}
+
+/** A single node's profile: valkey-server on the stack's config, its health check's environment. */
+export function singleNodeProfile(settings: Settings): MemberProfile {
+    return {
+        alias: settings.networkAlias,
+        entrypoints: ["valkey-server"],
+        command: [IMAGE_PATHS.config],
+        env: healthEnv({
+            port: settings.tlsPort,
+            memoryWarnPercent: settings.memoryWarnPercent,
+            certExpiryWarnDays: settings.certExpiryWarnDays,
+            maxClients: settings.maxClients,
+        }),
+        memoryMb: toWholeMb(settings.memoryLimit),
+        memoryReservationMb: toWholeMb(settings.memoryReservation),
+        cpus: dockerCpus(settings.cpus),
+        stopTimeoutSeconds: 30,
+        waitHealthy: true,
+    };
+}
+
+/** The Valkey container (or a member of a replicated set): R1 and R8 hardening, TLS only on one network, health-checked. */
 export function valkeyContainerArgs(
     settings: Settings,
     refs: ContainerRefs & { networkName: pulumi.Input<string>; dataVolume: pulumi.Input<string> },
+    profile: MemberProfile = singleNodeProfile(settings),
 ): docker.ContainerArgs {
-    const memoryMb = toWholeMb(settings.memoryLimit);
     return {
         ...LEAST_PRIVILEGE,
         image: refs.image,
-        entrypoints: ["valkey-server"],
-        command: [IMAGE_PATHS.config],
+        entrypoints: profile.entrypoints,
+        ...(profile.command ? { command: profile.command } : {}),
         readOnly: true,
         tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=10m,mode=1777" },
-        memory: memoryMb,
-        memorySwap: memoryMb, // equal to memory: no swap
-        memoryReservation: toWholeMb(settings.memoryReservation),
-        cpus: dockerCpus(settings.cpus),
+        memory: profile.memoryMb,
+        memorySwap: profile.memoryMb, // equal to memory: no swap
+        memoryReservation: profile.memoryReservationMb,
+        cpus: profile.cpus,
         ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
         ipcMode: "private",
         logDriver: "json-file",
         logOpts: { "max-size": `${toWholeMb(settings.logMaxSize)}m`, "max-file": String(settings.logMaxFiles) },
         restart: "unless-stopped",
-        networksAdvanced: [{ name: refs.networkName, aliases: [settings.networkAlias] }],
+        networksAdvanced: [{ name: refs.networkName, aliases: [profile.alias] }],
         volumes: [
             { volumeName: refs.dataVolume, containerPath: DATA_DIR },
             { volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true },
         ],
-        envs: Object.entries(
-            healthEnv({
-                port: settings.tlsPort,
-                memoryWarnPercent: settings.memoryWarnPercent,
-                certExpiryWarnDays: settings.certExpiryWarnDays,
-                maxClients: settings.maxClients,
-            }),
-        ).map(([name, value]) => `${name}=${value}`),
+        envs: Object.entries(profile.env).map(([name, value]) => `${name}=${value}`),
         healthcheck: {
             tests: ["CMD", "node", IMAGE_PATHS.healthCheck],
             interval: `${settings.healthcheckIntervalSeconds}s`,
@@ -94,11 +130,39 @@ export function valkeyContainerArgs(
             // No startInterval: Docker refuses it below API 1.44 (Engine 25), so a deploy on Engine 20.10-24
             // fails with it ("requires API version 1.44").
         },
-        // Time for Valkey to finish its AOF on docker stop and on replacement.
-        stopTimeout: 30,
-        destroyGraceSeconds: 30,
-        wait: true,
-        waitTimeout: 120,
+        stopTimeout: profile.stopTimeoutSeconds,
+        destroyGraceSeconds: profile.stopTimeoutSeconds,
+        ...(profile.waitHealthy ? { wait: true, waitTimeout: 120 } : {}),
+        labels: refs.labels,
+    };
+}
+
+/**
+ * A rollout gate: a short-lived container on the gateway network that runs the gate program against
+ * the members it names until they pass (or fails after its timeout), with the health check's
+ * credentials from the secrets volume it mounts read-only. Hardened as the others; its root stays
+ * read-only (it receives no upload).
+ */
+export function gateContainerArgs(
+    refs: ContainerRefs & { networkName: pulumi.Input<string> },
+    env: Record<string, pulumi.Input<string>>,
+): docker.ContainerArgs {
+    return {
+        ...LEAST_PRIVILEGE,
+        image: refs.image,
+        entrypoints: ["node", IMAGE_PATHS.gate],
+        readOnly: true,
+        tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=1m,mode=1777" },
+        memory: 64,
+        memorySwap: 64,
+        networksAdvanced: [{ name: refs.networkName }],
+        volumes: [{ volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true }],
+        envs: Object.entries(env).map(([name, value]) => pulumi.interpolate`${name}=${value}`),
+        attach: true,
+        mustRun: false,
+        restart: "no",
+        logDriver: "json-file",
+        logOpts: { "max-size": "1m", "max-file": "1" },
         labels: refs.labels,
     };
 }

@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { AclUserName, hashPassword, perUser, renderAclFile } from "../valkey/acl";
+import { AclUserName, hashPassword, perUser, renderAclFile, renderUsersAclFile } from "../valkey/acl";
 import { CertPlan, CertSpec } from "../valkey/certPlan";
+import { INTERNAL_USER_NAMES, InternalUserName, REPLICATED_NODE_USERS, SENTINEL_USERS, SetUserName } from "../valkey/replicationAcl";
 import { credentialGenerations, CredentialSlot, slotMarker, slotSuffix } from "../valkey/rotation";
 
 /** A private key (secret) and its certificate. */
@@ -17,18 +18,62 @@ export interface UserCredentials {
     clients: Record<AclUserName, IssuedCert>;
     /** Each user's password (secret). */
     passwords: Record<AclUserName, pulumi.Output<string>>;
+    /** A replicated set's own users' passwords (secret); none for a single node. */
+    internalPasswords?: Record<InternalUserName, pulumi.Output<string>>;
 }
 
 /** Everything secret the stack generates. */
 export interface StackSecrets {
     ca: IssuedCert;
-    server: IssuedCert;
+    /** A single node's server certificate; a replicated set's members have their own (issueCert). */
+    server?: IssuedCert;
     /** The current generation's credentials: what services should use. */
     current: UserCredentials;
     /** The previous generation's, still accepted until the next rotation; absent at generation 1. */
     previous?: UserCredentials;
-    /** The ACL file with the SHA-256 hashes of both generations' passwords (secret). */
+    /** The (data nodes') ACL file with the SHA-256 hashes of both generations' passwords (secret). */
     aclFile: pulumi.Output<string>;
+    /** A replicated set's Sentinels' ACL file (secret). */
+    sentinelAclFile?: pulumi.Output<string>;
+}
+
+/** A private key (new when `trigger` changes). */
+function privateKey(prefix: string, spec: CertSpec, parent: pulumi.Resource, trigger?: string): tls.PrivateKey {
+    return new tls.PrivateKey(
+        `${prefix}-key`,
+        { algorithm: "RSA", rsaBits: spec.rsaBits },
+        trigger === undefined ? { parent } : { parent, replacementTrigger: trigger },
+    );
+}
+
+/** A key (new when `trigger` changes), its request and the certificate the CA signs for it. */
+export function issueCert(prefix: string, spec: CertSpec, ca: IssuedCert, parent: pulumi.Resource, trigger?: string): IssuedCert {
+    const opts = { parent };
+    const leafKey = privateKey(prefix, spec, parent, trigger);
+    const request = new tls.CertRequest(
+        `${prefix}-csr`,
+        {
+            privateKeyPem: leafKey.privateKeyPem,
+            subject: { commonName: spec.commonName, organization: spec.organization },
+            dnsNames: spec.dnsNames,
+            ipAddresses: spec.ipAddresses,
+        },
+        opts,
+    );
+    const cert = new tls.LocallySignedCert(
+        `${prefix}-cert`,
+        {
+            certRequestPem: request.certRequestPem,
+            caPrivateKeyPem: ca.privateKeyPem,
+            caCertPem: ca.certPem,
+            isCaCertificate: false,
+            allowedUses: spec.usages,
+            validityPeriodHours: spec.validityHours,
+            earlyRenewalHours: spec.earlyRenewalHours,
+        },
+        opts,
+    );
+    return { privateKeyPem: pulumi.secret(leafKey.privateKeyPem), certPem: cert.certPem };
 }
 
 /**
@@ -37,16 +82,15 @@ export interface StackSecrets {
  * one 32-character password per user (@pulumi/random, letters and digits: about 190 bits, safe in
  * URLs, env files and shells). Children are named `${name}-...` under `parent`.
  */
-export function createStackSecrets(name: string, plan: CertPlan, generation: number, parent: pulumi.Resource): StackSecrets {
+export function createStackSecrets(
+    name: string,
+    plan: CertPlan,
+    generation: number,
+    parent: pulumi.Resource,
+    replicated = false,
+): StackSecrets {
     const opts = { parent };
-    const key = (prefix: string, spec: CertSpec, trigger?: string): tls.PrivateKey =>
-        new tls.PrivateKey(
-            `${prefix}-key`,
-            { algorithm: "RSA", rsaBits: spec.rsaBits },
-            trigger === undefined ? opts : { ...opts, replacementTrigger: trigger },
-        );
-
-    const caKey = key(`${name}-ca`, plan.ca);
+    const caKey = privateKey(`${name}-ca`, plan.ca, parent);
     const caCert = new tls.SelfSignedCert(
         `${name}-ca-cert`,
         {
@@ -60,35 +104,20 @@ export function createStackSecrets(name: string, plan: CertPlan, generation: num
         opts,
     );
     const ca: IssuedCert = { privateKeyPem: pulumi.secret(caKey.privateKeyPem), certPem: caCert.certPem };
-
-    /** A key (new when `trigger` changes), its request and the certificate the CA signs for it. */
-    const leaf = (prefix: string, spec: CertSpec, trigger?: string): IssuedCert => {
-        const leafKey = key(prefix, spec, trigger);
-        const request = new tls.CertRequest(
-            `${prefix}-csr`,
+    const leaf = (prefix: string, spec: CertSpec, trigger?: string): IssuedCert => issueCert(prefix, spec, ca, parent, trigger);
+    const password = (user: string, suffix: string, marker: string | undefined): pulumi.Output<string> =>
+        new random.RandomPassword(
+            `${name}-password-${user}${suffix}`,
             {
-                privateKeyPem: leafKey.privateKeyPem,
-                subject: { commonName: spec.commonName, organization: spec.organization },
-                dnsNames: spec.dnsNames,
-                ipAddresses: spec.ipAddresses,
+                length: 32,
+                special: false,
+                minLower: 1,
+                minUpper: 1,
+                minNumeric: 1,
+                ...(marker === undefined ? {} : { keepers: { generation: marker } }),
             },
             opts,
-        );
-        const cert = new tls.LocallySignedCert(
-            `${prefix}-cert`,
-            {
-                certRequestPem: request.certRequestPem,
-                caPrivateKeyPem: ca.privateKeyPem,
-                caCertPem: ca.certPem,
-                isCaCertificate: false,
-                allowedUses: spec.usages,
-                validityPeriodHours: spec.validityHours,
-                earlyRenewalHours: spec.earlyRenewalHours,
-            },
-            opts,
-        );
-        return { privateKeyPem: pulumi.secret(leafKey.privateKeyPem), certPem: cert.certPem };
-    };
+        ).result;
 
     /** One slot's credentials; a password is new when its keeper (the slot's generation) changes. */
     const slot = (which: CredentialSlot, held: number): UserCredentials => {
@@ -97,21 +126,14 @@ export function createStackSecrets(name: string, plan: CertPlan, generation: num
         return {
             generation: held,
             clients: perUser((user) => leaf(`${name}-client-${user}${suffix}`, plan.clients[user], marker)),
-            passwords: perUser(
-                (user) =>
-                    new random.RandomPassword(
-                        `${name}-password-${user}${suffix}`,
-                        {
-                            length: 32,
-                            special: false,
-                            minLower: 1,
-                            minUpper: 1,
-                            minNumeric: 1,
-                            ...(marker === undefined ? {} : { keepers: { generation: marker } }),
-                        },
-                        opts,
-                    ).result,
-            ),
+            passwords: perUser((user) => password(user, suffix, marker)),
+            ...(replicated
+                ? {
+                      internalPasswords: Object.fromEntries(
+                          INTERNAL_USER_NAMES.map((user) => [user, password(user, suffix, marker)]),
+                      ) as Record<InternalUserName, pulumi.Output<string>>,
+                  }
+                : {}),
         };
     };
 
@@ -123,17 +145,31 @@ export function createStackSecrets(name: string, plan: CertPlan, generation: num
     const current = slots[generations.currentSlot] as UserCredentials;
     const previous = generations.previousSlot === undefined ? undefined : slots[generations.previousSlot];
     const accepted = previous === undefined ? [current] : [current, previous];
-    const aclFile = pulumi
-        .all(accepted.map((credentials) => pulumi.all(credentials.passwords)))
-        .apply((generationsPlain) =>
-            renderAclFile(perUser((user) => generationsPlain.map((plain) => hashPassword((plain as Record<AclUserName, string>)[user])))),
-        );
+    if (!replicated) {
+        const aclFile = pulumi
+            .all(accepted.map((credentials) => pulumi.all(credentials.passwords)))
+            .apply((generationsPlain) =>
+                renderAclFile(
+                    perUser((user) => generationsPlain.map((plain) => hashPassword((plain as Record<AclUserName, string>)[user]))),
+                ),
+            );
+        return { ca, server: leaf(`${name}-server`, plan.server), current, previous, aclFile: pulumi.secret(aclFile) };
+    }
+    // Both generations' hashes of every user of the set, for the nodes' and the Sentinels' ACL files.
+    const hashes = pulumi
+        .all(accepted.map((credentials) => pulumi.all({ ...credentials.passwords, ...credentials.internalPasswords })))
+        .apply((generationsPlain) => {
+            const users = [...Object.keys(generationsPlain[0])] as SetUserName[];
+            return Object.fromEntries(
+                users.map((user) => [user, generationsPlain.map((plain) => hashPassword((plain as Record<SetUserName, string>)[user]))]),
+            ) as Record<SetUserName, string[]>;
+        });
     return {
         ca,
-        server: leaf(`${name}-server`, plan.server),
         current,
         previous,
-        aclFile: pulumi.secret(aclFile),
+        aclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(REPLICATED_NODE_USERS, h))),
+        sentinelAclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(SENTINEL_USERS, h))),
     };
 }
 

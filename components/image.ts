@@ -1,18 +1,30 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../settings";
-import { CONTAINER_PATHS } from "../valkey/contract";
+import { CONTAINER_PATHS, secretPath } from "../valkey/contract";
 import { renderValkeyConf } from "../valkey/conf";
+import { setDescription } from "../valkey/topology";
 import { contextPathForBuild, writeImageContext } from "./imageContext";
 
 /**
- * The stack's image: the base image plus the rendered valkey.conf and the bundled health check,
- * tagged by the hash of its content. Built on the engine by the provider's docker_image resource
+ * The stack's image: the base image plus the rendered valkey.conf and the bundled health check (a
+ * replicated set's also its description and the supervisors), tagged by the hash of its content. Built on the engine by the provider's docker_image resource
  * (RemoteImage with `build`): a local image, never pushed. Containers run it by id, so a rebuilt
  * image always replaces them.
  */
 export function buildImage(name: string, settings: Settings, parent: pulumi.Resource): docker.RemoteImage {
-    const context = writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS));
+    const context =
+        settings.replicas === 0
+            ? writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS))
+            : writeImageContext(
+                  renderValkeyConf(settings, CONTAINER_PATHS, {
+                      peerCertFile: secretPath("peerCert"),
+                      peerKeyFile: secretPath("peerKey"),
+                      credentialsFile: secretPath("replicationConf"),
+                      minReplicasMaxLag: settings.minReplicasMaxLag,
+                  }),
+                  `${JSON.stringify(setDescription(settings), null, 2)}\n`,
+              );
     return new docker.RemoteImage(
         `${name}-image`,
         {

@@ -9,8 +9,8 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, posix, relative } from "node:path";
-import { bundleHealthCheck } from "../healthcheck/bundle";
+import { basename, isAbsolute, join, posix, relative } from "node:path";
+import { bundleProgram } from "../lib/programs";
 import { DATA_DIR, IMAGE_PATHS, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
 
 /**
@@ -38,30 +38,43 @@ chmod 0500 "$dir"
 echo "seed-secrets: $(ls "$dir" | wc -l) files ready in $dir"
 `;
 
+/** The files a replicated set's image adds: the set's description and the supervisors' and gate's programs. */
+const SET_FILES: ReadonlyArray<[string, string]> = [
+    ["set.json", IMAGE_PATHS.setDescription],
+    [basename(IMAGE_PATHS.nodeSupervisor), IMAGE_PATHS.nodeSupervisor],
+    [basename(IMAGE_PATHS.sentinelSupervisor), IMAGE_PATHS.sentinelSupervisor],
+    [basename(IMAGE_PATHS.gate), IMAGE_PATHS.gate],
+];
+
 /**
  * The Dockerfile. It checks that the base image has valkey-server and a valkey user, adds Node.js
  * where the base lacks it (the alpine image), and ends as the valkey user with valkey-server as the
- * entrypoint, so no root entrypoint or setpriv (which would need SETUID/SETGID) ever runs.
+ * entrypoint, so no root entrypoint or setpriv (which would need SETUID/SETGID) ever runs. A
+ * replicated set's image also carries its description and the supervisors.
  */
-export const DOCKERFILE = `ARG BASE_IMAGE=valkey/valkey:8-alpine
+export function dockerfile(replicated: boolean): string {
+    const extra = replicated ? SET_FILES : [];
+    const folders = [...new Set(Object.values(IMAGE_PATHS).map((path) => posix.dirname(path)))].join(" ");
+    return `ARG BASE_IMAGE=valkey/valkey:8-alpine
 FROM \${BASE_IMAGE}
 USER root
 RUN set -eu; \\
     command -v valkey-server >/dev/null || { echo "base image has no valkey-server" >&2; exit 1; }; \\
     id ${VALKEY_USER} >/dev/null || { echo "base image has no ${VALKEY_USER} user" >&2; exit 1; }; \\
     command -v node >/dev/null || apk add --no-cache nodejs; \\
-    mkdir -p ${SECRETS_DIR} ${DATA_DIR} ${[...new Set(Object.values(IMAGE_PATHS).map((path) => posix.dirname(path)))].join(" ")}; \\
+    mkdir -p ${SECRETS_DIR} ${DATA_DIR} ${folders}; \\
     chown ${VALKEY_USER}:${VALKEY_USER} ${SECRETS_DIR} ${DATA_DIR}; \\
     chmod 0700 ${SECRETS_DIR}
 COPY valkey.conf ${IMAGE_PATHS.config}
 COPY valkey-health.js ${IMAGE_PATHS.healthCheck}
 COPY seed-secrets.sh ${IMAGE_PATHS.seedScript}
-RUN chmod 0444 ${IMAGE_PATHS.config} ${IMAGE_PATHS.healthCheck} && chmod 0555 ${IMAGE_PATHS.seedScript}
+${extra.map(([file, path]) => `COPY ${file} ${path}\n`).join("")}RUN chmod 0444 ${[IMAGE_PATHS.config, IMAGE_PATHS.healthCheck, ...extra.map(([, path]) => path)].join(" ")} && chmod 0555 ${IMAGE_PATHS.seedScript}
 USER ${VALKEY_USER}
 WORKDIR ${DATA_DIR}
 ENTRYPOINT ["valkey-server"]
 CMD ["${IMAGE_PATHS.config}"]
 `;
+}
 
 export interface ImageContext {
     /** Folder holding the context; pass it as the build context. */
@@ -72,14 +85,24 @@ export interface ImageContext {
     hash: string;
 }
 
-/** The context's files by name. */
-export function imageContextFiles(valkeyConf: string, healthCheckJs: string = bundleHealthCheck()): Record<string, string> {
-    return {
-        Dockerfile: DOCKERFILE,
+/**
+ * The context's files by name: a single node's, or with `setDescription` (the set's JSON) a
+ * replicated set's, which adds the supervisors and the gate.
+ */
+export function imageContextFiles(valkeyConf: string, setDescription?: string): Record<string, string> {
+    const files: Record<string, string> = {
+        Dockerfile: dockerfile(setDescription !== undefined),
         "valkey.conf": valkeyConf,
-        "valkey-health.js": healthCheckJs,
+        [basename(IMAGE_PATHS.healthCheck)]: bundleProgram(basename(IMAGE_PATHS.healthCheck)),
         "seed-secrets.sh": SEED_SCRIPT,
     };
+    if (setDescription !== undefined) {
+        files["set.json"] = setDescription;
+        for (const [file] of SET_FILES.slice(1)) {
+            files[file] = bundleProgram(file);
+        }
+    }
+    return files;
 }
 
 /** Hash of a set of files, independent of the order they are listed in. */
@@ -96,8 +119,12 @@ export function hashFiles(files: Record<string, string>): string {
  * Writing is atomic (a temporary folder renamed into place) and skipped when the same content is
  * already there, so concurrent runs never see a half-written context.
  */
-export function writeImageContext(valkeyConf: string, root: string = join(__dirname, "..", ".build")): ImageContext {
-    const files = imageContextFiles(valkeyConf);
+export function writeImageContext(
+    valkeyConf: string,
+    setDescription?: string,
+    root: string = join(__dirname, "..", ".build"),
+): ImageContext {
+    const files = imageContextFiles(valkeyConf, setDescription);
     const hash = hashFiles(files);
     const dir = join(root, `image-${hash}`);
     if (!existsSync(dir)) {

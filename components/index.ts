@@ -3,6 +3,6 @@ export * from "./credentials";
 export * from "./image";
 export * from "./imageContext";
 export * from "./network";
-export * from "./node";
+export * from "./member";
 export * from "./stackConfig";
 export * from "./valkeyStack";

@@ -2,10 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { resolveSettings, Settings, SettingsError, SettingsInput } from "../settings";
 import { AclUserName, perUser } from "../valkey/acl";
 import { certPlan } from "../valkey/certPlan";
-import { byUser, createStackSecrets, UserCredentials } from "./credentials";
+import { byUser, createStackSecrets, IssuedCert, UserCredentials } from "./credentials";
 import { buildImage } from "./image";
 import { gatewayNetwork } from "./network";
-import { deployNode } from "./node";
+import { deployMember, Member } from "./member";
+import { deployReplicatedSet } from "./replicatedSet";
 
 /** Values by ACL user; empty where there is nothing to give (the previous generation at generation 1). */
 export type PerUserOrNone = Partial<Record<AclUserName, string>>;
@@ -27,9 +28,12 @@ export type ValkeyStackArgs = SettingsInput;
  * no capabilities, as the valkey user, TLS only, on one network with no published port.
  */
 export class ValkeyStack extends pulumi.ComponentResource {
-    /** `rediss://<alias>:<port>`: the address clients on the network use. */
+    /**
+     * `rediss://<alias>:<port>`: the address clients on the network use; for a replicated set
+     * `rediss+sentinel://<sentinel>,.../<primaryName>`, the Sentinels a client asks.
+     */
     public readonly endpoint: pulumi.Output<string>;
-    /** Host name clients use (the network alias; the server certificate names it). */
+    /** Host name clients use (the network alias; the server certificate names it); a replicated set's first Sentinel. */
     public readonly host: pulumi.Output<string>;
     public readonly port: pulumi.Output<number>;
     public readonly networkName: pulumi.Output<string>;
@@ -54,6 +58,18 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly previousClientCertPems: pulumi.Output<PerUserOrNone>;
     /** The previous generation's client keys (secret); empty at generation 1. */
     public readonly previousClientKeyPems: pulumi.Output<PerUserOrNone>;
+    /** 0 for a single node; the replicas of a replicated set's primary. */
+    public readonly replicas: pulumi.Output<number>;
+    /** The name Sentinels and clients know a replicated set by. */
+    public readonly primaryName: pulumi.Output<string>;
+    /** `host:port` of each Sentinel of a replicated set (what a client in Sentinel mode is given); none for a single node. */
+    public readonly sentinelEndpoints: pulumi.Output<string[]>;
+    /** `host:port` of each data node (the single node, or a set's nodes, the first being the one the set started with). */
+    public readonly nodeEndpoints: pulumi.Output<string[]>;
+    /** Every long-running container of the stack (for docker logs, backups, inspection). */
+    public readonly containerNames: pulumi.Output<string[]>;
+    /** Resolves once the stack serves: the container (a single node) or the set's last gate (every member healthy). */
+    public readonly ready: pulumi.Output<string>;
     /** The validated settings, defaults applied. */
     public readonly settings: Settings;
 
@@ -81,41 +97,57 @@ export class ValkeyStack extends pulumi.ComponentResource {
 
         // Secrets: certificates from the plan; per ACL user a password and a client certificate of the
         // current credential generation, and of the previous one while it is still accepted.
-        const { ca, server, current, previous, aclFile } = createStackSecrets(
-            name,
-            certPlan(settings),
-            settings.credentialGeneration,
-            this,
-        );
+        const secrets = createStackSecrets(name, certPlan(settings), settings.credentialGeneration, this, settings.replicas > 0);
+        const { ca, current, previous } = secrets;
         const { clients, passwords } = current;
         const image = buildImage(name, settings, this);
         const networkName = gatewayNetwork(name, settings, labels, this);
-        const { container, dataVolume } = deployNode(
-            name,
-            settings,
-            {
-                image,
-                networkName,
-                labels,
-                secretFiles: {
-                    acl: aclFile,
-                    healthcheckPassword: passwords.healthcheck,
-                    caCert: ca.certPem,
-                    serverCert: server.certPem,
-                    serverKey: server.privateKeyPem,
-                    healthcheckCert: clients.healthcheck.certPem,
-                    healthcheckKey: clients.healthcheck.privateKeyPem,
+        let first: Member;
+        if (settings.replicas === 0) {
+            first = deployMember(
+                name,
+                settings,
+                {
+                    image,
+                    networkName,
+                    labels,
+                    volumeName: settings.dataVolumeName,
+                    secretFiles: {
+                        acl: secrets.aclFile,
+                        healthcheckPassword: passwords.healthcheck,
+                        caCert: ca.certPem,
+                        serverCert: (secrets.server as IssuedCert).certPem,
+                        serverKey: (secrets.server as IssuedCert).privateKeyPem,
+                        healthcheckCert: clients.healthcheck.certPem,
+                        healthcheckKey: clients.healthcheck.privateKeyPem,
+                    },
                 },
-            },
-            this,
-        );
-
-        this.host = pulumi.output(settings.networkAlias);
-        this.port = pulumi.output(settings.tlsPort);
-        this.endpoint = pulumi.output(`rediss://${settings.networkAlias}:${settings.tlsPort}`);
+                this,
+            );
+            this.host = pulumi.output(settings.networkAlias);
+            this.port = pulumi.output(settings.tlsPort);
+            this.endpoint = pulumi.output(`rediss://${settings.networkAlias}:${settings.tlsPort}`);
+            this.sentinelEndpoints = pulumi.output([]);
+            this.nodeEndpoints = pulumi.output([`${settings.networkAlias}:${settings.tlsPort}`]);
+            this.containerNames = pulumi.all([first.container.name]);
+            this.ready = first.container.id;
+        } else {
+            const set = deployReplicatedSet(name, settings, secrets, { image, networkName, labels }, this);
+            first = (set.members.find(({ member }) => member.kind === "node") as (typeof set.members)[number]).deployed;
+            const [host, port] = set.sentinelEndpoints[0].split(":");
+            this.host = pulumi.output(host);
+            this.port = pulumi.output(Number(port));
+            this.endpoint = pulumi.output(`rediss+sentinel://${set.sentinelEndpoints.join(",")}/${settings.primaryName}`);
+            this.sentinelEndpoints = pulumi.output(set.sentinelEndpoints);
+            this.nodeEndpoints = pulumi.output(set.nodeEndpoints);
+            this.containerNames = pulumi.all(set.members.map(({ deployed }) => deployed.container.name));
+            this.ready = set.ready;
+        }
+        this.replicas = pulumi.output(settings.replicas);
+        this.primaryName = pulumi.output(settings.primaryName);
         this.networkName = pulumi.output(networkName);
-        this.containerName = container.name;
-        this.dataVolumeName = dataVolume.name;
+        this.containerName = first.container.name;
+        this.dataVolumeName = first.dataVolume.name;
         this.imageName = image.name;
         this.caCertPem = ca.certPem;
         this.clientCertPems = byUser(perUser((user) => clients[user].certPem));
@@ -133,6 +165,12 @@ export class ValkeyStack extends pulumi.ComponentResource {
         this.previousClientKeyPems = pulumi.secret(previousOf((credentials) => perUser((user) => credentials.clients[user].privateKeyPem)));
 
         this.registerOutputs({
+            ready: this.ready,
+            replicas: this.replicas,
+            primaryName: this.primaryName,
+            sentinelEndpoints: this.sentinelEndpoints,
+            nodeEndpoints: this.nodeEndpoints,
+            containerNames: this.containerNames,
             endpoint: this.endpoint,
             host: this.host,
             port: this.port,

@@ -55,6 +55,11 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
             `${HEALTH_ENV.certExpiryWarnDays}=${JSON.stringify(warnDaysText)} is not a whole number of days (${days.min}-${days.max})`,
         );
     }
+    const role = text("role") ?? HEALTH_DEFAULTS.role;
+    if (role !== "standalone" && role !== "node" && role !== "sentinel") {
+        return critical(`${HEALTH_ENV.role}=${JSON.stringify(role)} is not a role: standalone, node or sentinel`);
+    }
+    const primaryName = text("primaryName") ?? HEALTH_DEFAULTS.primaryName;
     const maxClientsText = text("maxClients");
     if (maxClientsText !== undefined && !/^[1-9]\d{0,5}$/.test(maxClientsText)) {
         return critical(`${HEALTH_ENV.maxClients}=${JSON.stringify(maxClientsText)} is not a number of clients`);
@@ -70,6 +75,8 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
         tlsCert: text("tlsCert") ?? HEALTH_DEFAULTS.tlsCert,
         tlsKey: text("tlsKey") ?? HEALTH_DEFAULTS.tlsKey,
         memoryWarnPercent,
+        role,
+        primaryName,
     };
 }
 
@@ -184,4 +191,78 @@ export function describeConnectionError(
 /** Whether a failure may be a silent close by the server (then a probe of the raw socket decides). */
 export function maybeClosedSilently(message: string, code: string | undefined): boolean {
     return code === "ECONNRESET" || code === "EPIPE" || /socket disconnected before secure TLS connection was established/.test(message);
+}
+
+/** How much a check asks: `healthy` is the container's verdict; `serving` is the least a rollout waits for. */
+export type CheckDepth = "healthy" | "serving";
+
+/**
+ * A data node of a replicated set, from INFO replication (R13.6). A replica is healthy when its
+ * link to the primary is up. A primary is healthy when it has the replica min-replicas-to-write
+ * needs; without one it refuses writes (NOREPLICAS). `serving` asks only that the node plays its
+ * role: a primary answering as one (its replicas may not exist yet), a replica linked to it.
+ */
+export function judgeReplication(info: Map<string, string>, depth: CheckDepth): Verdict {
+    const role = info.get("role");
+    if (role === "slave") {
+        if (info.get("master_link_status") !== "up") {
+            const since = info.get("master_link_down_since_seconds");
+            const where = `${info.get("master_host") ?? "?"}:${info.get("master_port") ?? "?"}`;
+            return critical(
+                `this replica's link to the primary ${where} is down${since !== undefined && since !== "-1" ? ` (for ${since} s)` : ""}; it serves no fresh data and cannot be promoted safely`,
+            );
+        }
+        return { line: "OK", exitCode: 0 };
+    }
+    if (role !== "master") {
+        return critical(`INFO replication gives no role (role:${role ?? "missing"})`);
+    }
+    if (depth === "serving") {
+        return { line: "OK", exitCode: 0 };
+    }
+    const good = Number(
+        info.get("min_slaves_good_slaves") ??
+            [...info.keys()].filter((key) => /^slave\d+$/.test(key) && /state=online/.test(info.get(key) ?? "")).length,
+    );
+    if (!(good >= 1)) {
+        return critical(
+            `this primary has ${good} of the 1 replica min-replicas-to-write needs (acknowledging within min-replicas-max-lag): it refuses writes (NOREPLICAS) until a replica catches up`,
+        );
+    }
+    return { line: "OK", exitCode: 0 };
+}
+
+/** `SENTINEL MASTER <name>`'s flat field/value list as a map. */
+export function sentinelFields(reply: unknown): Map<string, string> {
+    const fields = new Map<string, string>();
+    if (Array.isArray(reply)) {
+        for (let i = 0; i + 1 < reply.length; i += 2) {
+            fields.set(String(reply[i]), String(reply[i + 1]));
+        }
+    }
+    return fields;
+}
+
+/**
+ * A Sentinel (R13.6): healthy when it sees the primary up (its flags hold no s_down, o_down or
+ * disconnected) and a quorum of Sentinels can be reached to authorise a failover (SENTINEL
+ * CKQUORUM). `serving` asks only that it names a primary.
+ */
+export function judgeSentinel(name: string, master: Map<string, string>, ckquorum: string | Error, depth: CheckDepth): Verdict {
+    const primary = `${master.get("ip") ?? "?"}:${master.get("port") ?? "?"}`;
+    if (master.size === 0) {
+        return critical(`this Sentinel does not monitor ${name}`);
+    }
+    if (depth === "serving") {
+        return { line: "OK", exitCode: 0 };
+    }
+    const flags = (master.get("flags") ?? "").split(",");
+    const down = flags.filter((flag) => ["s_down", "o_down", "disconnected"].includes(flag));
+    if (down.length > 0) {
+        return critical(`this Sentinel sees the primary ${primary} of ${name} as ${down.join(", ")}`);
+    }
+    if (ckquorum instanceof Error) {
+        return critical(`SENTINEL CKQUORUM ${name}: ${ckquorum.message}`);
+    }
+    return { line: "OK", exitCode: 0 };
 }

@@ -175,7 +175,8 @@ async function issueCa(spec: CertSpec, now: number): Promise<KeyAndCert> {
     return { keyPem, certPem: await selfSignCa(keyPem, spec, now) };
 }
 
-async function issueLeaf(spec: CertSpec, ca: KeyAndCert, now: number): Promise<KeyAndCert> {
+/** A key, and the certificate the CA signs for it from a plan's spec. */
+export async function issueLeaf(spec: CertSpec, ca: KeyAndCert, now: number = Date.now()): Promise<KeyAndCert> {
     const keyPem = await generateKeyPem(spec.rsaBits);
     return { keyPem, certPem: await signCsr(await createCsr(keyPem, spec), ca, spec, now) };
 }

@@ -129,17 +129,20 @@ export function freePort(): Promise<number> {
     });
 }
 
-function generatePassword(): string {
+/** A password as the stack makes them: 32 letters and digits. */
+export function generatePassword(): string {
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     return Array.from({ length: 32 }, () => alphabet[randomInt(alphabet.length)]).join("");
 }
 
-function writeSecret(path: string, content: string): void {
+/** Writes a file only its owner reads (0600). */
+export function writeSecret(path: string, content: string): void {
     writeFileSync(path, content, { mode: 0o600 });
     chmodSync(path, 0o600);
 }
 
-function writePublic(path: string, content: string): void {
+/** Writes a file anyone may read (0644): certificates, configs. */
+export function writePublic(path: string, content: string): void {
     writeFileSync(path, content, { mode: 0o644 });
     chmodSync(path, 0o644);
 }
@@ -319,6 +322,8 @@ export function localHealthSettings(render: Pick<RenderResult, "paths" | "port" 
         memoryWarnPercent: render.settings.memoryWarnPercent,
         certExpiryWarnDays: render.settings.certExpiryWarnDays,
         maxClients: render.settings.maxClients,
+        role: "standalone",
+        primaryName: render.settings.primaryName,
     };
 }
 

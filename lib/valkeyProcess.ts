@@ -37,6 +37,8 @@ export interface RunningServer {
 export interface StartOptions {
     pinCore?: string;
     cgroupProcsFile?: string;
+    /** Runs it in Sentinel mode. */
+    sentinel?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export interface StartOptions {
 export function startServer(conf: string, port: number, options: StartOptions = {}): Promise<RunningServer> {
     return new Promise((resolve, reject) => {
         let command = "valkey-server";
-        let args = [conf];
+        let args = options.sentinel ? [conf, "--sentinel"] : [conf];
         if (options.pinCore !== undefined) {
             args = ["-c", options.pinCore, command, ...args];
             command = "taskset";
@@ -82,7 +84,7 @@ export function startServer(conf: string, port: number, options: StartOptions = 
         }, 15000);
         const onData = (chunk: Buffer): void => {
             output += chunk.toString();
-            if (/Ready to accept connections/.test(output)) {
+            if (/Ready to accept connections|\+monitor master/.test(output)) {
                 clearTimeout(timer);
                 resolve(server);
             }

@@ -119,10 +119,35 @@ function ioThreads({ settings: s, ok, warnings }: RuleContext, input: SettingsIn
     }
 }
 
+/** A replicated set: an odd number of Sentinels, a write-stop shorter than the failover's trigger, distinct ports. */
+function replication({ settings: s, ok, problems }: RuleContext): void {
+    if (s.replicas === 0) {
+        return;
+    }
+    if (ok("sentinels") && s.sentinels % 2 === 0) {
+        problems.fail(
+            "sentinels",
+            s.sentinels,
+            "set an odd number of Sentinels from 3 to 7 (a majority of them must agree before a failover)",
+        );
+    }
+    if (ok("minReplicasMaxLag") && ok("downAfterMilliseconds") && s.minReplicasMaxLag * 1000 >= s.downAfterMilliseconds) {
+        problems.fail(
+            "minReplicasMaxLag",
+            s.minReplicasMaxLag,
+            `set it below downAfterMilliseconds (${s.downAfterMilliseconds} ms): an isolated primary must stop accepting writes before the Sentinels promote another, or both accept writes and one side's are lost`,
+        );
+    }
+    if (ok("sentinelPort") && ok("tlsPort") && s.sentinelPort === s.tlsPort) {
+        problems.fail("sentinelPort", s.sentinelPort, `set a port other than tlsPort (${s.tlsPort})`);
+    }
+}
+
 /** Applies every rule, in the order their messages are reported. */
 export function applyRules(context: RuleContext, input: SettingsInput): void {
     memory(context);
     ioThreads(context, input);
     clientBuffers(context);
     certificateLifetimes(context);
+    replication(context);
 }

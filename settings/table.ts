@@ -295,6 +295,66 @@ export const SETTINGS = {
         description:
             "Bump by one to rotate every user's password and client certificate; the previous generation keeps working until the next bump.",
     }),
+    replicas: integer({
+        default: 0,
+        min: 0,
+        max: 6,
+        unit: "replicas",
+        counted: "replicas",
+        description:
+            "Replicas of the primary. 0: a single node. 1 or more: a replicated set watched by Sentinels, which fail over to a replica when the primary is lost.",
+    }),
+    sentinels: integer({
+        default: 3,
+        min: 3,
+        max: 7,
+        unit: "Sentinels",
+        counted: "Sentinels",
+        description:
+            "Sentinels watching a replicated set (replicas 1 or more): odd, at least 3, so that a majority survives the loss of any one.",
+        fix: "set an odd number of Sentinels from 3 to 7 (a majority of them must agree before a failover)",
+    }),
+    sentinelPort: integer({
+        default: 26379,
+        min: 1,
+        max: 65535,
+        unit: "port",
+        counted: "port",
+        description: "TLS port of the Sentinels inside the network.",
+    }),
+    primaryName: text({
+        default: "molis",
+        unit: "name",
+        description: "The name the Sentinels and the clients know the replicated set by (Sentinel's master name).",
+        ...objectName("replicated set's name"),
+    }),
+    downAfterMilliseconds: integer({
+        default: 5000,
+        min: 1000,
+        max: 60000,
+        unit: "ms",
+        counted: "milliseconds",
+        description:
+            "How long the primary must be unreachable before a Sentinel thinks it down; a failover follows when a majority agrees. Sentinel's down-after-milliseconds.",
+    }),
+    failoverTimeoutMilliseconds: integer({
+        default: 60000,
+        min: 10000,
+        max: 900000,
+        unit: "ms",
+        counted: "milliseconds",
+        description:
+            "Sentinel's failover-timeout: how long a failover may take, and how long before the same primary is failed over again.",
+    }),
+    minReplicasMaxLag: integer({
+        default: 2,
+        min: 1,
+        max: 60,
+        unit: "seconds",
+        counted: "seconds",
+        description:
+            "A primary accepts writes only while a replica has acknowledged within this many seconds (min-replicas-to-write 1); below downAfterMilliseconds, so an isolated primary stops writing before another is promoted.",
+    }),
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -18,11 +18,13 @@ export interface AclGrant {
      * Empty for keyless commands only.
      */
     keys: readonly string[];
+    /** Pub/Sub channel patterns (`&channel`); none unless listed. */
+    channels?: readonly string[];
 }
 
-/** A service user: its job, a root grant and optional selectors (alternatives, OR-ed). */
-export interface AclUserSpec {
-    name: AclUserName;
+/** A user: its job, a root grant and optional selectors (alternatives, OR-ed). */
+export interface AclUserSpec<Name extends string = AclUserName> {
+    name: Name;
     job: string;
     grants: readonly AclGrant[];
 }
@@ -146,14 +148,14 @@ export function hashPassword(password: string): string {
 }
 
 function renderGrant(grant: AclGrant): string {
-    return [...grant.commands.map((c) => `+${c}`), ...grant.keys].join(" ");
+    return [...grant.commands.map((c) => `+${c}`), ...grant.keys, ...(grant.channels ?? [])].join(" ");
 }
 
 /**
  * One user's ACL line. `passwordSha256` is the SHA-256 hex of its password, or of each password it
  * accepts: during a credential rotation a user has two, the current and the previous generation's.
  */
-export function renderAclUser(user: AclUserSpec, passwordSha256: string | readonly string[]): string {
+export function renderAclUser(user: AclUserSpec<string>, passwordSha256: string | readonly string[]): string {
     const hashes = typeof passwordSha256 === "string" ? [passwordSha256] : [...passwordSha256];
     if (hashes.length === 0) {
         throw new Error(`ACL user ${user.name}: at least one password hash is needed`);
@@ -172,16 +174,21 @@ export function renderAclUser(user: AclUserSpec, passwordSha256: string | readon
 }
 
 /**
- * The ACL file: the default user off with no rights (R3.1), then one line per service user.
+ * An ACL file: the default user off with no rights (R3.1), then one line per user of `users`.
  * `passwordSha256` maps each user to the SHA-256 hex of its password (or passwords, see
  * {@link renderAclUser}); the file never holds a plaintext password.
  */
-export function renderAclFile(passwordSha256: Record<AclUserName, string | readonly string[]>): string {
-    const lines = [
-        "user default reset off resetchannels -@all",
-        ...ACL_USERS.map((user) => renderAclUser(user, passwordSha256[user.name])),
-    ];
+export function renderUsersAclFile<Name extends string>(
+    users: readonly AclUserSpec<Name>[],
+    passwordSha256: Record<Name, string | readonly string[]>,
+): string {
+    const lines = ["user default reset off resetchannels -@all", ...users.map((user) => renderAclUser(user, passwordSha256[user.name]))];
     return `${lines.join("\n")}\n`;
+}
+
+/** The ACL file of a single node: the service users ({@link ACL_USERS}). */
+export function renderAclFile(passwordSha256: Record<AclUserName, string | readonly string[]>): string {
+    return renderUsersAclFile(ACL_USERS, passwordSha256);
 }
 
 /** Builds a record with one entry per ACL user. */

@@ -87,6 +87,24 @@ export function certPlan(settings: CertPlanSettings): CertPlan {
     };
 }
 
+/** A member of a replicated set's pair: its server certificate and the clientAuth one for its outgoing links. */
+export interface MemberCerts {
+    server: CertSpec;
+    peer: CertSpec;
+}
+
+/**
+ * The certificates of one member of a replicated set. Its server certificate names what peers and
+ * clients dial (its alias, as Sentinel announces it), localhost and 127.0.0.1 (its own supervisor
+ * and health check) and any `serverNames`; its peer certificate carries only clientAuth, for the
+ * links it opens (a replica to its primary, a Sentinel to the nodes and the other Sentinels).
+ * Valkey checks no host name on those links, only the CA; clients do check the name.
+ */
+export function memberCertPlan(settings: CertPlanSettings, alias: string): MemberCerts {
+    const plan = certPlan({ ...settings, networkAlias: alias });
+    return { server: plan.server, peer: { ...plan.clients.healthcheck, commonName: alias } };
+}
+
 function unique(values: string[]): string[] {
     return [...new Set(values)];
 }

@@ -13,7 +13,12 @@ export const VALKEY_USER = "valkey";
 /** Where the image keeps its own files. */
 export const IMAGE_PATHS = {
     config: "/etc/molis/valkey.conf",
+    /** The replicated set as every member's supervisor knows it (JSON, nothing secret). */
+    setDescription: "/etc/molis/set.json",
     healthCheck: "/opt/molis/valkey-health.js",
+    nodeSupervisor: "/opt/molis/valkey-node.js",
+    sentinelSupervisor: "/opt/molis/valkey-sentinel.js",
+    gate: "/opt/molis/valkey-gate.js",
     seedScript: "/opt/molis/seed-secrets.sh",
 } as const;
 
@@ -42,6 +47,16 @@ export const SECRET_FILES = {
     serverKey: "server.key",
     healthcheckCert: "healthcheck.crt",
     healthcheckKey: "healthcheck.key",
+    /** A member of a replicated set: its clientAuth pair for the links it opens. */
+    peerCert: "peer.crt",
+    peerKey: "peer.key",
+    /** A data node: `primaryuser` and `primaryauth`, included by valkey.conf. */
+    replicationConf: "replication.conf",
+    /** A data node: its supervisor's password (on the node and the Sentinels). */
+    supervisorPassword: "supervisor.password",
+    /** A Sentinel: the `sentinel` user's password on the nodes, and the `sentinel-peer` user's on the other Sentinels. */
+    sentinelPassword: "sentinel.password",
+    sentinelPeerPassword: "sentinel-peer.password",
 } as const;
 
 export type SecretFile = keyof typeof SECRET_FILES;
@@ -73,6 +88,12 @@ export const CONTAINER_PATHS: ConfPaths = {
     dataDir: DATA_DIR,
 };
 
+/** A Sentinel's own folder in its volume: the config file it rewrites (0700: it holds passwords). */
+export const SENTINEL_DIR = `${DATA_DIR}/sentinel`;
+
+/** What a container is in the stack: a single node, a data node of a replicated set, or a Sentinel. */
+export type MemberRole = "standalone" | "node" | "sentinel";
+
 /** What the health check reads: where Valkey is, who it is, its files, and its thresholds. */
 export interface HealthSettings {
     host: string;
@@ -88,6 +109,10 @@ export interface HealthSettings {
     certExpiryWarnDays: number;
     /** The server's maxclients, named when the server refuses connections; undefined when not given. */
     maxClients?: number;
+    /** What it checks: a single node, a data node of a replicated set (its role too), or a Sentinel. */
+    role: MemberRole;
+    /** A Sentinel's name for the set (its master name). */
+    primaryName: string;
 }
 
 /** The environment variable of each health-check setting. */
@@ -102,6 +127,8 @@ export const HEALTH_ENV: Record<keyof HealthSettings, string> = {
     memoryWarnPercent: "VALKEY_MEMORY_WARN_PERCENT",
     certExpiryWarnDays: "VALKEY_CERT_WARN_DAYS",
     maxClients: "VALKEY_MAXCLIENTS",
+    role: "VALKEY_ROLE",
+    primaryName: "VALKEY_PRIMARY_NAME",
 };
 
 /** The ACL user the health check, backup and the benchmark ask as. */
@@ -118,6 +145,8 @@ export const HEALTH_DEFAULTS: HealthSettings = {
     tlsKey: secretPath("healthcheckKey"),
     memoryWarnPercent: DEFAULTS.memoryWarnPercent,
     certExpiryWarnDays: DEFAULTS.certExpiryWarnDays,
+    role: "standalone",
+    primaryName: DEFAULTS.primaryName,
 };
 
 /** The bounds the health check accepts for its warning days: the setting's own. */
@@ -128,9 +157,17 @@ export const HEALTH_BOUNDS = {
 /** Docker kills a health check after this; the check bounds itself to 4 s. */
 export const HEALTHCHECK_TIMEOUT_SECONDS = 5;
 
-/** The health check's environment (`VAR` to value): the defaults, overridden by `values`; paths and names only, never a secret. */
+/**
+ * The health check's environment (`VAR` to value): the defaults, overridden by `values`; paths and
+ * names only, never a secret. A single node's leaves out the role and the set's name, which only a
+ * member of a replicated set needs.
+ */
 export function healthEnv(values: Partial<HealthSettings>): Record<string, string> {
     const merged: Partial<HealthSettings> = { ...HEALTH_DEFAULTS, ...values };
+    if (merged.role === "standalone") {
+        delete merged.role;
+        delete merged.primaryName;
+    }
     const env: Record<string, string> = {};
     for (const key of Object.keys(HEALTH_ENV) as Array<keyof HealthSettings>) {
         const value = merged[key];
@@ -140,3 +177,107 @@ export function healthEnv(values: Partial<HealthSettings>): Record<string, strin
     }
     return env;
 }
+
+/**
+ * What a member's supervisor reads (a data node's or a Sentinel's PID 1): its name, the set, its
+ * config and its credentials. The defaults are the container's paths; local runs point them
+ * elsewhere with the environment.
+ */
+export interface SupervisorSettings {
+    /** Its own name on the network (its alias). */
+    member: string;
+    /** The set's description (JSON). */
+    setFile: string;
+    /** A data node's valkey.conf. */
+    config: string;
+    /** Where a Sentinel writes its config. */
+    sentinelDir: string;
+    tlsCa: string;
+    tlsServerCert: string;
+    tlsServerKey: string;
+    /** The member's clientAuth pair, for the links it opens. */
+    tlsPeerCert: string;
+    tlsPeerKey: string;
+    aclFile: string;
+    supervisorPasswordFile: string;
+    sentinelPasswordFile: string;
+    sentinelPeerPasswordFile: string;
+    /** Where it binds (a Sentinel) and asks its own node (127.0.0.1 in a container). */
+    bind: string;
+}
+
+export const SUPERVISOR_ENV: Record<keyof SupervisorSettings, string> = {
+    member: "MOLIS_MEMBER",
+    setFile: "MOLIS_SET_FILE",
+    config: "MOLIS_CONFIG",
+    sentinelDir: "MOLIS_SENTINEL_DIR",
+    tlsCa: "MOLIS_TLS_CA",
+    tlsServerCert: "MOLIS_TLS_SERVER_CERT",
+    tlsServerKey: "MOLIS_TLS_SERVER_KEY",
+    tlsPeerCert: "MOLIS_TLS_PEER_CERT",
+    tlsPeerKey: "MOLIS_TLS_PEER_KEY",
+    aclFile: "MOLIS_ACL_FILE",
+    supervisorPasswordFile: "MOLIS_SUPERVISOR_PASSWORD_FILE",
+    sentinelPasswordFile: "MOLIS_SENTINEL_PASSWORD_FILE",
+    sentinelPeerPasswordFile: "MOLIS_SENTINEL_PEER_PASSWORD_FILE",
+    bind: "MOLIS_BIND",
+};
+
+/** The supervisor's defaults in the container; `member` has none (the container sets it). */
+export const SUPERVISOR_DEFAULTS: Omit<SupervisorSettings, "member"> = {
+    setFile: IMAGE_PATHS.setDescription,
+    config: IMAGE_PATHS.config,
+    sentinelDir: SENTINEL_DIR,
+    tlsCa: secretPath("caCert"),
+    tlsServerCert: secretPath("serverCert"),
+    tlsServerKey: secretPath("serverKey"),
+    tlsPeerCert: secretPath("peerCert"),
+    tlsPeerKey: secretPath("peerKey"),
+    aclFile: secretPath("acl"),
+    supervisorPasswordFile: secretPath("supervisorPassword"),
+    sentinelPasswordFile: secretPath("sentinelPassword"),
+    sentinelPeerPasswordFile: secretPath("sentinelPeerPassword"),
+    bind: "0.0.0.0",
+};
+
+/** A supervisor's environment (`VAR` to value): the defaults overridden by `values`. */
+export function supervisorEnv(values: Partial<SupervisorSettings> & Pick<SupervisorSettings, "member">): Record<string, string> {
+    const merged: SupervisorSettings = { ...SUPERVISOR_DEFAULTS, ...values };
+    return Object.fromEntries(
+        (Object.keys(SUPERVISOR_ENV) as Array<keyof SupervisorSettings>).map((key) => [SUPERVISOR_ENV[key], merged[key]]),
+    );
+}
+
+/** Reads the supervisor's settings from the environment: the container's defaults where unset. */
+export function readSupervisorSettings(env: NodeJS.ProcessEnv): SupervisorSettings {
+    const member = env[SUPERVISOR_ENV.member];
+    if (member === undefined || member === "") {
+        throw new Error(`${SUPERVISOR_ENV.member} is not set: the supervisor needs its own name on the network`);
+    }
+    const read = (key: keyof Omit<SupervisorSettings, "member">): string => env[SUPERVISOR_ENV[key]] || SUPERVISOR_DEFAULTS[key];
+    return {
+        member,
+        setFile: read("setFile"),
+        config: read("config"),
+        sentinelDir: read("sentinelDir"),
+        tlsCa: read("tlsCa"),
+        tlsServerCert: read("tlsServerCert"),
+        tlsServerKey: read("tlsServerKey"),
+        tlsPeerCert: read("tlsPeerCert"),
+        tlsPeerKey: read("tlsPeerKey"),
+        aclFile: read("aclFile"),
+        supervisorPasswordFile: read("supervisorPasswordFile"),
+        sentinelPasswordFile: read("sentinelPasswordFile"),
+        sentinelPeerPasswordFile: read("sentinelPeerPasswordFile"),
+        bind: read("bind"),
+    };
+}
+
+/** The rollout gate's own settings (besides the health check's): whom it waits for, how far, how long. */
+export const GATE_ENV = {
+    /** `role:host:port` of each member, separated by commas. */
+    targets: "MOLIS_GATE_TARGETS",
+    /** `serving` or `healthy` (see healthcheck/checks.ts, CheckDepth). */
+    depth: "MOLIS_GATE_DEPTH",
+    timeoutSeconds: "MOLIS_GATE_TIMEOUT_SECONDS",
+} as const;

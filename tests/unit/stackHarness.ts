@@ -33,6 +33,8 @@ export async function deployStack(args: ValkeyStackArgs = {}, name = "molis-valk
         promiseOf(stack.clientKeyPems),
         promiseOf(stack.networkName),
         promiseOf(stack.dataVolumeName),
+        promiseOf(stack.ready),
+        promiseOf(stack.containerNames),
     ]);
     return stack;
 }

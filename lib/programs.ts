@@ -1,0 +1,56 @@
+/**
+ * The programs the image carries, each bundled by esbuild into one self-contained JavaScript file
+ * (no node_modules needed): the health check, a data node's and a Sentinel's supervisor, and the
+ * rollout gate. The stack's image build context bundles them while `pulumi up` runs, so a deploy
+ * never depends on a build step the operator might have skipped; `npm run build` writes them to
+ * dist/ for the real-server suite and the benchmark.
+ */
+import { buildSync } from "esbuild";
+import { basename, join } from "node:path";
+import { IMAGE_PATHS } from "../valkey/contract";
+
+const ROOT = join(__dirname, "..");
+
+/** Each program's entry point, by its file name in the image. */
+export const PROGRAMS: Record<string, string> = {
+    [basename(IMAGE_PATHS.healthCheck)]: join(ROOT, "healthcheck", "valkey-health.ts"),
+    [basename(IMAGE_PATHS.gate)]: join(ROOT, "healthcheck", "gate.ts"),
+    [basename(IMAGE_PATHS.nodeSupervisor)]: join(ROOT, "supervisor", "node.ts"),
+    [basename(IMAGE_PATHS.sentinelSupervisor)]: join(ROOT, "supervisor", "sentinel.ts"),
+};
+
+/** Node version the bundles target: the oldest the images ship (Debian bookworm: 18). */
+export const NODE_TARGET = "node18";
+
+const cache = new Map<string, string>();
+
+/** A program bundled as JavaScript source (bundled once per process). */
+export function bundleProgram(file: string): string {
+    const cached = cache.get(file);
+    if (cached !== undefined) {
+        return cached;
+    }
+    const entry = PROGRAMS[file];
+    if (entry === undefined) {
+        throw new Error(`no program ${file}; the image carries ${Object.keys(PROGRAMS).join(", ")}`);
+    }
+    const result = buildSync({
+        entryPoints: [entry],
+        bundle: true,
+        platform: "node",
+        target: NODE_TARGET,
+        format: "cjs",
+        minify: true,
+        legalComments: "eof",
+        write: false,
+        logLevel: "silent",
+    });
+    const code = result.outputFiles[0].text;
+    cache.set(file, code);
+    return code;
+}
+
+/** Where `npm run build` writes a program. */
+export function builtProgram(file: string): string {
+    return join(ROOT, "dist", file);
+}

@@ -1,0 +1,188 @@
+/**
+ * valkey-node: PID 1 of a data node of a replicated set (R13.5).
+ *
+ * Before it serves, it asks the Sentinels who the primary is and starts valkey-server as that
+ * primary's replica, or as the primary when a majority of them names this node: the role is never
+ * baked into the image or remembered by the node, so a restarted former primary never accepts a
+ * write as a second primary. Without a majority it waits.
+ *
+ * When it is stopped (a replacement by `pulumi up`, `docker stop`) while it is the primary with a
+ * replica, it hands over first: it pauses writes (CLIENT PAUSE WRITE), waits until the replicas have
+ * every acknowledged write, asks the Sentinels for a failover and waits for the new primary; then it
+ * stops valkey-server. Clients blocked by the pause see the connection close, find the new primary
+ * through the Sentinels and send again: nothing acknowledged is lost and nothing fails.
+ */
+import { spawn } from "node:child_process";
+import { parseInfo } from "../valkey/info";
+import { readSupervisorSettings } from "../valkey/contract";
+import { replicaPriority } from "../valkey/topology";
+import { isMember } from "../valkey/sentinelConf";
+import {
+    ask,
+    connectAs,
+    log,
+    memberOf,
+    primaryByMajority,
+    readCredentials,
+    readSet,
+    replicasKnown,
+    sentinelAnswers,
+    sleep,
+} from "./connections";
+
+/** How long a handover may take in all; the container's stop timeout leaves room for the shutdown after it. */
+const HANDOVER_BUDGET_MS = 20000;
+/**
+ * How long to wait for every Sentinel to know every replica before a failover: Sentinel learns a
+ * primary's replicas from its INFO, read every 10 s, and a failover leaves a replica it does not
+ * know pointing at the old primary for ever.
+ */
+const KNOWN_BUDGET_MS = 11000;
+/** How long writes stay paused at most if the handover stalls (the shutdown ends the pause anyway). */
+const PAUSE_MS = 25000;
+
+const settings = readSupervisorSettings(process.env);
+const set = readSet(settings);
+const credentials = readCredentials(settings);
+const self = memberOf(set.nodes, settings.member);
+const say = (line: string): void => log(settings.member, line);
+
+/** The node's replicas as its INFO lists them: name, state and offset. */
+function replicasOf(info: Map<string, string>): Array<{ host: string; port: string; online: boolean; offset: number }> {
+    return [...info.entries()]
+        .filter(([key]) => /^slave\d+$/.test(key))
+        .map(([, value]) => {
+            const fields = new Map(value.split(",").map((pair) => pair.split("=") as [string, string]));
+            return {
+                host: fields.get("ip") ?? "?",
+                port: fields.get("port") ?? "?",
+                online: fields.get("state") === "online",
+                offset: Number(fields.get("offset")),
+            };
+        });
+}
+
+/** Waits until a majority of the Sentinels names a primary. */
+async function discoverPrimary(): Promise<{ host: string; port: number }> {
+    for (let attempt = 1; ; attempt++) {
+        const primary = await primaryByMajority(credentials, set);
+        if (primary !== undefined) {
+            return primary;
+        }
+        if (attempt === 1 || attempt % 10 === 0) {
+            const answers = (await sentinelAnswers(credentials, set)).map(
+                (a, i) => `${set.sentinels[i].name}: ${a ? `${a.host}:${a.port}` : "no answer"}`,
+            );
+            say(`no majority of the Sentinels names a primary yet (${answers.join("; ")}); waiting before serving`);
+        }
+        await sleep(1000);
+    }
+}
+
+/** The coordinated switchover of a primary that is being stopped. */
+async function handOver(): Promise<void> {
+    const started = Date.now();
+    const local = connectAs(credentials, { host: "127.0.0.1", port: self.port });
+    try {
+        await local.connect();
+        const info = parseInfo((await local.call("INFO", "replication")) as string);
+        const online = replicasOf(info).filter((replica) => replica.online);
+        if (info.get("role") !== "master" || online.length === 0) {
+            say(`stopping as ${info.get("role") === "master" ? "a primary without a replica" : "a replica"}: no handover`);
+            return;
+        }
+        const names = online.map((replica) => `${replica.host}:${replica.port}`);
+        for (;;) {
+            const known = await replicasKnown(credentials, set);
+            const unknown = names.filter((name) => known.some((replicas) => replicas !== undefined && !replicas.has(name)));
+            if (unknown.length === 0) {
+                break;
+            }
+            if (Date.now() - started > KNOWN_BUDGET_MS) {
+                say(`the Sentinels do not all know ${unknown.join(", ")} yet; failing over anyway`);
+                break;
+            }
+            await sleep(200);
+        }
+        await local.call("CLIENT", "PAUSE", String(PAUSE_MS), "WRITE");
+        say(
+            `stopping as the primary: writes paused; waiting for ${online.map((r) => `${r.host}:${r.port}`).join(", ")} to have every write`,
+        );
+        for (;;) {
+            const now = parseInfo((await local.call("INFO", "replication")) as string);
+            const target = Number(now.get("master_repl_offset"));
+            // Every online replica, not only one: the Sentinels pick the failover target by priority first.
+            const behind = replicasOf(now).filter((replica) => replica.online && replica.offset < target);
+            if (behind.length === 0 || Date.now() - started > 5000) {
+                break;
+            }
+            await sleep(20);
+        }
+        let asked = false;
+        for (const sentinel of set.sentinels) {
+            try {
+                await ask(credentials, sentinel, ["SENTINEL", "FAILOVER", set.primaryName]);
+                say(`asked ${sentinel.name} for a failover`);
+                asked = true;
+                break;
+            } catch (error) {
+                say(`${sentinel.name} did not start a failover: ${(error as Error).message}`);
+            }
+        }
+        while (asked && Date.now() - started < HANDOVER_BUDGET_MS) {
+            const primary = await primaryByMajority(credentials, set);
+            if (primary !== undefined && !isMember(self, primary)) {
+                say(`handed over to ${primary.host}:${primary.port} in ${Date.now() - started} ms`);
+                return;
+            }
+            await sleep(100);
+        }
+        say(`no new primary within ${HANDOVER_BUDGET_MS} ms; stopping anyway (the Sentinels fail over after down-after-milliseconds)`);
+    } catch (error) {
+        say(`handover failed: ${(error as Error).message}; stopping anyway`);
+    } finally {
+        local.disconnect();
+    }
+}
+
+async function main(): Promise<void> {
+    process.umask(0o077);
+    const index = set.nodes.indexOf(self);
+    const primary = await discoverPrimary();
+    const isPrimary = isMember(self, primary);
+    say(
+        isPrimary
+            ? "the Sentinels name this node the primary: serving as the primary"
+            : `serving as a replica of ${primary.host}:${primary.port}`,
+    );
+    const server = spawn(
+        "valkey-server",
+        [
+            settings.config,
+            "--replica-announce-ip",
+            self.host,
+            "--replica-announce-port",
+            String(self.port),
+            "--replica-priority",
+            String(replicaPriority(index)),
+            ...(isPrimary ? [] : ["--replicaof", primary.host, String(primary.port)]),
+        ],
+        { stdio: "inherit" },
+    );
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        void handOver().finally(() => server.kill(signal));
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGTERM"));
+    server.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGKILL" ? 137 : 143)));
+}
+
+main().catch((error: unknown) => {
+    log(settings.member, `cannot start: ${(error as Error).message}`);
+    process.exit(1);
+});

@@ -1,0 +1,113 @@
+/**
+ * The members of a replicated set: data nodes and Sentinels, their names on the network and their
+ * ports. Pure code (no Pulumi import): the component, the supervisors' settings and local mode all
+ * derive the same names from the same settings.
+ */
+import { Settings } from "../settings/table";
+import type { SetDescription, SetMember } from "./sentinelConf";
+
+export type MemberKind = "node" | "sentinel";
+
+export interface Member {
+    kind: MemberKind;
+    index: number;
+    /** The DNS name peers and clients reach it by; its server certificate names it. */
+    alias: string;
+    port: number;
+}
+
+export type TopologySettings = Pick<Settings, "replicas" | "sentinels" | "networkAlias" | "tlsPort" | "sentinelPort" | "primaryName">;
+
+export interface Topology {
+    /** Whether the stack is a replicated set (replicas 1 or more) rather than one node. */
+    replicated: boolean;
+    /** The data nodes: the first is the primary the set starts with. */
+    nodes: Member[];
+    sentinels: Member[];
+    /** Sentinels that must agree the primary is down: a majority. */
+    quorum: number;
+    primaryName: string;
+}
+
+export function nodeAlias(networkAlias: string, index: number): string {
+    return `${networkAlias}-${index}`;
+}
+
+export function sentinelAlias(networkAlias: string, index: number): string {
+    return `${networkAlias}-sentinel-${index}`;
+}
+
+/**
+ * The preference a node has as a failover target (Valkey's replica-priority: lower goes first). The
+ * nodes are replaced in index order, so the lowest index is preferred: a primary stopped for its
+ * replacement hands over to a node already replaced where there is one.
+ */
+export function replicaPriority(index: number): number {
+    return 100 + index;
+}
+
+export function topology(settings: TopologySettings): Topology {
+    if (settings.replicas === 0) {
+        return { replicated: false, nodes: [], sentinels: [], quorum: 0, primaryName: settings.primaryName };
+    }
+    const nodes = Array.from({ length: settings.replicas + 1 }, (_, index): Member => ({
+        kind: "node",
+        index,
+        alias: nodeAlias(settings.networkAlias, index),
+        port: settings.tlsPort,
+    }));
+    const sentinels = Array.from({ length: settings.sentinels }, (_, index): Member => ({
+        kind: "sentinel",
+        index,
+        alias: sentinelAlias(settings.networkAlias, index),
+        port: settings.sentinelPort,
+    }));
+    return { replicated: true, nodes, sentinels, quorum: Math.floor(settings.sentinels / 2) + 1, primaryName: settings.primaryName };
+}
+
+/** `host:port` of each member. */
+export function endpoints(members: readonly Member[]): string[] {
+    return members.map((member) => `${member.alias}:${member.port}`);
+}
+
+/** The set's description for its members' supervisors (set.json in the image): names and addresses on the network. */
+export function setDescription(
+    settings: TopologySettings & Pick<Settings, "downAfterMilliseconds" | "failoverTimeoutMilliseconds">,
+    address: (member: Member) => Address = (member) => ({ host: member.alias, port: member.port }),
+): SetDescription {
+    const set = topology(settings);
+    const describe = (member: Member): SetMember => ({ name: member.alias, ...address(member) });
+    return {
+        primaryName: set.primaryName,
+        nodes: set.nodes.map(describe),
+        sentinels: set.sentinels.map(describe),
+        quorum: set.quorum,
+        downAfterMilliseconds: settings.downAfterMilliseconds,
+        failoverTimeoutMilliseconds: settings.failoverTimeoutMilliseconds,
+    };
+}
+
+/** A member's address as Sentinel names it. */
+export interface Address {
+    host: string;
+    port: number;
+}
+
+/**
+ * The primary a majority of the set's Sentinels name, from their answers to GET-MASTER-ADDR-BY-NAME
+ * (undefined for one that did not answer). A node asks before it serves: without a majority it
+ * waits, so that a restarted former primary never serves as a second primary on a minority's word.
+ */
+export function primaryFromAnswers(answers: ReadonlyArray<Address | undefined>, sentinels: number): Address | undefined {
+    const majority = Math.floor(sentinels / 2) + 1;
+    const counts = new Map<string, { address: Address; count: number }>();
+    for (const answer of answers) {
+        if (answer !== undefined) {
+            const key = `${answer.host}:${answer.port}`;
+            const entry = counts.get(key) ?? { address: answer, count: 0 };
+            entry.count++;
+            counts.set(key, entry);
+        }
+    }
+    return [...counts.values()].find((entry) => entry.count >= majority)?.address;
+}
