@@ -30,8 +30,13 @@ export function healthEnv(render: RenderResult, overrides: Record<string, string
 }
 
 export function runHealthCheck(render: RenderResult, overrides: Record<string, string> = {}): Promise<HealthRun> {
+    return runHealthCheckWithEnv(healthEnv(render, overrides));
+}
+
+/** Runs the bundled health check with exactly `env` (and the PATH). */
+export function runHealthCheckWithEnv(env: Record<string, string>): Promise<HealthRun> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, [HEALTH_BUNDLE], { env: healthEnv(render, overrides) });
+        const child = spawn(process.execPath, [HEALTH_BUNDLE], { env: { PATH: process.env.PATH ?? "", ...env } });
         const read = (file: string): string => {
             try {
                 return readFileSync(`/proc/${child.pid}/${file}`, "utf8");

@@ -147,16 +147,24 @@ export class RespClient {
         certUser: AclUserName = user ?? "mcp-admin",
     ): Promise<RespClient> {
         const { paths } = render;
+        return RespClient.connectTo(
+            () => connectAs(render, certUser),
+            user === undefined ? undefined : { user, password: readFileSync(paths.passwordFile(user), "utf8").trim() },
+        );
+    }
+
+    /** Connects with `dial` (a TLS socket) and authenticates as `auth` when given. */
+    static async connectTo(dial: () => TLSSocket, auth?: { user: string; password: string }): Promise<RespClient> {
         const socket = await new Promise<TLSSocket>((resolve, reject) => {
-            const s = connectAs(render, certUser);
+            const s = dial();
             s.once("secureConnect", () => resolve(s));
             s.once("error", reject);
         });
         const client = new RespClient(socket);
-        if (user !== undefined) {
-            const reply = await client.send(["AUTH", user, readFileSync(paths.passwordFile(user), "utf8").trim()]);
+        if (auth !== undefined) {
+            const reply = await client.send(["AUTH", auth.user, auth.password]);
             if (reply !== "OK") {
-                throw new Error(`AUTH ${user} failed: ${JSON.stringify(reply)}`);
+                throw new Error(`AUTH ${auth.user} failed: ${JSON.stringify(reply)}`);
             }
         }
         return client;

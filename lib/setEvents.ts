@@ -1,0 +1,111 @@
+/**
+ * Failover scenarios on a replicated set run as processes (lib/setProcesses.ts), shared by the
+ * real-server suite, which asserts on them, and the benchmark, which measures them: a fresh settled
+ * set, the primary the Sentinels name, a client in Sentinel mode with README's settings, and a
+ * writer running through an event until the set has settled again.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { SettingsInput } from "../settings";
+import { AclUserName } from "../valkey/acl";
+import { LocalSet, renderLocalSet } from "./localSet";
+import { memberClient, RunningMember, RunningSet, startSet, waitSettled } from "./setProcesses";
+import { sentinelClient, startWriter, WriterOutcome, writerOutcome } from "./setWriter";
+
+/** Writes before and after an event: enough to see the writer run on either side of it. */
+const WRITES_AROUND = 50;
+
+/** Polls `condition` every 50 ms until it holds; fails after `timeoutMs`, naming `what`. */
+export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+        if (Date.now() > deadline) {
+            throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+
+/** A fresh set in `dir` (new; two replicas, three Sentinels unless `input` says otherwise), settled. */
+export async function freshSet(dir: string, input: SettingsInput = {}): Promise<RunningSet> {
+    const local = await renderLocalSet(dir, { replicas: 2, sentinels: 3, ...input });
+    const running = await startSet(local);
+    try {
+        await waitSettled(running);
+    } catch (error) {
+        await running.stopAll();
+        throw error;
+    }
+    return running;
+}
+
+/** The member the first Sentinel names the primary. */
+export async function primaryOf(running: RunningSet): Promise<RunningMember> {
+    const client = memberClient(running.local, running.local.sentinels[0].port);
+    try {
+        const [, port] = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", running.local.set.primaryName)) as [string, string];
+        return [...running.members.values()].find((member) => member.member.port === Number(port)) as RunningMember;
+    } finally {
+        client.disconnect();
+    }
+}
+
+/** A client in Sentinel mode with README's settings, as a service user. */
+export function serviceClient(local: LocalSet, user: AclUserName): Redis {
+    return sentinelClient({
+        sentinels: local.sentinels.map(({ host, port }) => ({ host, port })),
+        primaryName: local.set.primaryName,
+        username: user,
+        password: local.passwords[user],
+        tls: {
+            ca: readFileSync(local.caCert),
+            cert: readFileSync(local.userCert(user)),
+            key: readFileSync(local.userKey(user)),
+            servername: "localhost",
+        },
+    });
+}
+
+export interface EventRun {
+    running: RunningSet;
+    outcome: WriterOutcome;
+    /** The primary when the event came. */
+    before: RunningMember;
+}
+
+/**
+ * A fresh set in `join(work, name)`, a writer on README's settings, `event` on the primary after
+ * 50 acknowledged writes, the set settled again, 50 more writes, and what the writer saw. The
+ * caller stops the set (`running.stopAll()`); on an error it is stopped here.
+ */
+export async function throughEvent(
+    work: string,
+    name: string,
+    event: (running: RunningSet, primary: RunningMember) => Promise<void>,
+): Promise<EventRun> {
+    const running = await freshSet(join(work, name));
+    const before = await primaryOf(running);
+    const writerClient = serviceClient(running.local, "mcp-agent");
+    const reader = serviceClient(running.local, "mcp-admin");
+    try {
+        const writer = startWriter(writerClient, name);
+        await waitFor(
+            () => writer.records().filter((r) => r.ok).length >= WRITES_AROUND,
+            10000,
+            `${WRITES_AROUND} writes before the event`,
+        );
+        await event(running, before);
+        await waitSettled(running, 60000);
+        const written = writer.records().length;
+        await waitFor(() => writer.records().length >= written + WRITES_AROUND, 20000, `${WRITES_AROUND} writes after the set settled`);
+        const outcome = await writerOutcome(await writer.stop(), reader);
+        return { running, outcome, before };
+    } catch (error) {
+        await running.stopAll();
+        throw error;
+    } finally {
+        writerClient.disconnect();
+        reader.disconnect();
+    }
+}

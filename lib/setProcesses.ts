@@ -1,0 +1,212 @@
+/**
+ * A replicated set rendered by lib/localSet.ts, run as processes: each member under its supervisor
+ * (dist/valkey-node.js, dist/valkey-sentinel.js from `npm run build`) in a process group of its
+ * own, so that a test or the benchmark can stop it as `docker stop` would (SIGTERM to the
+ * supervisor), kill it as `docker kill` would (SIGKILL to every process of the member) or freeze it
+ * as `docker pause` would (SIGSTOP to every process).
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
+import Redis from "ioredis";
+import { AclUserName } from "../valkey/acl";
+import { HEALTHCHECK_USER, IMAGE_PATHS } from "../valkey/contract";
+import { parseInfo } from "../valkey/info";
+import { LocalMember, LocalSet } from "./localSet";
+import { builtProgram } from "./programs";
+
+export interface RunningMember {
+    member: LocalMember;
+    process: ChildProcess;
+    /** Everything the supervisor and its server printed. */
+    log: () => string;
+    /** SIGTERM to the supervisor (a coordinated stop), and wait for the exit. */
+    stop: () => Promise<void>;
+    /** SIGKILL to every process of the member, and wait for the exit. */
+    kill: () => Promise<void>;
+    freeze: () => void;
+    thaw: () => void;
+    exited: () => boolean;
+}
+
+const READY: Record<LocalMember["kind"], RegExp> = {
+    node: /Ready to accept connections/,
+    sentinel: /\+monitor master/,
+};
+
+/** Starts a member's supervisor and resolves once its server is ready; rejects with its log if it exits or is not ready in time. */
+export function startMember(member: LocalMember, timeoutMs = 30000): Promise<RunningMember> {
+    const program = builtProgram(basename(member.kind === "node" ? IMAGE_PATHS.nodeSupervisor : IMAGE_PATHS.sentinelSupervisor));
+    if (!existsSync(program)) {
+        throw new Error(`${program} is missing: run npm run build (npm test does)`);
+    }
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [program], {
+            env: { PATH: process.env.PATH ?? "", ...member.env },
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        let exited = false;
+        const exit = new Promise<void>((done) => child.once("exit", () => done()));
+        child.once("exit", () => {
+            exited = true;
+        });
+        const group = (signal: NodeJS.Signals): void => {
+            try {
+                process.kill(-(child.pid as number), signal);
+            } catch {
+                // Already gone.
+            }
+        };
+        const running: RunningMember = {
+            member,
+            process: child,
+            log: () => output,
+            stop: async () => {
+                if (!exited) {
+                    child.kill("SIGTERM");
+                    await exit;
+                }
+            },
+            kill: async () => {
+                if (!exited) {
+                    group("SIGKILL");
+                    await exit;
+                }
+            },
+            freeze: () => group("SIGSTOP"),
+            thaw: () => group("SIGCONT"),
+            exited: () => exited,
+        };
+        const timer = setTimeout(() => {
+            group("SIGKILL");
+            reject(new Error(`${member.name} was not ready within ${timeoutMs} ms:\n${output}`));
+        }, timeoutMs);
+        const onData = (chunk: Buffer): void => {
+            output += chunk.toString();
+            if (READY[member.kind].test(output)) {
+                clearTimeout(timer);
+                resolve(running);
+            }
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        child.once("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`${member.name} exited with ${code} before it was ready:\n${output}`));
+        });
+    });
+}
+
+export interface RunningSet {
+    local: LocalSet;
+    members: Map<string, RunningMember>;
+    /** Every member SIGKILLed (thawed first), whatever state it is in. */
+    stopAll: () => Promise<void>;
+}
+
+/** Starts the Sentinels, then the nodes (each asks the Sentinels who the primary is before it serves). */
+export async function startSet(local: LocalSet): Promise<RunningSet> {
+    const members = new Map<string, RunningMember>();
+    const stopAll = async (): Promise<void> => {
+        for (const running of members.values()) {
+            running.thaw();
+            await running.kill();
+        }
+    };
+    try {
+        for (const member of [...local.sentinels, ...local.nodes]) {
+            members.set(member.name, await startMember(member));
+        }
+    } catch (error) {
+        await stopAll();
+        throw error;
+    }
+    return { local, members, stopAll };
+}
+
+/** A connection to a member of a local set as one of its users (the caller disconnects it). */
+export function memberClient(local: LocalSet, port: number, user: AclUserName = HEALTHCHECK_USER): Redis {
+    const client = new Redis({
+        host: "127.0.0.1",
+        port,
+        username: user,
+        password: local.passwords[user],
+        tls: {
+            ca: readFileSync(local.caCert),
+            cert: readFileSync(local.userCert(user)),
+            key: readFileSync(local.userKey(user)),
+            servername: "localhost",
+        },
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 2000,
+        commandTimeout: 2000,
+        disableClientInfo: true,
+    });
+    client.on("error", () => undefined);
+    return client;
+}
+
+/**
+ * Waits until the set has settled: one primary with every other node an online replica, and every
+ * Sentinel naming that primary and knowing every replica (Sentinel learns replicas from the
+ * primary's INFO every 10 s; a failover before that would leave an unknown replica behind).
+ * Returns the primary's name.
+ */
+export async function waitSettled(running: RunningSet, timeoutMs = 40000): Promise<string> {
+    const { local } = running;
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    for (;;) {
+        const nodes = local.nodes.filter((node) => !running.members.get(node.name)?.exited());
+        const roles = await Promise.all(
+            nodes.map(async (node) => {
+                const client = memberClient(local, node.port);
+                try {
+                    return parseInfo(String(await client.info("replication")));
+                } catch {
+                    return undefined;
+                } finally {
+                    client.disconnect();
+                }
+            }),
+        );
+        const primaries = nodes.filter((_, i) => roles[i]?.get("role") === "master");
+        const linked = nodes.filter((_, i) => roles[i]?.get("role") === "slave" && roles[i]?.get("master_link_status") === "up");
+        const views = await Promise.all(
+            local.sentinels.map(async (sentinel) => {
+                const client = memberClient(local, sentinel.port);
+                try {
+                    const primary = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", local.set.primaryName)) as [string, string];
+                    const replicas = (await client.call("SENTINEL", "REPLICAS", local.set.primaryName)) as string[][];
+                    const known = replicas
+                        .filter((fields) => !String(fields[fields.indexOf("flags") + 1]).includes("down"))
+                        .map((fields) => fields[fields.indexOf("port") + 1]);
+                    return { primary: Number(primary[1]), known: new Set(known.map(Number)) };
+                } catch {
+                    return undefined;
+                } finally {
+                    client.disconnect();
+                }
+            }),
+        );
+        if (primaries.length === 1 && linked.length === nodes.length - 1) {
+            const primary = primaries[0];
+            if (
+                views.every(
+                    (view) => view !== undefined && view.primary === primary.port && linked.every((node) => view.known.has(node.port)),
+                )
+            ) {
+                return primary.name;
+            }
+        }
+        last = `primaries: ${primaries.map((p) => p.name).join(",") || "none"}; linked replicas: ${linked.map((n) => n.name).join(",") || "none"}; Sentinels: ${JSON.stringify(views.map((v) => v && { primary: v.primary, known: [...v.known] }))}`;
+        if (Date.now() > deadline) {
+            throw new Error(`the set did not settle within ${timeoutMs} ms (${last})`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+}

@@ -1,0 +1,124 @@
+/**
+ * A Molis-like writer on a replicated set, for the suites and the benchmark: it writes an approval
+ * about every 10 ms through a client in Sentinel mode (README's settings), asks after each write
+ * how many replicas have it (WAIT 1), and records every command: when it was issued and answered,
+ * whether it succeeded, and whether a replica confirmed it. Afterwards `lostWrites` reads the keys
+ * back from the primary: an acknowledged write that is missing was lost.
+ */
+import Redis, { RedisOptions } from "ioredis";
+import { retryNoReplicas, SENTINEL_CLIENT_OPTIONS } from "./clientOptions";
+
+export interface WriteRecord {
+    key: string;
+    issued: number;
+    done: number;
+    ok: boolean;
+    /** A replica had it when WAIT 1 answered (at most 100 ms later). */
+    confirmed: boolean;
+    error?: string;
+}
+
+/** Where a client finds the set and who it is. */
+export interface SetClient {
+    sentinels: Array<{ host: string; port: number }>;
+    primaryName: string;
+    username: string;
+    password: string;
+    tls: { ca: Buffer | string; cert: Buffer | string; key: Buffer | string; servername?: string };
+}
+
+/** A client in Sentinel mode with README's settings. */
+export function sentinelClient(client: SetClient, extra: Partial<RedisOptions> = {}): Redis {
+    const redis = new Redis({
+        sentinels: client.sentinels,
+        name: client.primaryName,
+        username: client.username,
+        password: client.password,
+        sentinelUsername: client.username,
+        sentinelPassword: client.password,
+        tls: { ...client.tls, minVersion: "TLSv1.2" },
+        sentinelTLS: { ...client.tls, minVersion: "TLSv1.2" },
+        ...SENTINEL_CLIENT_OPTIONS,
+        ...extra,
+    });
+    redis.on("error", () => undefined);
+    return redis;
+}
+
+export interface Writer {
+    /** Stops writing and resolves every record. */
+    stop(): Promise<WriteRecord[]>;
+    /** Records so far. */
+    records(): WriteRecord[];
+}
+
+/** Starts writing `molis:approved:<prefix>-<n>` every `intervalMs` (default 10, about 100 writes a second). */
+export function startWriter(redis: Redis, prefix: string, intervalMs = 10): Writer {
+    const records: WriteRecord[] = [];
+    let stopped = false;
+    const loop = (async (): Promise<void> => {
+        for (let n = 0; !stopped; n++) {
+            const key = `molis:approved:${prefix}-${n}`;
+            const issued = Date.now();
+            try {
+                // SET and WAIT on one connection, in order: WAIT counts the replicas that have this client's last write.
+                const [waitError, replicas] = await retryNoReplicas(async () => {
+                    const [[setError], waited] = (await redis
+                        .pipeline()
+                        .set(key, String(issued), "EX", 3600)
+                        .call("WAIT", "1", "100")
+                        .exec()) as [[Error | null, unknown], [Error | null, unknown]];
+                    if (setError) {
+                        throw setError;
+                    }
+                    return waited;
+                });
+                records.push({ key, issued, done: Date.now(), ok: true, confirmed: !waitError && Number(replicas) >= 1 });
+            } catch (error) {
+                records.push({ key, issued, done: Date.now(), ok: false, confirmed: false, error: (error as Error).message });
+            }
+            await new Promise((resolve) => setTimeout(resolve, intervalMs));
+        }
+    })();
+    return {
+        records: () => records,
+        stop: async () => {
+            stopped = true;
+            await loop;
+            return records;
+        },
+    };
+}
+
+/** What a writer saw: the longest wait of one command, its failures, and what was lost. */
+export interface WriterOutcome {
+    writes: number;
+    longestStallMs: number;
+    failed: number;
+    /** Acknowledged writes missing from the primary afterwards. */
+    lost: number;
+    /** Of those, the ones a replica had confirmed (WAIT 1): the promise is that there are none. */
+    confirmedLost: number;
+}
+
+/** Reads every acknowledged key back (through `reader`, on the current primary) and counts what is missing. */
+export async function writerOutcome(records: WriteRecord[], reader: Redis): Promise<WriterOutcome> {
+    const acknowledged = records.filter((record) => record.ok);
+    const missing = new Set<string>();
+    for (let i = 0; i < acknowledged.length; i += 500) {
+        const batch = acknowledged.slice(i, i + 500);
+        const values = await reader.mget(...batch.map((record) => record.key));
+        batch.forEach((record, j) => {
+            if (values[j] === null) {
+                missing.add(record.key);
+            }
+        });
+    }
+    return {
+        writes: records.length,
+        longestStallMs: Math.max(0, ...records.map((record) => record.done - record.issued)),
+        failed: records.filter((record) => !record.ok).length,
+        lost: missing.size,
+        confirmedLost: acknowledged.filter((record) => record.confirmed && missing.has(record.key)).length,
+    };
+}
