@@ -9,7 +9,7 @@ import { dockerClient, requireDocker } from "../lib/docker";
 runCommand({
     usage: "npm run backup -- [--stack NAME] --out FILE",
     summary:
-        "Copies the deployed stack's data (AOF and RDB) out of the running Valkey container, without stopping it, into FILE (0600) with a manifest: time, Valkey version, key count, SHA-256 of each file.",
+        "Copies the deployed stack's data (AOF and RDB) out of the running Valkey container (in a replicated set, a linked replica), without stopping it, into FILE (0600) with a manifest: time, Valkey version, key count, SHA-256 of each file.",
     options: { stack: { type: "string" }, out: { type: "string" } },
     optionHelp: [
         "--stack NAME  the stack to back up (default: the selected one); run where pulumi up runs, with its backend and passphrase",

@@ -9,7 +9,7 @@ import { dockerClient, requireDocker } from "../lib/docker";
 runCommand({
     usage: "npm run restore -- [--stack NAME] --in FILE",
     summary:
-        "Checks FILE against its manifest, then replaces the deployed stack's data with it: Valkey stops, the files are swapped by renames, Valkey starts; if it does not come up healthy, the previous data goes back.",
+        "Checks FILE against its manifest, then replaces the deployed stack's data with it: Valkey stops (in a replicated set every data node, replicas first), the files are swapped by renames in every data volume, Valkey starts (the primary first); if it does not come up healthy, the previous data goes back.",
     options: { stack: { type: "string" }, in: { type: "string" } },
     optionHelp: ["--stack NAME  the stack to restore into (default: the selected one)", "--in FILE     a backup written by npm run backup"],
     run: async (values) => {

@@ -2,19 +2,22 @@
  * Backup and restore of a deployed stack's data on the local Docker Engine (commands/backup.ts,
  * commands/restore.ts):
  *
- * The stack's container and volume come from `pulumi stack output` (run it as you run `pulumi up`:
+ * The stack's containers and volumes come from `pulumi stack output` (run it as you run `pulumi up`:
  * same backend, same PULUMI_CONFIG_PASSPHRASE). Valkey's version and key count come from INFO, asked
- * inside the container as the healthcheck user with the container's own secret files.
+ * inside a container as the healthcheck user with the container's own secret files.
  *
  * Backup copies the AOF directory and dump.rdb from the running container through the engine's
  * archive API: no BGSAVE, no BGREWRITEAOF, no stop. The AOF is append-only, so a copy is a prefix
  * of it (Valkey loads a prefix, truncating a torn last command); if an AOF rewrite swaps the files
- * while copying (the manifest changed), it copies again. The file is written 0600.
+ * while copying (the manifest changed), it copies again. The file is written 0600. In a replicated
+ * set it reads a replica whose link to the primary is up, so the primary is not touched.
  *
  * Restore checks every file's SHA-256 against the manifest before touching anything, puts the files
- * next to the current ones in the volume as the valkey user, stops Valkey, swaps them in by renames,
- * starts it and waits until it is healthy. If it does not come up, the previous files go back and
- * Valkey starts on them: the volume is never left half-written.
+ * next to the current ones in every data node's volume as the valkey user, stops the nodes (replicas
+ * first, so the primary stops with no one to hand over to), swaps the files in by renames, starts
+ * the primary, waits until every Sentinel sees it up, starts the replicas and waits until all are
+ * healthy. If they do not come up, the previous files go back in every volume and the nodes start on
+ * them: no volume is left half-written.
  */
 import { execFileSync } from "node:child_process";
 import { closeSync, createReadStream, createWriteStream, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
@@ -22,8 +25,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import Docker from "dockerode";
 import { extract, pack, Pack } from "tar-stream";
-import { AOF_MANIFEST_PATH, DATA_DIR, HEALTHCHECK_USER, PERSISTENCE_FILES, secretPath } from "../valkey/contract";
-import { keyCountOf, valkeyVersionOf } from "../valkey/info";
+import { AOF_MANIFEST_PATH, DATA_DIR, HEALTH_ENV, HEALTHCHECK_USER, PERSISTENCE_FILES, secretPath } from "../valkey/contract";
+import { keyCountOf, parseInfo, valkeyVersionOf } from "../valkey/info";
 import {
     aofManifestFiles,
     BackupError,
@@ -39,14 +42,21 @@ import {
 import { exec, waitHealthy } from "./docker";
 const COPY_ATTEMPTS = 5;
 
-/** The deployed stack: its Valkey container and the names the tools need. */
-interface Deployed {
-    stack: string;
+/** A data node of the deployed stack: its container, its data volume, its TLS port. */
+interface Node {
     container: Docker.Container;
     containerName: string;
     dataVolumeName: string;
-    imageName: string;
     port: number;
+}
+
+/** The deployed stack: its data nodes (one, or a replicated set's), its Sentinels and the image they run. */
+interface Deployed {
+    stack: string;
+    imageName: string;
+    replicated: boolean;
+    nodes: Node[];
+    sentinels: Array<{ container: Docker.Container; containerName: string }>;
 }
 
 function stackOutputs(stack: string | undefined): Record<string, unknown> {
@@ -73,26 +83,41 @@ async function locate(docker: Docker, stack: string | undefined): Promise<Deploy
     if (typeof outputs.containerName !== "string" || typeof outputs.dataVolumeName !== "string") {
         throw new BackupError(`stack ${name} is not deployed: it has no containerName and dataVolumeName outputs (run pulumi up first)`);
     }
-    const container = docker.getContainer(outputs.containerName);
-    try {
-        await container.inspect();
-    } catch {
-        throw new BackupError(
-            `stack ${name} is not deployed on this Docker Engine: its container ${outputs.containerName} does not exist (pulumi up --refresh recreates it)`,
+    const replicated = Number(outputs.replicas ?? 0) > 0;
+    const names = replicated ? (outputs.containerNames as string[]) : [outputs.containerName];
+    const nodes: Node[] = [];
+    const sentinels: Deployed["sentinels"] = [];
+    for (const containerName of names) {
+        const container = docker.getContainer(containerName);
+        let inspected: Docker.ContainerInspectInfo;
+        try {
+            inspected = await container.inspect();
+        } catch {
+            throw new BackupError(
+                `stack ${name} is not deployed on this Docker Engine: its container ${containerName} does not exist (pulumi up --refresh recreates it)`,
+            );
+        }
+        const env = new Map(
+            (inspected.Config.Env ?? []).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
         );
+        if (replicated && env.get(HEALTH_ENV.role) !== "node") {
+            sentinels.push({ container, containerName }); // it holds no data
+            continue;
+        }
+        const volume = inspected.Mounts.find((mount) => mount.Destination === DATA_DIR)?.Name ?? outputs.dataVolumeName;
+        nodes.push({ container, containerName, dataVolumeName: volume, port: Number(env.get(HEALTH_ENV.port) ?? outputs.port ?? 6379) });
     }
-    return {
-        stack: name,
-        container,
-        containerName: outputs.containerName,
-        dataVolumeName: outputs.dataVolumeName,
-        imageName: String(outputs.imageName),
-        port: Number(outputs.port ?? 6379),
-    };
+    return { stack: name, imageName: String(outputs.imageName), replicated, nodes, sentinels };
+}
+
+/** A node's role (master or slave) and whether its link to the primary is up, from its own INFO. */
+async function roleOf(node: Node): Promise<{ role: string; linked: boolean }> {
+    const replication = parseInfo(await info(node, "replication"));
+    return { role: replication.get("role") ?? "unknown", linked: replication.get("master_link_status") === "up" };
 }
 
 /** INFO <section> inside the container, as the healthcheck user; the password never reaches argv. */
-async function info(deployed: Deployed, section: string): Promise<string> {
+async function info(deployed: Node, section: string): Promise<string> {
     const script =
         `REDISCLI_AUTH="$(cat ${secretPath("healthcheckPassword")})" exec valkey-cli --no-auth-warning --tls ` +
         `--cacert ${secretPath("caCert")} --cert ${secretPath("healthcheckCert")} --key ${secretPath("healthcheckKey")} ` +
@@ -104,7 +129,7 @@ async function info(deployed: Deployed, section: string): Promise<string> {
     return result.stdout;
 }
 
-async function readAofManifest(deployed: Deployed): Promise<string> {
+async function readAofManifest(deployed: Node): Promise<string> {
     const result = await exec(deployed.container, ["cat", AOF_MANIFEST_PATH]);
     if (result.code !== 0) {
         throw new BackupError(
@@ -124,7 +149,7 @@ async function addEntry(out: Pack, name: string, size: number, source: Readable,
 }
 
 /** Streams the container's /data through the archive API into `out`, keeping persistence files only. */
-async function copyData(deployed: Deployed, out: Pack): Promise<BackupFile[]> {
+async function copyData(deployed: Node, out: Pack): Promise<BackupFile[]> {
     const archive = (await deployed.container.getArchive({ path: DATA_DIR })) as unknown as Readable;
     const files: BackupFile[] = [];
     const reader = extract();
@@ -144,16 +169,39 @@ async function copyData(deployed: Deployed, out: Pack): Promise<BackupFile[]> {
     return files;
 }
 
+/**
+ * The node a backup reads: the single node, or a replicated set's replica whose link to the primary
+ * is up (the primary keeps serving undisturbed by the copy).
+ */
+async function sourceOf(deployed: Deployed): Promise<Node> {
+    for (const node of deployed.nodes) {
+        if (!(await node.container.inspect()).State.Running) {
+            if (!deployed.replicated) {
+                throw new BackupError(
+                    `the Valkey container ${node.containerName} is not running: start it (pulumi up, or docker start), then back up`,
+                );
+            }
+            continue;
+        }
+        if (!deployed.replicated) {
+            return node;
+        }
+        const { role, linked } = await roleOf(node);
+        if (role === "slave" && linked) {
+            return node;
+        }
+    }
+    throw new BackupError(
+        `no replica of stack ${deployed.stack} is running with its link to the primary up (${deployed.nodes.map((n) => n.containerName).join(", ")}): a backup reads a replica; wait until the set is healthy, then back up`,
+    );
+}
+
 export async function backup(docker: Docker, stack: string | undefined, outFile: string): Promise<BackupManifest> {
     if (existsSync(outFile)) {
         throw new BackupError(`${outFile} exists; name a new file (a backup never overwrites another)`);
     }
-    const deployed = await locate(docker, stack);
-    if (!(await deployed.container.inspect()).State.Running) {
-        throw new BackupError(
-            `the Valkey container ${deployed.containerName} is not running: start it (pulumi up, or docker start), then back up`,
-        );
-    }
+    const stackFound = await locate(docker, stack);
+    const deployed = await sourceOf(stackFound);
     const valkeyVersion = valkeyVersionOf(await info(deployed, "server"));
     const keyCount = keyCountOf(await info(deployed, "keyspace"));
     const createdAt = new Date().toISOString();
@@ -190,7 +238,7 @@ export async function backup(docker: Docker, stack: string | undefined, outFile:
         const manifest: BackupManifest = {
             format: FORMAT,
             createdAt,
-            stack: deployed.stack,
+            stack: stackFound.stack,
             container: deployed.containerName,
             valkeyVersion,
             keyCount,
@@ -288,6 +336,88 @@ export interface RestoreResult {
     keyCount: number;
 }
 
+/** A node's data volume held by a helper container while the restored files are staged and swapped. */
+interface Held {
+    node: Node;
+    helper: Docker.Container;
+    run: (script: string) => Promise<void>;
+}
+
+/**
+ * A helper on the stack's own image, as the image's (valkey) user, with no network and no
+ * capability, holding one node's data volume.
+ */
+async function holdVolume(docker: Docker, deployed: Deployed, node: Node): Promise<Held> {
+    const helper = await docker.createContainer({
+        Image: deployed.imageName,
+        Entrypoint: ["sleep"],
+        Cmd: ["3600"],
+        Labels: { "org.molis.stack": deployed.stack, "org.molis.role": "restore" },
+        HostConfig: {
+            Binds: [`${node.dataVolumeName}:${DATA_DIR}`],
+            NetworkMode: "none",
+            CapDrop: ["ALL"],
+            SecurityOpt: ["no-new-privileges:true"],
+            ReadonlyRootfs: true,
+        },
+    });
+    const run = async (script: string): Promise<void> => {
+        const result = await exec(helper, ["sh", "-c", script]);
+        if (result.code !== 0) {
+            throw new BackupError(`restore step failed in ${node.dataVolumeName} (${script}): ${result.stdout}${result.stderr}`);
+        }
+    };
+    await helper.start();
+    return { node, helper, run };
+}
+
+async function stopContainer(container: Docker.Container): Promise<void> {
+    await container.stop({ t: 30 }).catch((error: { statusCode?: number }) => {
+        if (error.statusCode !== 304) {
+            throw error; // 304: already stopped
+        }
+    });
+}
+
+/** Runs a container's own health check inside it now, rather than waiting for the engine's next one. */
+async function healthyNow(container: Docker.Container): Promise<boolean> {
+    const test = (await container.inspect()).Config.Healthcheck?.Test ?? [];
+    const command = test[0] === "CMD-SHELL" ? ["sh", "-c", test.slice(1).join(" ")] : test.slice(1);
+    return command.length > 0 && (await exec(container, command)).code === 0;
+}
+
+/**
+ * Waits until every Sentinel sees the primary up again and a quorum can be reached, so that no
+ * Sentinel still counts it down when the replicas come back (a failover then could promote one).
+ */
+async function waitSentinelsSeePrimary(deployed: Deployed, timeoutSeconds: number): Promise<void> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (const sentinel of deployed.sentinels) {
+        while (!(await healthyNow(sentinel.container))) {
+            if (Date.now() > deadline) {
+                throw new Error(`the Sentinel ${sentinel.containerName} did not see the primary up within ${timeoutSeconds} s`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+    }
+}
+
+/** The order to stop nodes in: replicas first, so that the primary stops with none to hand over to. */
+async function stopOrder(deployed: Deployed, log: (line: string) => void): Promise<Node[]> {
+    if (!deployed.replicated) {
+        return deployed.nodes;
+    }
+    const roles = new Map<Node, string>();
+    for (const node of deployed.nodes) {
+        const running = (await node.container.inspect()).State.Running;
+        roles.set(node, running ? (await roleOf(node).catch(() => ({ role: "unknown" }))).role : "stopped");
+    }
+    log(
+        `the set's nodes: ${deployed.nodes.map((node) => `${node.containerName} (${roles.get(node) === "slave" ? "replica" : roles.get(node) === "master" ? "primary" : roles.get(node)})`).join(", ")}`,
+    );
+    return [...deployed.nodes].sort((a, b) => Number(roles.get(a) === "master") - Number(roles.get(b) === "master"));
+}
+
 export async function restore(
     docker: Docker,
     stack: string | undefined,
@@ -302,66 +432,94 @@ export async function restore(
     const stamp = Date.now();
     const staged = `${DATA_DIR}/.restore-${stamp}`;
     const previous = `${DATA_DIR}/.previous-${stamp}`;
-
-    // A helper on the stack's own image, as the image's (valkey) user, with no network and no
-    // capability, holds the volume while the files are staged and swapped.
-    const helper = await docker.createContainer({
-        Image: deployed.imageName,
-        Entrypoint: ["sleep"],
-        Cmd: ["3600"],
-        Labels: { "org.molis.stack": deployed.stack, "org.molis.role": "restore" },
-        HostConfig: {
-            Binds: [`${deployed.dataVolumeName}:${DATA_DIR}`],
-            NetworkMode: "none",
-            CapDrop: ["ALL"],
-            SecurityOpt: ["no-new-privileges:true"],
-            ReadonlyRootfs: true,
-        },
-    });
-    const run = async (script: string): Promise<void> => {
-        const result = await exec(helper, ["sh", "-c", script]);
-        if (result.code !== 0) {
-            throw new BackupError(`restore step failed (${script}): ${result.stdout}${result.stderr}`);
-        }
-    };
+    const failed = `${DATA_DIR}/.failed-restore-${stamp}`;
+    const held: Held[] = [];
     try {
-        await helper.start();
-        const uid = Number((await exec(helper, ["id", "-u"])).stdout.trim());
-        const gid = Number((await exec(helper, ["id", "-g"])).stdout.trim());
-        await run(`mkdir -m 0700 ${staged}`);
-        await helper.putArchive(restoreArchive(inFile, uid, gid) as unknown as NodeJS.ReadableStream, { path: staged });
-        log(`staged in ${deployed.dataVolumeName}:${staged.slice(DATA_DIR.length)}; stopping ${deployed.containerName}`);
-
-        await deployed.container.stop({ t: 30 }).catch((error: { statusCode?: number }) => {
-            if (error.statusCode !== 304) {
-                throw error; // 304: already stopped
-            }
-        });
+        // Every node gets the restored files, so that whichever the Sentinels make primary serves them.
+        for (const node of deployed.nodes) {
+            const volume = await holdVolume(docker, deployed, node);
+            held.push(volume);
+            const uid = Number((await exec(volume.helper, ["id", "-u"])).stdout.trim());
+            const gid = Number((await exec(volume.helper, ["id", "-g"])).stdout.trim());
+            await volume.run(`mkdir -m 0700 ${staged}`);
+            await volume.helper.putArchive(restoreArchive(inFile, uid, gid) as unknown as NodeJS.ReadableStream, { path: staged });
+            log(`staged in ${node.dataVolumeName}:${staged.slice(DATA_DIR.length)}`);
+        }
+        const stops = await stopOrder(deployed, log);
+        const starts = [...stops].reverse();
+        const volumeOf = (node: Node): Held => held.find((h) => h.node === node) as Held;
         try {
-            // The current files aside, the restored ones in: renames within the volume.
-            await run(
-                `set -e; mkdir -m 0700 ${previous}; ${moveScript(DATA_DIR, previous)}; ${moveScript(staged, DATA_DIR)}; rmdir ${staged}`,
-            );
-            await deployed.container.start();
-            await waitHealthy(docker, deployed.container, 120, { failOnExit: true });
+            for (const node of stops) {
+                log(`stopping ${node.containerName}`);
+                await stopContainer(node.container);
+            }
+            // The current files aside, the restored ones in: renames within each volume.
+            for (const node of stops) {
+                await volumeOf(node).run(
+                    `set -e; mkdir -m 0700 ${previous}; ${moveScript(DATA_DIR, previous)}; ${moveScript(staged, DATA_DIR)}; rmdir ${staged}`,
+                );
+            }
+            const [first, ...rest] = starts;
+            log(`starting ${first.containerName}`);
+            await first.container.start();
+            if (deployed.replicated) {
+                await waitSentinelsSeePrimary(deployed, 120);
+                for (const node of rest) {
+                    log(`starting ${node.containerName}`);
+                    await node.container.start();
+                }
+            }
+            for (const node of starts) {
+                await waitHealthy(docker, node.container, 120, { failOnExit: true }).catch((error: Error) => {
+                    throw new Error(error.message.replace(/^container /, `container ${node.containerName} `));
+                });
+            }
         } catch (error) {
-            // Put the previous files back and bring Valkey up on them; keep what was restored aside.
-            const failed = `${DATA_DIR}/.failed-restore-${stamp}`;
-            await deployed.container.stop({ t: 30 }).catch(() => undefined);
-            await run(
-                `set -e; mkdir -p -m 0700 ${failed}; if [ -d ${previous} ]; then ${moveScript(DATA_DIR, failed)}; ${moveScript(previous, DATA_DIR)}; rmdir ${previous}; fi`,
-            );
-            await deployed.container.start();
-            await waitHealthy(docker, deployed.container, 120).catch(() => undefined);
+            // Put the previous files back in every volume and bring the nodes up on them; keep what
+            // was restored aside.
+            for (const node of stops) {
+                await stopContainer(node.container).catch(() => undefined);
+            }
+            for (const node of stops) {
+                await volumeOf(node).run(
+                    `set -e; if [ -d ${previous} ]; then mkdir -p -m 0700 ${failed}; ${moveScript(DATA_DIR, failed)}; ${moveScript(previous, DATA_DIR)}; rmdir ${previous}; fi; rm -rf ${staged}`,
+                );
+            }
+            for (const node of starts) {
+                await node.container.start().catch(() => undefined);
+            }
+            for (const node of starts) {
+                await waitHealthy(docker, node.container, 120).catch(() => undefined);
+            }
             throw new BackupError(
                 `the restored data did not come up (${(error as Error).message}); the previous data is back in place and Valkey runs on it; ` +
-                    `the restored files are kept in ${deployed.dataVolumeName}:${failed.slice(DATA_DIR.length)}`,
+                    `the restored files are kept in ${stops.map((node) => `${node.dataVolumeName}:${failed.slice(DATA_DIR.length)}`).join(", ")}`,
             );
         }
-        const keyCount = keyCountOf(await info(deployed, "keyspace"));
-        await run(`rm -rf ${previous}`);
+        const primary = deployed.replicated ? await primaryOf(deployed) : deployed.nodes[0];
+        const keyCount = keyCountOf(await info(primary, "keyspace"));
+        for (const volume of held) {
+            await volume.run(`rm -rf ${previous}`);
+        }
         return { manifest, keyCount };
+    } catch (error) {
+        // Staged copies that were not swapped in go; the rollback above kept the rest in place.
+        for (const volume of held) {
+            await volume.run(`rm -rf ${staged}`).catch(() => undefined);
+        }
+        throw error;
     } finally {
-        await helper.remove({ force: true }).catch(() => undefined);
+        for (const volume of held) {
+            await volume.helper.remove({ force: true }).catch(() => undefined);
+        }
     }
+}
+
+async function primaryOf(deployed: Deployed): Promise<Node> {
+    for (const node of deployed.nodes) {
+        if ((await roleOf(node)).role === "master") {
+            return node;
+        }
+    }
+    throw new BackupError(`no node of stack ${deployed.stack} answers as the primary after the restore`);
 }

@@ -132,7 +132,7 @@ describe("backup and restore", () => {
         const result = await runCommand("restore", ["--stack", TEST_STACK, "--in", unloadable], deployed.stack.env());
         expect(result.code).toBe(1);
         expect(result.stderr).toMatch(
-            /^error: the restored data did not come up \(container did not become healthy: it exited with code 1 .*\); the previous data is back in place and Valkey runs on it; the restored files are kept in molis-backup-data:\/\.failed-restore-\d+/,
+            /^error: the restored data did not come up \(container molis-valkey-valkey-\w+ did not become healthy: it exited with code 1 .*\); the previous data is back in place and Valkey runs on it; the restored files are kept in molis-backup-data:\/\.failed-restore-\d+/,
         );
         expect((await deployed.valkey.inspect()).State.Health?.Status).toBe("healthy");
         expect(await keyCount()).toBe(keysBefore);

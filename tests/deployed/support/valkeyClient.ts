@@ -66,14 +66,27 @@ export class ValkeyClient {
     }
 
     /** valkey-cli as a user with its own certificate; the password via REDISCLI_AUTH, never argv. */
-    cli(user: AclUserName, args: string[], options: { password?: string; tls?: boolean } = {}): Promise<ExecResult> {
+    cli(
+        user: AclUserName,
+        args: string[],
+        options: { password?: string; tls?: boolean; host?: string; port?: number } = {},
+    ): Promise<ExecResult> {
         const tlsArgs =
             options.tls === false
                 ? []
                 : ["--tls", "--cacert", "/tmp/client/ca.crt", "--cert", `/tmp/client/${user}.crt`, "--key", `/tmp/client/${user}.key`];
-        return exec(this.container, ["valkey-cli", ...tlsArgs, "-h", "valkey", "-p", "6379", "--user", user, ...args], {
+        const where = ["-h", options.host ?? "valkey", "-p", String(options.port ?? 6379)];
+        return exec(this.container, ["valkey-cli", ...tlsArgs, ...where, "--user", user, ...args], {
             env: [`REDISCLI_AUTH=${options.password ?? this.credentials.passwords[user]}`],
         });
+    }
+
+    /** Puts files into the client container (as root; 0600 for a key or a password). */
+    async put(files: Array<{ name: string; content: string }>): Promise<void> {
+        await this.container.putArchive(
+            await tarArchive(files.map((file) => ({ ...file, mode: /\.(key|password)$/.test(file.name) ? 0o600 : 0o644 }))),
+            { path: "/" },
+        );
     }
 
     async remove(): Promise<void> {

@@ -1,0 +1,63 @@
+/**
+ * Runs tests/deployed/support/setWriterProgram.ts in a client container on a replicated stack's
+ * network, through an event, and returns what it saw.
+ */
+import { buildSync } from "esbuild";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { exec } from "../../../lib/docker";
+import { WriterOutcome } from "../../../lib/setWriter";
+import { AclUserName } from "../../../valkey/acl";
+import { credentialsOf, ValkeyClient } from "./valkeyClient";
+
+export interface SetWriterRun extends WriterOutcome {
+    failures: Array<{ issued: number; error: string }>;
+    error?: string;
+}
+
+function program(): string {
+    return buildSync({
+        entryPoints: [join(__dirname, "setWriterProgram.ts")],
+        bundle: true,
+        platform: "node",
+        target: "node18",
+        format: "cjs",
+        write: false,
+        logLevel: "silent",
+    }).outputFiles[0].text;
+}
+
+/** A writer started in a client container; `stop` ends it and returns its outcome. */
+export async function startSetWriter(
+    docker: Docker,
+    outputs: Record<string, unknown>,
+    stack: string,
+    prefix: string,
+): Promise<{ stop: () => Promise<SetWriterRun>; client: ValkeyClient }> {
+    const users: AclUserName[] = ["mcp-agent", "mcp-admin"];
+    const client = await ValkeyClient.start(docker, credentialsOf(outputs), users, stack);
+    const passwords = outputs.passwords as Record<AclUserName, string>;
+    await client.put([
+        { name: "tmp/client/writer.js", content: program() },
+        ...users.map((user) => ({ name: `tmp/client/${user}.password`, content: passwords[user] })),
+    ]);
+    const env = `SENTINELS=${(outputs.sentinelEndpoints as string[]).join(",")} PRIMARY_NAME=${String(outputs.primaryName)} PREFIX=${prefix}`;
+    await exec(client.container, ["sh", "-c", `${env} node /tmp/client/writer.js > /tmp/client/writer.log 2>&1 &`], { user: "root" });
+    return {
+        client,
+        stop: async () => {
+            await exec(client.container, ["touch", "/tmp/client/stop"], { user: "root" });
+            for (let i = 0; i < 300; i++) {
+                const log = (await exec(client.container, ["cat", "/tmp/client/writer.log"], { user: "root" })).stdout;
+                const line = log.split("\n").find((l) => l.startsWith("{"));
+                if (line) {
+                    await client.remove();
+                    return JSON.parse(line) as SetWriterRun;
+                }
+                await new Promise((resolve) => setTimeout(resolve, 200));
+            }
+            await client.remove();
+            throw new Error("the writer printed no outcome within 60 s");
+        },
+    };
+}

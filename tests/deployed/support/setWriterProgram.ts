@@ -1,0 +1,48 @@
+/**
+ * The writer of lib/setWriter.ts as a program for a client container on a replicated stack's network:
+ * it connects through the Sentinels with README's settings as mcp-agent, writes until
+ * /tmp/client/stop exists, then reads every acknowledged key back as mcp-admin and prints one JSON
+ * line: what it saw (lib/setWriter.ts, WriterOutcome) and when each failed command was issued.
+ * SENTINELS (host:port, separated by commas) and PRIMARY_NAME come from the environment.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { sentinelClient, startWriter, writerOutcome } from "../../../lib/setWriter";
+
+const files = "/tmp/client";
+const sentinels = (process.env.SENTINELS ?? "").split(",").map((endpoint) => {
+    const [host, port] = endpoint.split(":");
+    return { host, port: Number(port) };
+});
+const clientAs = (user: string) =>
+    sentinelClient({
+        sentinels,
+        primaryName: process.env.PRIMARY_NAME ?? "molis",
+        username: user,
+        password: readFileSync(`${files}/${user}.password`, "utf8").trim(),
+        tls: { ca: readFileSync(`${files}/ca.crt`), cert: readFileSync(`${files}/${user}.crt`), key: readFileSync(`${files}/${user}.key`) },
+    });
+
+async function main(): Promise<void> {
+    const writerClient = clientAs("mcp-agent");
+    const writer = startWriter(writerClient, process.env.PREFIX ?? "w");
+    while (!existsSync(`${files}/stop`)) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const records = await writer.stop();
+    const reader = clientAs("mcp-admin");
+    const outcome = await writerOutcome(records, reader);
+    const failures = records.filter((r) => !r.ok).map((r) => ({ issued: r.issued, error: r.error }));
+    process.stdout.write(
+        `${JSON.stringify({ ...outcome, failures: failures.slice(0, 20), first: records[0]?.issued, last: records.at(-1)?.done })}\n`,
+    );
+    writerClient.disconnect();
+    reader.disconnect();
+}
+
+main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+        process.stdout.write(`${JSON.stringify({ error: (error as Error).message })}\n`);
+        process.exit(1);
+    },
+);
