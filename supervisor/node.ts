@@ -38,6 +38,8 @@ const HANDOVER_BUDGET_MS = 20000;
  * know pointing at the old primary for ever.
  */
 const KNOWN_BUDGET_MS = 11000;
+/** How long the replicas may take to have every write once writes are paused; then it fails over anyway. */
+const CATCH_UP_BUDGET_MS = 5000;
 /** How long writes stay paused at most if the handover stalls (the shutdown ends the pause anyway). */
 const PAUSE_MS = 25000;
 
@@ -47,8 +49,8 @@ const credentials = readCredentials(settings);
 const self = memberOf(set.nodes, settings.member);
 const say = (line: string): void => log(settings.member, line);
 
-/** The node's replicas as its INFO lists them: name, state and offset. */
-function replicasOf(info: Map<string, string>): Array<{ host: string; port: string; online: boolean; offset: number }> {
+/** The node's replicas as its INFO lists them: name and state. */
+function replicasOf(info: Map<string, string>): Array<{ host: string; port: string; online: boolean }> {
     return [...info.entries()]
         .filter(([key]) => /^slave\d+$/.test(key))
         .map(([, value]) => {
@@ -57,7 +59,6 @@ function replicasOf(info: Map<string, string>): Array<{ host: string; port: stri
                 host: fields.get("ip") ?? "?",
                 port: fields.get("port") ?? "?",
                 online: fields.get("state") === "online",
-                offset: Number(fields.get("offset")),
             };
         });
 }
@@ -104,19 +105,29 @@ async function handOver(): Promise<void> {
             }
             await sleep(200);
         }
-        await local.call("CLIENT", "PAUSE", String(PAUSE_MS), "WRITE");
-        say(
-            `stopping as the primary: writes paused; waiting for ${online.map((r) => `${r.host}:${r.port}`).join(", ")} to have every write`,
-        );
-        for (;;) {
-            const now = parseInfo((await local.call("INFO", "replication")) as string);
-            const target = Number(now.get("master_repl_offset"));
-            // Every online replica, not only one: the Sentinels pick the failover target by priority first.
-            const behind = replicasOf(now).filter((replica) => replica.online && replica.offset < target);
-            if (behind.length === 0 || Date.now() - started > 5000) {
-                break;
+        // Each replica's own offset, asked of it directly: the primary's view of it comes from the
+        // replica's REPLCONF ACK, sent once a second, and would keep writes paused that long.
+        const links = online.map((replica) => connectAs(credentials, { host: replica.host, port: Number(replica.port) }));
+        try {
+            await Promise.all(links.map((link) => link.connect().catch(() => undefined)));
+            await local.call("CLIENT", "PAUSE", String(PAUSE_MS), "WRITE");
+            say(`stopping as the primary: writes paused; waiting for ${names.join(", ")} to have every write`);
+            const pausedAt = Date.now();
+            const target = Number(parseInfo((await local.call("INFO", "replication")) as string).get("master_repl_offset"));
+            for (;;) {
+                const offsets = await Promise.all(
+                    links.map(async (link) =>
+                        Number(parseInfo(String(await link.call("INFO", "replication").catch(() => ""))).get("master_repl_offset") ?? -1),
+                    ),
+                );
+                // Every online replica, not only one: the Sentinels pick the failover target by priority first.
+                if (offsets.every((offset) => offset >= target) || Date.now() - pausedAt > CATCH_UP_BUDGET_MS) {
+                    break;
+                }
+                await sleep(5);
             }
-            await sleep(20);
+        } finally {
+            links.forEach((link) => link.disconnect());
         }
         let asked = false;
         for (const sentinel of set.sentinels) {
