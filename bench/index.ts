@@ -12,14 +12,16 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployRow } from "./deploy";
 import { engineBuildRow } from "./engineBuild";
+import { failoverRow } from "./failover";
 import { healthCostRow } from "./healthCost";
 import { rotationRow } from "./rotation";
+import { setOnDockerRow } from "./setOnDocker";
 import { Row } from "./row";
 import { ROOT } from "./stats";
 import { testTimesRow } from "./testTimes";
 import { REQUESTS, RUNS, throughputRow } from "./throughput";
 
-const ROWS: Row[] = [throughputRow, healthCostRow, testTimesRow, deployRow, engineBuildRow, rotationRow];
+const ROWS: Row[] = [throughputRow, healthCostRow, testTimesRow, deployRow, engineBuildRow, rotationRow, failoverRow, setOnDockerRow];
 const REPORT = join(ROOT, "docs", "BENCHMARKS.md");
 /** A section's lines that name a missed target; the summary at the top collects them. */
 const MISSED_PREFIX = "Target missed: ";

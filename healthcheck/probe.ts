@@ -10,7 +10,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { connect, TLSSocket } from "node:tls";
-import Redis from "ioredis";
+import Redis, { RedisOptions } from "ioredis";
 import {
     CertificateSeen,
     combineVerdicts,
@@ -33,6 +33,18 @@ import { parseInfo } from "../valkey/info";
 /** Every step is bounded; the total stays below the container health-check timeout (5 s). */
 const CONNECT_TIMEOUT_MS = 2000;
 const COMMAND_TIMEOUT_MS = 2000;
+
+/** A check's connection: bounded in time, never retried, connected explicitly. */
+const ONE_SHOT = {
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (): null => null,
+    enableReadyCheck: false,
+    // CLIENT SETINFO only labels the connection: the healthcheck user has no right to it.
+    disableClientInfo: true,
+    lazyConnect: true,
+} satisfies RedisOptions;
 const TOTAL_TIMEOUT_MS = 4000;
 
 function readSecretFile(variable: string, path: string): string | Verdict {
@@ -158,15 +170,8 @@ async function check(settings: HealthSettings, depth: CheckDepth): Promise<Verdi
             key: files.tlsKey,
             minVersion: "TLSv1.2",
         },
-        connectTimeout: CONNECT_TIMEOUT_MS,
-        commandTimeout: COMMAND_TIMEOUT_MS,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        enableReadyCheck: false,
-        // CLIENT SETINFO only labels the connection: the healthcheck user has no right to it.
-        disableClientInfo: true,
+        ...ONE_SHOT,
         enableOfflineQueue: true,
-        lazyConnect: true,
         showFriendlyErrorStack: false,
     });
     let lastError: unknown;
@@ -265,13 +270,7 @@ export async function withConnection<T>(settings: HealthSettings, use: (client: 
         username: settings.user,
         password: read(settings.passwordFile).replace(/\r?\n$/, ""),
         tls: { ca: read(settings.tlsCa), cert: read(settings.tlsCert), key: read(settings.tlsKey), minVersion: "TLSv1.2" },
-        connectTimeout: CONNECT_TIMEOUT_MS,
-        commandTimeout: COMMAND_TIMEOUT_MS,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        enableReadyCheck: false,
-        disableClientInfo: true,
-        lazyConnect: true,
+        ...ONE_SHOT,
     });
     client.on("error", () => undefined);
     try {

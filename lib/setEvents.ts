@@ -4,13 +4,12 @@
  * set, the primary the Sentinels name, a client in Sentinel mode with README's settings, and a
  * writer running through an event until the set has settled again.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { SettingsInput } from "../settings";
 import { AclUserName } from "../valkey/acl";
 import { LocalSet, renderLocalSet } from "./localSet";
-import { memberClient, RunningMember, RunningSet, startSet, waitSettled } from "./setProcesses";
+import { memberClient, RunningMember, RunningSet, startSet, userTls, waitSettled } from "./setProcesses";
 import { sentinelClient, startWriter, WriterOutcome, writerOutcome } from "./setWriter";
 
 /** Writes before and after an event: enough to see the writer run on either side of it. */
@@ -58,12 +57,7 @@ export function serviceClient(local: LocalSet, user: AclUserName): Redis {
         primaryName: local.set.primaryName,
         username: user,
         password: local.passwords[user],
-        tls: {
-            ca: readFileSync(local.caCert),
-            cert: readFileSync(local.userCert(user)),
-            key: readFileSync(local.userKey(user)),
-            servername: "localhost",
-        },
+        tls: userTls(local, user),
     });
 }
 

@@ -126,6 +126,16 @@ export async function startSet(local: LocalSet): Promise<RunningSet> {
     return { local, members, stopAll };
 }
 
+/** A service user's TLS options on a local set (its members' certificates name localhost). */
+export function userTls(local: LocalSet, user: AclUserName): { ca: Buffer; cert: Buffer; key: Buffer; servername: string } {
+    return {
+        ca: readFileSync(local.caCert),
+        cert: readFileSync(local.userCert(user)),
+        key: readFileSync(local.userKey(user)),
+        servername: "localhost",
+    };
+}
+
 /** A connection to a member of a local set as one of its users (the caller disconnects it). */
 export function memberClient(local: LocalSet, port: number, user: AclUserName = HEALTHCHECK_USER): Redis {
     const client = new Redis({
@@ -133,12 +143,7 @@ export function memberClient(local: LocalSet, port: number, user: AclUserName = 
         port,
         username: user,
         password: local.passwords[user],
-        tls: {
-            ca: readFileSync(local.caCert),
-            cert: readFileSync(local.userCert(user)),
-            key: readFileSync(local.userKey(user)),
-            servername: "localhost",
-        },
+        tls: userTls(local, user),
         enableReadyCheck: false,
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,

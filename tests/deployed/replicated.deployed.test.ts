@@ -15,9 +15,9 @@ import Docker from "dockerode";
 import { exec } from "../../lib/docker";
 import { DeployedStack, KEEP } from "./support/deployedStack";
 import { expectSuccess, runCommand } from "./support/pulumiStack";
-import { SetWriterRun, startSetWriter } from "./support/setWriter";
+import { DeployedSet, seen } from "./support/replicatedSet";
+import { startSetWriter } from "./support/setWriter";
 import { readTar } from "./support/tarFile";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
 
 const TEST_STACK = "replicated-test";
 const CONFIG = {
@@ -30,131 +30,23 @@ const CONFIG = {
 const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
 
 let deployed: DeployedStack;
+let set: DeployedSet;
 let docker: Docker;
-let client: ValkeyClient;
 
 const outputs = (): Record<string, unknown> => deployed.outputs;
-const containers = (): string[] => outputs().containerNames as string[];
+const containers = (): string[] => set.containers();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * The node container the Sentinels name the primary (asked through a client container); undefined
- * while they name one that is off the network (a partitioned primary has no alias there).
- */
-async function namedPrimary(): Promise<Docker.Container | undefined> {
-    const [sentinel] = outputs().sentinelEndpoints as string[];
-    const [host, port] = sentinel.split(":");
-    const answer = await client.cli("mcp-admin", ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", String(outputs().primaryName)], {
-        host,
-        port: Number(port),
-    });
-    const alias = answer.stdout.trim().split("\n")[0];
-    for (const name of containers()) {
-        const info = await docker.getContainer(name).inspect();
-        if (Object.values(info.NetworkSettings.Networks).some((network) => network.Aliases?.includes(alias))) {
-            return docker.getContainer(name);
-        }
-    }
-    return undefined;
-}
-
-/** The node container the Sentinels name the primary; one must be on the network. */
-async function primaryContainer(): Promise<Docker.Container> {
-    const primary = await namedPrimary();
-    if (primary === undefined) {
-        throw new Error("the Sentinels name a primary that is not on the network");
-    }
-    return primary;
-}
-
-/** Waits until every container of the stack is healthy and the Sentinels name a primary other than `not` (when given). */
-async function waitSetHealthy(timeoutMs: number, not?: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const states = await Promise.all(
-            containers().map(async (name) => (await docker.getContainer(name).inspect()).State.Health?.Status),
-        );
-        const primary = not === undefined ? undefined : (await namedPrimary())?.id;
-        if (states.every((state) => state === "healthy") && (not === undefined || (primary !== undefined && primary !== not))) {
-            return;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(
-                `the set is not healthy after ${timeoutMs} ms: ${containers()
-                    .map((name, i) => `${name} ${states[i]}`)
-                    .join(", ")}`,
-            );
-        }
-        await sleep(1000);
-    }
-}
-
-/**
- * A writer through `event` on the primary, until the Sentinels name another primary, then `heal`, then
- * until every container is healthy again; what the writer saw. The writer's container goes whatever happens.
- */
-async function throughEvent(
-    prefix: string,
-    event: (primary: Docker.Container) => Promise<void>,
-    heal: (primary: Docker.Container) => Promise<void>,
-): Promise<{ run: SetWriterRun; before: Docker.Container }> {
-    const writer = await startSetWriter(docker, outputs(), TEST_STACK, prefix);
-    try {
-        await sleep(3000);
-        const primary = await primaryContainer();
-        await event(primary);
-        const deadline = Date.now() + 60000;
-        while (((await namedPrimary())?.id ?? primary.id) === primary.id) {
-            if (Date.now() > deadline) {
-                throw new Error("the Sentinels named no other primary within 60 s");
-            }
-            await sleep(500);
-        }
-        await heal(primary);
-        // The Sentinels convert a former primary into a replica once they reach it again (their INFO every 10 s).
-        const rejoin = Date.now() + 60000;
-        while ((await roleOf(primary)) !== "slave" && Date.now() < rejoin) {
-            await sleep(1000);
-        }
-        await waitSetHealthy(120000, primary.id);
-        await sleep(3000);
-        return { run: await writer.stop(), before: primary };
-    } finally {
-        await writer.client.remove();
-    }
-}
-
-/** What a writer's run says, its failures spelled out so that a failed assertion shows them. */
-const seen = (run: SetWriterRun): Record<string, unknown> => ({
-    failed: run.failed,
-    lost: run.lost,
-    confirmedLost: run.confirmedLost,
-    failures: run.failures,
-    error: run.error,
-});
-
-/** A field of a node container's INFO replication, asked inside it as the health check does. */
-async function infoField(container: Docker.Container, field: string): Promise<string> {
-    const info = await exec(container, [
-        "sh",
-        "-c",
-        'REDISCLI_AUTH="$(cat /run/secrets/valkey_password)" valkey-cli --no-auth-warning --tls --cacert /run/secrets/ca.crt --cert /run/secrets/healthcheck.crt --key /run/secrets/healthcheck.key -h 127.0.0.1 -p 6379 --user healthcheck INFO replication',
-    ]);
-    return new RegExp(`^${field}:(\\S+)`, "m").exec(info.stdout)?.[1] ?? `unknown (${info.stdout}${info.stderr})`;
-}
-
-/** A node container's role: master or slave. */
-const roleOf = (container: Docker.Container): Promise<string> => infoField(container, "role");
 
 beforeAll(async () => {
     deployed = await DeployedStack.create(TEST_STACK, CONFIG, VOLUMES);
+    set = new DeployedSet(deployed, TEST_STACK);
     docker = deployed.docker;
     await deployed.up();
-    client = await ValkeyClient.start(docker, credentialsOf(outputs()), ["mcp-admin"], TEST_STACK);
+    await set.startClient();
 }, 900000);
 
 afterAll(async () => {
-    await client?.remove();
+    await set?.client?.remove();
     await deployed?.tearDown();
 }, 600000);
 
@@ -162,7 +54,7 @@ describe("pulumi up of replicas 2", () => {
     test("R13 three nodes and three Sentinels, every one healthy, each hardened as the single node is", async () => {
         expect(containers()).toHaveLength(6);
         // pulumi up ends when the last gate saw every member healthy; Docker's own first check comes one interval after start.
-        await waitSetHealthy(60000);
+        await set.waitHealthy(60000);
         for (const name of containers()) {
             const info = await docker.getContainer(name).inspect();
             expect([
@@ -203,85 +95,55 @@ describe("pulumi up of replicas 2", () => {
 
 describe("the primary lost, then back (R13.5)", () => {
     test("R13.5 docker kill of the primary: a replica is promoted, no command fails, nothing a replica confirmed is lost; started again, the old primary rejoins as a replica", async () => {
-        const { run, before } = await throughEvent(
+        const { run, before } = await set.throughEvent(
             "killed",
             (primary) => primary.kill({ signal: "SIGKILL" }),
             (primary) => primary.start(),
         );
         expect(seen(run)).toMatchObject({ failed: 0, confirmedLost: 0 });
-        expect(await roleOf(before)).toBe("slave");
+        expect(await set.roleOf(before)).toBe("slave");
     }, 300000);
 
     test("R13.5 docker pause of the primary: a replica is promoted; unpaused, the old primary rejoins as a replica; nothing confirmed is lost", async () => {
-        const { run, before } = await throughEvent(
+        const { run, before } = await set.throughEvent(
             "paused",
             (primary) => primary.pause(),
             (primary) => primary.unpause(),
         );
         expect(seen(run)).toMatchObject({ failed: 0, confirmedLost: 0 });
-        expect(await roleOf(before)).toBe("slave");
+        expect(await set.roleOf(before)).toBe("slave");
     }, 300000);
 
     test("R13.4 the primary cut off the network: a replica is promoted while the isolated one refuses writes (no replica acknowledges it); back on the network it rejoins as a replica; nothing confirmed is lost", async () => {
-        const network = docker.getNetwork(CONFIG.networkName);
-        let aliases: string[] = [];
-        let isolated = "";
-        const { run, before } = await throughEvent(
-            "partitioned",
-            async (primary) => {
-                aliases = (Object.values((await primary.inspect()).NetworkSettings.Networks)[0].Aliases ?? []).filter(
-                    (alias: string) => !/^[0-9a-f]{12}$/.test(alias),
-                );
-                await network.disconnect({ Container: primary.id });
-            },
-            async (primary) => {
-                // Still a primary in its own eyes, with no replica that acknowledged within min-replicas-max-lag: it refuses writes.
-                isolated = await infoField(primary, "min_slaves_good_slaves");
-                await network.connect({ Container: primary.id, EndpointConfig: { Aliases: aliases } });
-            },
-        );
-        expect(isolated).toBe("0");
+        const partition = set.partition();
+        const { run, before } = await set.throughEvent("partitioned", partition.event, partition.heal);
+        expect(partition.isolated()).toBe("0");
         expect(seen(run)).toMatchObject({ confirmedLost: 0 });
-        expect(await roleOf(before)).toBe("slave");
+        expect(await set.roleOf(before)).toBe("slave");
     }, 300000);
 });
 
 describe("a changed setting (R13.7)", () => {
     test("R13.7 pulumi up replaces every member one at a time under the writer: no command fails, no acknowledged write is lost", async () => {
         const before = new Set(await Promise.all(containers().map(async (name) => (await docker.getContainer(name).inspect()).Id)));
-        const writer = await startSetWriter(docker, outputs(), TEST_STACK, "rollout");
-        let run: SetWriterRun;
-        try {
-            await sleep(3000);
+        const run = await set.throughRollout("rollout", async () => {
             await deployed.stack.setConfig("maxClients", "90");
             await deployed.up();
-            await sleep(3000);
-            run = await writer.stop();
-        } finally {
-            await writer.client.remove();
-        }
+        });
         const after = await Promise.all(containers().map(async (name) => (await docker.getContainer(name).inspect()).Id));
         expect(after.filter((id) => before.has(id))).toEqual([]);
         expect(seen(run)).toMatchObject({ failed: 0, lost: 0, confirmedLost: 0 });
-        await client.remove();
-        client = await ValkeyClient.start(docker, credentialsOf(outputs()), ["mcp-admin"], TEST_STACK);
+        await set.startClient();
     }, 900000);
 
     test("R10.1 credentialGeneration 2: pulumi up replaces every member under a writer holding generation 1's passwords; no command fails, nothing acknowledged is lost; the nodes and Sentinels authenticate each other throughout; generation 2 gets in", async () => {
-        const writer = await startSetWriter(docker, outputs(), TEST_STACK, "rotation");
-        let run: SetWriterRun;
-        try {
-            await sleep(3000);
+        const run = await set.throughRollout("rotation", async () => {
             await deployed.stack.setConfig("credentialGeneration", "2");
             await deployed.up();
-            await sleep(3000);
-            run = await writer.stop();
-        } finally {
-            await writer.client.remove();
-        }
+        });
         expect(outputs().credentialGeneration).toBe(2);
         expect(seen(run)).toMatchObject({ failed: 0, lost: 0, confirmedLost: 0 });
-        await waitSetHealthy(60000);
+        await set.waitHealthy(60000);
         const second = await startSetWriter(docker, outputs(), TEST_STACK, "generation-2");
         try {
             await sleep(2000);
@@ -291,8 +153,7 @@ describe("a changed setting (R13.7)", () => {
         } finally {
             await second.client.remove();
         }
-        await client.remove();
-        client = await ValkeyClient.start(docker, credentialsOf(outputs()), ["mcp-admin"], TEST_STACK);
+        await set.startClient();
     }, 900000);
 
     test("R11.2 a second pulumi up changes nothing", async () => {
@@ -310,14 +171,14 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
         Promise.all(
             (outputs().nodeEndpoints as string[]).map(async (endpoint) => {
                 const [host, port] = endpoint.split(":");
-                return (await client.cli("mcp-admin", ["GET", key], { host, port: Number(port) })).stdout.trim();
+                return (await set.client.cli("mcp-admin", ["GET", key], { host, port: Number(port) })).stdout.trim();
             }),
         );
     const onPrimary = async (args: string[]): Promise<string> => {
-        const info = await (await primaryContainer()).inspect();
+        const info = await (await set.primaryContainer()).inspect();
         const aliases: string[] = Object.values(info.NetworkSettings.Networks)[0].Aliases ?? [];
         const host = aliases.find((alias) => alias.startsWith("valkey-"));
-        return (await client.cli("mcp-admin", args, { host, port: 6379 })).stdout.trim();
+        return (await set.client.cli("mcp-admin", args, { host, port: 6379 })).stdout.trim();
     };
     const settled = async (key: string, value: string): Promise<void> => {
         const deadline = Date.now() + 30000;
@@ -332,7 +193,7 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
     test("R10.3 npm run backup reads a replica whose link to the primary is up, not the primary", async () => {
         expect(await onPrimary(["SET", "molis:config:auto-approve", "before-backup"])).toBe("OK");
         await settled("molis:config:auto-approve", "before-backup");
-        const primary = (await primaryContainer()).id;
+        const primary = (await set.primaryContainer()).id;
 
         const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", backupFile], deployed.stack.env());
         expect([result.code, result.stderr]).toEqual([0, ""]);
@@ -348,7 +209,7 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
     }, 300000);
 
     test("R10.4 npm run restore puts the backup on every node: replicas stopped first, the primary started first, the same primary after; every node serves the restored data; no copy is left in a volume", async () => {
-        const primary = await primaryContainer();
+        const primary = await set.primaryContainer();
         const primaryName = (await primary.inspect()).Name.replace(/^\//, "");
         expect(await onPrimary(["SET", "molis:config:auto-approve", "after-backup"])).toBe("OK");
         await settled("molis:config:auto-approve", "after-backup");
@@ -364,8 +225,8 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
         expect(lines.filter((line) => line.startsWith("staged in "))).toHaveLength(3);
         expect(result.stdout).toMatch(/restored: Valkey is healthy with (\d+) keys \(the backup had \1\)/);
 
-        await waitSetHealthy(120000);
-        expect((await primaryContainer()).id).toBe(primary.id);
+        await set.waitHealthy(120000);
+        expect((await set.primaryContainer()).id).toBe(primary.id);
         expect(await everyNode("molis:config:auto-approve")).toEqual(["before-backup", "before-backup", "before-backup"]);
         for (const name of containers().filter((container) => !container.includes("sentinel"))) {
             const dotted = (await exec(docker.getContainer(name), ["sh", "-c", "ls -A /data"])).stdout
@@ -378,7 +239,7 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
 
 (KEEP ? describe.skip : describe)("pulumi destroy (R11.4)", () => {
     test("R11.4 removes every container; every data volume stays (three nodes', three Sentinels')", async () => {
-        await client.remove();
+        await set.client.remove();
         expectSuccess(await deployed.stack.destroy());
         const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`org.molis.stack=${TEST_STACK}`] }) });
         expect(left).toEqual([]);

@@ -3,21 +3,11 @@
  * and the records it prints: one per command, when it was issued and finished and whether it
  * succeeded.
  */
-import { buildSync } from "esbuild";
-import { join } from "node:path";
+import { clientProgram } from "./clientProgram";
 
 /** rideThrough.ts with ioredis, as one file for `node` in a client container. */
 export function rideThroughProgram(): string {
-    const result = buildSync({
-        entryPoints: [join(__dirname, "rideThrough.ts")],
-        bundle: true,
-        platform: "node",
-        target: "node18",
-        format: "cjs",
-        write: false,
-        logLevel: "silent",
-    });
-    return result.outputFiles[0].text;
+    return clientProgram("rideThrough.ts");
 }
 
 /** One command of the ride-through client. */

@@ -2,8 +2,7 @@
  * Runs tests/deployed/support/setWriterProgram.ts in a client container on a replicated stack's
  * network, through an event, and returns what it saw.
  */
-import { buildSync } from "esbuild";
-import { join } from "node:path";
+import { clientProgram } from "./clientProgram";
 import Docker from "dockerode";
 import { exec } from "../../../lib/docker";
 import { WriterOutcome } from "../../../lib/setWriter";
@@ -13,18 +12,6 @@ import { credentialsOf, ValkeyClient } from "./valkeyClient";
 export interface SetWriterRun extends WriterOutcome {
     failures: Array<{ issued: number; error: string }>;
     error?: string;
-}
-
-function program(): string {
-    return buildSync({
-        entryPoints: [join(__dirname, "setWriterProgram.ts")],
-        bundle: true,
-        platform: "node",
-        target: "node18",
-        format: "cjs",
-        write: false,
-        logLevel: "silent",
-    }).outputFiles[0].text;
 }
 
 /** A writer started in a client container; `stop` ends it and returns its outcome. */
@@ -38,7 +25,7 @@ export async function startSetWriter(
     const client = await ValkeyClient.start(docker, credentialsOf(outputs), users, stack);
     const passwords = outputs.passwords as Record<AclUserName, string>;
     await client.put([
-        { name: "tmp/client/writer.js", content: program() },
+        { name: "tmp/client/writer.js", content: clientProgram("setWriterProgram.ts") },
         ...users.map((user) => ({ name: `tmp/client/${user}.password`, content: passwords[user] })),
     ]);
     const env = `SENTINELS=${(outputs.sentinelEndpoints as string[]).join(",")} PRIMARY_NAME=${String(outputs.primaryName)} PREFIX=${prefix}`;

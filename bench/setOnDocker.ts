@@ -1,0 +1,134 @@
+/**
+ * Row 8: a replicated set deployed by `pulumi up` (replicas 2, three Sentinels) under a writer in
+ * a client container on its network: the primary killed, paused and cut off the network (each
+ * healed: the old primary rejoins), and `pulumi up` of a changed setting that replaces every
+ * member; the same support the replicated-stack file asserts on.
+ */
+import { DeployedStack } from "../tests/deployed/support/deployedStack";
+import { DeployedSet } from "../tests/deployed/support/replicatedSet";
+import { SetWriterRun } from "../tests/deployed/support/setWriter";
+import { FAILOVER_RUNS } from "./failover";
+import { Row } from "./row";
+import { FAILOVER_TABLE_HEADER, failoverLine, Goal, GOALS } from "./failoverTable";
+import { dockerAnswers, engineBuilt } from "./stats";
+
+const STACK = "bench-replicated";
+const CONFIG = {
+    imageName: "molis-bench-replicated",
+    networkName: "molis-bench-set",
+    networkSubnet: "10.30.20.0/24",
+    dataVolumeName: "molis-bench-set-data",
+    replicas: "2",
+};
+const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+
+interface Scenario {
+    event: string;
+    goal: Goal;
+    run: (set: DeployedSet, index: number) => Promise<SetWriterRun>;
+}
+
+const SCENARIOS: Scenario[] = [
+    {
+        event: "primary killed (`docker kill`, then `docker start`)",
+        goal: GOALS.killed,
+        run: async (set, i) =>
+            (
+                await set.throughEvent(
+                    `kill-${i}`,
+                    async (primary) => {
+                        await primary.kill({ signal: "SIGKILL" });
+                    },
+                    async (primary) => {
+                        await primary.start();
+                    },
+                )
+            ).run,
+    },
+    {
+        event: "primary frozen (`docker pause` until another is promoted)",
+        goal: GOALS.frozen,
+        run: async (set, i) =>
+            (
+                await set.throughEvent(
+                    `pause-${i}`,
+                    async (primary) => {
+                        await primary.pause();
+                    },
+                    async (primary) => {
+                        await primary.unpause();
+                    },
+                )
+            ).run,
+    },
+    {
+        event: "primary cut off the network (`docker network disconnect`, then connect)",
+        goal: GOALS.partitioned,
+        run: async (set, i) => {
+            const partition = set.partition();
+            return (await set.throughEvent(`partition-${i}`, partition.event, partition.heal)).run;
+        },
+    },
+    {
+        event: "planned replacement of every member (`pulumi up`, maxClients changed)",
+        goal: GOALS.planned,
+        run: (set, i) =>
+            set.throughRollout(`rollout-${i}`, async () => {
+                await set.deployed.stack.setConfig("maxClients", i % 2 === 0 ? "90" : "100");
+                await set.deployed.up();
+            }),
+    },
+];
+
+export const setOnDockerRow: Row = {
+    number: 8,
+    heading: "8. Failover of a deployed replicated set (Docker)",
+    intro: [
+        `\`pulumi up\` of \`replicas 2\` (three nodes, three Sentinels) on the local Docker Engine; a client container on the set's network writes an approval about every 10 ms in Sentinel mode with README's settings and asks \`WAIT 1 100\` after each. ${FAILOVER_RUNS} runs per event, one after another on the same set, each until the set is healthy again. ` +
+            "Columns as in row 7.",
+    ],
+    outro: [
+        "Anchors: Bitnami's Valkey chart sets `down-after-milliseconds` 60000 (a dead primary stalls writers for a minute at least; its pre-stop hook pauses writes, then asks for SENTINEL FAILOVER); valkey-io/valkey-helm PR 234 (Valkey 9.1) measured +sdown to +switch-master 2.0 s, a client outage of 9.0 s and 5 of 18,440 writes failed.",
+    ],
+    measure: async () => {
+        if (!dockerAnswers() || !engineBuilt()) {
+            return {
+                table: ["Not measured: no Docker Engine answered (`docker info`), or the engine build failed (`npm run engine`)."],
+                missed: [],
+            };
+        }
+        const rows: string[] = [];
+        const missed: string[] = [];
+        const deployed = await DeployedStack.create(STACK, CONFIG, VOLUMES);
+        const set = new DeployedSet(deployed, STACK);
+        try {
+            await deployed.up();
+            await set.startClient();
+            for (const scenario of SCENARIOS) {
+                const runs: SetWriterRun[] = [];
+                for (let i = 0; i < FAILOVER_RUNS; i++) {
+                    const run = await scenario.run(set, i);
+                    runs.push(run);
+                    process.stdout.write(
+                        `  ${scenario.event} #${i + 1}: ${JSON.stringify({ writes: run.writes, stall: run.longestStallMs, failed: run.failed, lost: run.lost, confirmedLost: run.confirmedLost, error: run.error })}\n`,
+                    );
+                    if (scenario.event.startsWith("planned")) {
+                        await set.startClient();
+                    }
+                }
+                const { line, missed: miss } = failoverLine(scenario.event, runs, scenario.goal);
+                rows.push(line);
+                if (miss) {
+                    missed.push(miss);
+                }
+            }
+        } finally {
+            await set.client?.remove();
+            await deployed.tearDown();
+        }
+        return {
+            table: [...FAILOVER_TABLE_HEADER, ...rows],
+            missed,
+        };
+    },
+};

@@ -1,0 +1,193 @@
+/**
+ * A deployed replicated set as the replicated-stack file and the benchmark drive it: which
+ * container the Sentinels name the primary, whether every member is healthy, and a writer on
+ * README's Sentinel settings run through an event on the primary until the set is whole again.
+ */
+import Docker from "dockerode";
+import { exec } from "../../../lib/docker";
+import { DeployedStack } from "./deployedStack";
+import { SetWriterRun, startSetWriter } from "./setWriter";
+import { credentialsOf, ValkeyClient } from "./valkeyClient";
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a writer's run says, its failures spelled out so that a failed assertion shows them. */
+export const seen = (run: SetWriterRun): Record<string, unknown> => ({
+    failed: run.failed,
+    lost: run.lost,
+    confirmedLost: run.confirmedLost,
+    failures: run.failures,
+    error: run.error,
+});
+
+export class DeployedSet {
+    /** A client container on the set's network, as mcp-admin (it asks the Sentinels and the nodes). */
+    client!: ValkeyClient;
+
+    constructor(
+        readonly deployed: DeployedStack,
+        readonly stackName: string,
+    ) {}
+
+    get docker(): Docker {
+        return this.deployed.docker;
+    }
+
+    get outputs(): Record<string, unknown> {
+        return this.deployed.outputs;
+    }
+
+    containers(): string[] {
+        return this.outputs.containerNames as string[];
+    }
+
+    /** (Re)starts the client container with the current outputs' credentials. */
+    async startClient(): Promise<void> {
+        await this.client?.remove();
+        this.client = await ValkeyClient.start(this.docker, credentialsOf(this.outputs), ["mcp-admin"], this.stackName);
+    }
+
+    /**
+     * The node container the Sentinels name the primary (asked through the client container);
+     * undefined while they name one that is off the network (a partitioned primary has no alias there).
+     */
+    async namedPrimary(): Promise<Docker.Container | undefined> {
+        const [sentinel] = this.outputs.sentinelEndpoints as string[];
+        const [host, port] = sentinel.split(":");
+        const answer = await this.client.cli("mcp-admin", ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", String(this.outputs.primaryName)], {
+            host,
+            port: Number(port),
+        });
+        const alias = answer.stdout.trim().split("\n")[0];
+        for (const name of this.containers()) {
+            const info = await this.docker.getContainer(name).inspect();
+            if (Object.values(info.NetworkSettings.Networks).some((network) => network.Aliases?.includes(alias))) {
+                return this.docker.getContainer(name);
+            }
+        }
+        return undefined;
+    }
+
+    /** The node container the Sentinels name the primary; one must be on the network. */
+    async primaryContainer(): Promise<Docker.Container> {
+        const primary = await this.namedPrimary();
+        if (primary === undefined) {
+            throw new Error("the Sentinels name a primary that is not on the network");
+        }
+        return primary;
+    }
+
+    /** Waits until every container of the stack is healthy and the Sentinels name a primary other than `not` (when given). */
+    async waitHealthy(timeoutMs: number, not?: string): Promise<void> {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const states = await Promise.all(
+                this.containers().map(async (name) => (await this.docker.getContainer(name).inspect()).State.Health?.Status),
+            );
+            const primary = not === undefined ? undefined : (await this.namedPrimary())?.id;
+            if (states.every((state) => state === "healthy") && (not === undefined || (primary !== undefined && primary !== not))) {
+                return;
+            }
+            if (Date.now() > deadline) {
+                throw new Error(
+                    `the set is not healthy after ${timeoutMs} ms: ${this.containers()
+                        .map((name, i) => `${name} ${states[i]}`)
+                        .join(", ")}`,
+                );
+            }
+            await sleep(1000);
+        }
+    }
+
+    /** A field of a node container's INFO replication, asked inside it as the health check does. */
+    async infoField(container: Docker.Container, field: string): Promise<string> {
+        const info = await exec(container, [
+            "sh",
+            "-c",
+            'REDISCLI_AUTH="$(cat /run/secrets/valkey_password)" valkey-cli --no-auth-warning --tls --cacert /run/secrets/ca.crt --cert /run/secrets/healthcheck.crt --key /run/secrets/healthcheck.key -h 127.0.0.1 -p 6379 --user healthcheck INFO replication',
+        ]);
+        return new RegExp(`^${field}:(\\S+)`, "m").exec(info.stdout)?.[1] ?? `unknown (${info.stdout}${info.stderr})`;
+    }
+
+    /** A node container's role: master or slave. */
+    roleOf(container: Docker.Container): Promise<string> {
+        return this.infoField(container, "role");
+    }
+
+    /**
+     * A writer through `event` on the primary, until the Sentinels name another primary, then
+     * `heal`, then until every container is healthy again; what the writer saw. The writer's
+     * container goes whatever happens.
+     */
+    async throughEvent(
+        prefix: string,
+        event: (primary: Docker.Container) => Promise<void>,
+        heal: (primary: Docker.Container) => Promise<void>,
+    ): Promise<{ run: SetWriterRun; before: Docker.Container }> {
+        const writer = await startSetWriter(this.docker, this.outputs, this.stackName, prefix);
+        try {
+            await sleep(3000);
+            const primary = await this.primaryContainer();
+            await event(primary);
+            const deadline = Date.now() + 60000;
+            while (((await this.namedPrimary())?.id ?? primary.id) === primary.id) {
+                if (Date.now() > deadline) {
+                    throw new Error("the Sentinels named no other primary within 60 s");
+                }
+                await sleep(500);
+            }
+            await heal(primary);
+            // The Sentinels convert a former primary into a replica once they reach it again (their INFO every 10 s).
+            const rejoin = Date.now() + 60000;
+            while ((await this.roleOf(primary)) !== "slave" && Date.now() < rejoin) {
+                await sleep(1000);
+            }
+            await this.waitHealthy(120000, primary.id);
+            await sleep(3000);
+            return { run: await writer.stop(), before: primary };
+        } finally {
+            await writer.client.remove();
+        }
+    }
+
+    /**
+     * The primary cut off the network and back: `event` and `heal` for throughEvent. `isolated`
+     * is what the cut-off primary said of its good replicas just before it was reconnected.
+     */
+    partition(): {
+        event: (primary: Docker.Container) => Promise<void>;
+        heal: (primary: Docker.Container) => Promise<void>;
+        isolated: () => string;
+    } {
+        const network = this.docker.getNetwork(String(this.outputs.networkName));
+        let aliases: string[] = [];
+        let isolated = "";
+        return {
+            event: async (primary) => {
+                aliases = (Object.values((await primary.inspect()).NetworkSettings.Networks)[0].Aliases ?? []).filter(
+                    (alias: string) => !/^[0-9a-f]{12}$/.test(alias),
+                );
+                await network.disconnect({ Container: primary.id });
+            },
+            heal: async (primary) => {
+                // Still a primary in its own eyes, with no replica that acknowledged within min-replicas-max-lag: it refuses writes.
+                isolated = await this.infoField(primary, "min_slaves_good_slaves");
+                await network.connect({ Container: primary.id, EndpointConfig: { Aliases: aliases } });
+            },
+            isolated: () => isolated,
+        };
+    }
+
+    /** A writer through `change` (a `pulumi up` that replaces members); what it saw. */
+    async throughRollout(prefix: string, change: () => Promise<void>): Promise<SetWriterRun> {
+        const writer = await startSetWriter(this.docker, this.outputs, this.stackName, prefix);
+        try {
+            await sleep(3000);
+            await change();
+            await sleep(3000);
+            return await writer.stop();
+        } finally {
+            await writer.client.remove();
+        }
+    }
+}
