@@ -6,7 +6,8 @@
  * suite runs a client with exactly these (tests/deployed/support/rideThrough.ts) through a rotation,
  * and tests/unit/readme.test.ts keeps README's snippet equal to them.
  */
-import type { RedisOptions } from "ioredis";
+import type { ConnectionOptions } from "node:tls";
+import Redis, { RedisOptions } from "ioredis";
 
 export const RIDE_THROUGH_OPTIONS = {
     // The ready check runs INFO, which only the healthcheck user may run.
@@ -20,22 +21,79 @@ export const RIDE_THROUGH_OPTIONS = {
 
 /**
  * The ioredis settings README "A replicated set" recommends for a client in Sentinel mode, on top of
- * the ones above: TLS to the Sentinels too; `failoverDetector` subscribes to the Sentinels'
- * +switch-master and moves to a new primary at once instead of after its own timeouts; a primary
- * demoted under the client answers READONLY, so the client asks the Sentinels again and sends the
- * command once more; a dead primary's connection is dropped after 300 ms instead of 2 s. The
- * real-server and deployed-stack suites write through failovers with exactly these
- * (lib/setWriter.ts).
+ * the ones above: TLS to the Sentinels too; a primary demoted under the client answers READONLY, so
+ * the client asks the Sentinels again and sends the command once more; a dead primary's connection
+ * is dropped after 300 ms instead of 2 s. With `followFailovers` below. The real-server and
+ * deployed-stack suites write through failovers with exactly these (lib/setWriter.ts).
  */
 export const SENTINEL_CLIENT_OPTIONS = {
     ...RIDE_THROUGH_OPTIONS,
     enableTLSForSentinelMode: true,
-    failoverDetector: true,
     reconnectOnError: (error: Error): 2 | false => (error.message.startsWith("READONLY") ? 2 : false),
     disconnectTimeout: 300,
     // CLIENT SETINFO only labels the connection; the service users need no right to it on the nodes.
     disableClientInfo: true,
 } satisfies RedisOptions;
+
+/** Where the Sentinels are and how a service logs in to them. */
+export interface SentinelAccess {
+    sentinels: Array<{ host: string; port: number }>;
+    username: string;
+    password: string;
+    tls: ConnectionOptions;
+}
+
+/**
+ * Follows the Sentinels' +switch-master for a client in Sentinel mode: a connection to a primary
+ * that froze or was cut off hears nothing, so on the announcement the client drops it and asks the
+ * Sentinels again. ioredis's own `failoverDetector` does the same, but an announcement that lands
+ * while the client is reconnecting aborts that reconnection and ends the client for good
+ * ("Connection is closed"). This drops only a connection that is up, or, once it is up, one that
+ * was being made before the announcement. It stops when the client ends.
+ */
+export function followFailovers(client: Redis, access: SentinelAccess): () => void {
+    let connectingSince = 0;
+    let announcedAt: number | undefined;
+    let last = "";
+    client.on("connecting", () => {
+        connectingSince = Date.now();
+    });
+    client.on("ready", () => {
+        const stale = announcedAt !== undefined && connectingSince <= announcedAt;
+        announcedAt = undefined;
+        if (stale) {
+            client.disconnect(true);
+        }
+    });
+    const watchers = access.sentinels.map(({ host, port }) => {
+        const watcher = new Redis({
+            host,
+            port,
+            username: access.username,
+            password: access.password,
+            tls: access.tls,
+            ...RIDE_THROUGH_OPTIONS,
+        });
+        watcher.on("error", () => undefined);
+        watcher.subscribe("+switch-master").catch(() => undefined);
+        watcher.on("message", (_channel: string, message: string) => {
+            // Every Sentinel announces the same switch: act once.
+            if (message === last) {
+                return;
+            }
+            last = message;
+            if (client.status === "ready") {
+                client.disconnect(true);
+            } else {
+                announcedAt = Date.now();
+            }
+        });
+        return watcher;
+    });
+    const stop = (): void => watchers.forEach((watcher) => watcher.disconnect());
+    client.once("end", stop);
+    return stop;
+}
 
 /** How long a write refused with NOREPLICAS is tried again: every 100 ms, for up to 10 s. */
 export const NOREPLICAS_RETRY = { delayMs: 100, attempts: 100 } as const;

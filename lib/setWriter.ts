@@ -6,7 +6,7 @@
  * back from the primary: an acknowledged write that is missing was lost.
  */
 import Redis, { RedisOptions } from "ioredis";
-import { retryNoReplicas, SENTINEL_CLIENT_OPTIONS } from "./clientOptions";
+import { followFailovers, retryNoReplicas, SENTINEL_CLIENT_OPTIONS } from "./clientOptions";
 
 export interface WriteRecord {
     key: string;
@@ -27,8 +27,9 @@ export interface SetClient {
     tls: { ca: Buffer | string; cert: Buffer | string; key: Buffer | string; servername?: string };
 }
 
-/** A client in Sentinel mode with README's settings. */
+/** A client in Sentinel mode with README's settings, following the Sentinels' announcements. */
 export function sentinelClient(client: SetClient, extra: Partial<RedisOptions> = {}): Redis {
+    const tls = { ...client.tls, minVersion: "TLSv1.2" as const };
     const redis = new Redis({
         sentinels: client.sentinels,
         name: client.primaryName,
@@ -36,12 +37,13 @@ export function sentinelClient(client: SetClient, extra: Partial<RedisOptions> =
         password: client.password,
         sentinelUsername: client.username,
         sentinelPassword: client.password,
-        tls: { ...client.tls, minVersion: "TLSv1.2" },
-        sentinelTLS: { ...client.tls, minVersion: "TLSv1.2" },
+        tls,
+        sentinelTLS: tls,
         ...SENTINEL_CLIENT_OPTIONS,
         ...extra,
     });
     redis.on("error", () => undefined);
+    followFailovers(redis, { sentinels: client.sentinels, username: client.username, password: client.password, tls });
     return redis;
 }
 

@@ -13,7 +13,7 @@ import { connect } from "node:tls";
 import { issueStandaloneCa } from "../../lib/certificates";
 import { LocalSet } from "../../lib/localSet";
 import { freshSet, primaryOf, serviceClient, throughEvent } from "../../lib/setEvents";
-import { memberClient, RunningMember, RunningSet } from "../../lib/setProcesses";
+import { memberClient, RunningMember, RunningSet, waitSettled } from "../../lib/setProcesses";
 import { freePort } from "../../lib/localMode";
 import { startServer } from "../../lib/valkeyProcess";
 import { ACL_USER_NAMES, AclUserName, RENAMED_COMMANDS } from "../../valkey/acl";
@@ -393,8 +393,32 @@ describe("R13.5 failovers under a writer on README's client settings", () => {
         expect(outcome).toMatchObject({ failed: 0, confirmedLost: 0 });
     }, 120000);
 
+    test("R13.5 twenty idle clients on README's settings through a kill -9 of the primary: every one answers afterwards (an announcement of the new primary that lands while a client reconnects does not end it)", async () => {
+        const running = await freshSet(join(work, "idle"));
+        sets.push(running);
+        const clients = Array.from({ length: 20 }, () => serviceClient(running.local, "mcp-admin"));
+        try {
+            await Promise.all(clients.map((client) => client.get("molis:config:auto-approve")));
+            await (await primaryOf(running)).kill();
+            await waitSettled(running, 60000);
+            const answers = await Promise.all(
+                clients.map(async (client) => {
+                    try {
+                        await client.get("molis:config:auto-approve");
+                        return client.status;
+                    } catch (error) {
+                        return `${client.status}: ${(error as Error).message}`;
+                    }
+                }),
+            );
+            expect(answers).toEqual(clients.map(() => "ready"));
+        } finally {
+            clients.forEach((client) => client.disconnect());
+        }
+    }, 120000);
+
     test("R13.3 after the failovers no node and no Sentinel refused a command, a key or a channel to anyone (the set's users have all it sends)", async () => {
-        expect(sets.length).toBe(4);
+        expect(sets.length).toBe(5);
         for (const running of sets) {
             for (const member of [...running.local.nodes, ...running.local.sentinels]) {
                 if (running.members.get(member.name)?.exited()) {
