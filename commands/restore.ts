@@ -1,8 +1,8 @@
 /**
  * `npm run restore -- [--stack NAME] --in FILE`: puts a backup's data back into the deployed stack,
- * checked first and rolled back if it does not load (lib/backup.ts says how).
+ * checked first and rolled back if it does not load (lib/restore.ts says how).
  */
-import { restore } from "../lib/backup";
+import { restore } from "../lib/restore";
 import { optional, required, runCommand } from "../lib/command";
 import { dockerClient, requireDocker } from "../lib/docker";
 

@@ -3,7 +3,7 @@
  * setting, the bad value and the fix. Pure code (no Pulumi import).
  */
 import { formatMb, parseSize } from "./formats";
-import { SettingSpec } from "./table";
+import { SettingSpec } from "./kinds";
 
 /** Collects problems while settings are read, so that all are reported together. */
 export class Problems {

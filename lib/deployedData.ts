@@ -1,0 +1,99 @@
+/**
+ * A deployed stack's data nodes on the local Docker Engine, as backup and restore find them: the
+ * containers and volumes come from `pulumi stack output` (run it as you run `pulumi up`: same
+ * backend, same PULUMI_CONFIG_PASSPHRASE); a node's role and Valkey's INFO are asked inside its
+ * container as the healthcheck user with the container's own secret files.
+ */
+import { execFileSync } from "node:child_process";
+import Docker from "dockerode";
+import { DATA_DIR, HEALTH_ENV, HEALTHCHECK_USER, secretPath } from "../valkey/contract";
+import { parseInfo } from "../valkey/info";
+import { BackupError } from "./backupFormat";
+import { exec } from "./docker";
+
+/** A data node of the deployed stack: its container, its data volume, its TLS port. */
+export interface Node {
+    container: Docker.Container;
+    containerName: string;
+    dataVolumeName: string;
+    port: number;
+}
+
+/** The deployed stack: its data nodes (one, or a replicated set's), its Sentinels and the image they run. */
+export interface Deployed {
+    stack: string;
+    imageName: string;
+    replicated: boolean;
+    nodes: Node[];
+    sentinels: Array<{ container: Docker.Container; containerName: string }>;
+}
+
+function stackOutputs(stack: string | undefined): Record<string, unknown> {
+    const args = ["stack", "output", "--json", ...(stack ? ["--stack", stack] : [])];
+    try {
+        return JSON.parse(execFileSync("pulumi", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as Record<string, unknown>;
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+            throw new BackupError(
+                "the pulumi CLI is not on the PATH: install it, or build one with npm run engine (README, The two commands)",
+            );
+        }
+        const said = ((error as { stderr?: string }).stderr ?? (error as Error).message).trim();
+        throw new BackupError(
+            `cannot read the outputs of stack ${stack ?? "(the selected one)"}: pulumi said: ${said}. ` +
+                "Is it deployed? Run this where you run pulumi up, with the same backend and PULUMI_CONFIG_PASSPHRASE.",
+        );
+    }
+}
+
+export async function locate(docker: Docker, stack: string | undefined): Promise<Deployed> {
+    const outputs = stackOutputs(stack);
+    const name = stack ?? "(the selected stack)";
+    if (typeof outputs.containerName !== "string" || typeof outputs.dataVolumeName !== "string") {
+        throw new BackupError(`stack ${name} is not deployed: it has no containerName and dataVolumeName outputs (run pulumi up first)`);
+    }
+    const replicated = Number(outputs.replicas ?? 0) > 0;
+    const names = replicated ? (outputs.containerNames as string[]) : [outputs.containerName];
+    const nodes: Node[] = [];
+    const sentinels: Deployed["sentinels"] = [];
+    for (const containerName of names) {
+        const container = docker.getContainer(containerName);
+        let inspected: Docker.ContainerInspectInfo;
+        try {
+            inspected = await container.inspect();
+        } catch {
+            throw new BackupError(
+                `stack ${name} is not deployed on this Docker Engine: its container ${containerName} does not exist (pulumi up --refresh recreates it)`,
+            );
+        }
+        const env = new Map(
+            (inspected.Config.Env ?? []).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+        );
+        if (replicated && env.get(HEALTH_ENV.role) !== "node") {
+            sentinels.push({ container, containerName }); // it holds no data
+            continue;
+        }
+        const volume = inspected.Mounts.find((mount) => mount.Destination === DATA_DIR)?.Name ?? outputs.dataVolumeName;
+        nodes.push({ container, containerName, dataVolumeName: volume, port: Number(env.get(HEALTH_ENV.port) ?? outputs.port ?? 6379) });
+    }
+    return { stack: name, imageName: String(outputs.imageName), replicated, nodes, sentinels };
+}
+
+/** A node's role (master or slave) and whether its link to the primary is up, from its own INFO. */
+export async function roleOf(node: Node): Promise<{ role: string; linked: boolean }> {
+    const replication = parseInfo(await info(node, "replication"));
+    return { role: replication.get("role") ?? "unknown", linked: replication.get("master_link_status") === "up" };
+}
+
+/** INFO <section> inside the container, as the healthcheck user; the password never reaches argv. */
+export async function info(deployed: Node, section: string): Promise<string> {
+    const script =
+        `REDISCLI_AUTH="$(cat ${secretPath("healthcheckPassword")})" exec valkey-cli --no-auth-warning --tls ` +
+        `--cacert ${secretPath("caCert")} --cert ${secretPath("healthcheckCert")} --key ${secretPath("healthcheckKey")} ` +
+        `-h 127.0.0.1 -p ${deployed.port} --user ${HEALTHCHECK_USER} INFO ${section}`;
+    const result = await exec(deployed.container, ["sh", "-c", script]);
+    if (result.code !== 0 || /ERR|NOPERM|WRONGPASS/.test(result.stdout)) {
+        throw new BackupError(`INFO ${section} failed in ${deployed.containerName}: ${result.stdout}${result.stderr}`);
+    }
+    return result.stdout;
+}
