@@ -116,17 +116,47 @@ export function portIsFree(port: number): Promise<boolean> {
     });
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-    return new Promise((resolvePromise, reject) => {
-        const server = createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const address = server.address();
-            const port = typeof address === "object" && address !== null ? address.port : 0;
-            server.close(() => resolvePromise(port));
-        });
-    });
+/** The kernel's range for the local ports of outgoing connections (Linux's default when unreadable). */
+function ephemeralRange(): [number, number] {
+    try {
+        const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+        if (Number.isInteger(low) && Number.isInteger(high) && low <= high) {
+            return [low, high];
+        }
+    } catch {
+        // Not Linux: the default range below.
+    }
+    return [32768, 60999];
+}
+
+const handedOut = new Set<number>();
+
+/**
+ * A free TCP port on 127.0.0.1, outside the kernel's ephemeral range. A port the kernel picked for
+ * `listen(0)` is an ephemeral one: between this answer and the server's bind, any outgoing connection
+ * on the machine (a client, a Sentinel, a replica) may get it as its local port, and the bind fails
+ * with "Address already in use". Ports below the range are never given to outgoing connections.
+ * Each jest worker draws from its own slice, so parallel workers do not race for one port; a port
+ * is handed out once per process.
+ */
+export async function freePort(): Promise<number> {
+    const [low, high] = ephemeralRange();
+    const [start, end] = low - 1024 > 10000 ? [10000, low - 1] : [high + 1, 65535];
+    const slices = 8;
+    const width = Math.floor((end - start + 1) / slices);
+    const base = start + (Number(process.env.JEST_WORKER_ID ?? 0) % slices) * width;
+    for (let attempt = 0; attempt < 200; attempt++) {
+        const port = base + randomInt(width);
+        if (handedOut.has(port)) {
+            continue;
+        }
+        handedOut.add(port);
+        if (await portIsFree(port)) {
+            return port;
+        }
+        handedOut.delete(port);
+    }
+    throw new Error(`no free TCP port on 127.0.0.1 between ${base} and ${base + width - 1}`);
 }
 
 /** A password as the stack makes them: 32 letters and digits. */

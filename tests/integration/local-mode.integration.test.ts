@@ -22,6 +22,13 @@ afterAll(() => {
 
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 
+test("R12.2 the ports handed to local servers lie below the kernel's ephemeral range and are never handed out twice, so no outgoing connection takes one before its server binds it", async () => {
+    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    const ports = await Promise.all(Array.from({ length: 50 }, () => freePort()));
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(ports.filter((port) => port >= low)).toEqual([]);
+});
+
 describe("npm run render", () => {
     test("writes the contract's files with R4.3/R5.5 modes (keys and secrets 600, certificates 644)", async () => {
         const out = join(work, "render");
