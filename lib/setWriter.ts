@@ -101,6 +101,12 @@ export interface WriterOutcome {
     lost: number;
     /** Of those, the ones a replica had confirmed (WAIT 1): the promise is that there are none. */
     confirmedLost: number;
+    /**
+     * When each confirmed write that was lost had been answered (ms since the epoch): a frozen primary
+     * that thaws while the Sentinels reconfigure the set answers the write it held, with a replica that
+     * still follows it confirming, and both are then made replicas of the new primary.
+     */
+    confirmedLostAnswered: number[];
 }
 
 /** Reads every acknowledged key back (through `reader`, on the current primary) and counts what is missing. */
@@ -122,5 +128,6 @@ export async function writerOutcome(records: WriteRecord[], reader: Redis): Prom
         failed: records.filter((record) => !record.ok).length,
         lost: missing.size,
         confirmedLost: acknowledged.filter((record) => record.confirmed && missing.has(record.key)).length,
+        confirmedLostAnswered: acknowledged.filter((record) => record.confirmed && missing.has(record.key)).map((record) => record.done),
     };
 }

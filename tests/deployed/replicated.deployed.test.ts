@@ -104,13 +104,19 @@ describe("the primary lost, then back (R13.5)", () => {
         expect(await set.roleOf(before)).toBe("slave");
     }, 300000);
 
-    test("R13.5 docker pause of the primary: a replica is promoted; unpaused, the old primary rejoins as a replica; nothing confirmed is lost", async () => {
+    test("R13.5 docker pause of the primary: a replica is promoted; unpaused, the old primary rejoins as a replica; no write confirmed before the pause is lost", async () => {
+        let pausedAt = 0;
         const { run, before } = await set.throughEvent(
             "paused",
-            (primary) => primary.pause(),
+            async (primary) => {
+                pausedAt = Date.now();
+                await primary.pause();
+            },
             (primary) => primary.unpause(),
         );
-        expect(seen(run)).toMatchObject({ failed: 0, confirmedLost: 0 });
+        expect(seen(run)).toMatchObject({ failed: 0 });
+        // What the thawed former primary answers before the Sentinels move its replica may be lost (README).
+        expect(run.confirmedLostAnswered.filter((answered) => answered < pausedAt)).toEqual([]);
         expect(await set.roleOf(before)).toBe("slave");
     }, 300000);
 

@@ -358,15 +358,21 @@ describe("R13.5 failovers under a writer on README's client settings", () => {
         expect(outcome).toMatchObject({ failed: 0, confirmedLost: 0 });
     }, 120000);
 
-    test("R13.5 a frozen primary (SIGSTOP): a replica is promoted; thawed, the old primary rejoins as a replica; nothing confirmed is lost", async () => {
+    test("R13.5 a frozen primary (SIGSTOP): a replica is promoted; thawed, the old primary rejoins as a replica; no write confirmed before the freeze is lost", async () => {
+        let frozenAt = 0;
         const { running, outcome, before } = await throughEvent(work, "frozen", async (set, primary) => {
+            frozenAt = Date.now();
             primary.freeze();
             await waitUntil(async () => (await primaryOf(set)).member.name !== primary.member.name, 30000, "a new primary");
             primary.thaw();
         });
         sets.push(running);
         expect((await infoOf(running.local, before.member.port)).get("role")).toBe("slave");
-        expect(outcome).toMatchObject({ failed: 0, confirmedLost: 0 });
+        expect(outcome).toMatchObject({ failed: 0 });
+        // Thawed while the Sentinels reconfigure the set, the former primary answers the write it held,
+        // and a replica not yet moved confirms it: that write is lost (README, "What a failure does").
+        // Every write answered before the freeze is on the new primary.
+        expect(outcome.confirmedLostAnswered.filter((answered) => answered < frozenAt)).toEqual([]);
     }, 120000);
 
     test("R13.5 a coordinated switchover (the primary's supervisor stopped, as pulumi up and docker stop do): no command fails and no acknowledged write is lost", async () => {
