@@ -83,7 +83,7 @@ describe("pulumi up of replicas 2", () => {
     test("R13.9 a client on the network finds the primary through the Sentinels and writes, with README's settings", async () => {
         const writer = await startSetWriter(docker, outputs(), TEST_STACK, "first");
         try {
-            await sleep(3000);
+            await writer.waitWrites(51);
             const run = await writer.stop();
             expect(run.writes).toBeGreaterThan(50);
             expect(seen(run)).toMatchObject({ failed: 0, lost: 0, error: undefined });
@@ -152,7 +152,7 @@ describe("a changed setting (R13.7)", () => {
         await set.waitHealthy(60000);
         const second = await startSetWriter(docker, outputs(), TEST_STACK, "generation-2");
         try {
-            await sleep(2000);
+            await second.waitWrites(11);
             const secondRun = await second.stop();
             expect(secondRun.writes).toBeGreaterThan(10);
             expect(seen(secondRun)).toMatchObject({ failed: 0, lost: 0, error: undefined });

@@ -11,6 +11,9 @@ import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Acknowledged writes before an event and after the set is whole again (about half a second's worth each). */
+const WRITES_AROUND = 50;
+
 /** What a writer's run says, its failures spelled out so that a failed assertion shows them. */
 export const seen = (run: SetWriterRun): Record<string, unknown> => ({
     failed: run.failed,
@@ -126,7 +129,7 @@ export class DeployedSet {
     ): Promise<{ run: SetWriterRun; before: Docker.Container }> {
         const writer = await startSetWriter(this.docker, this.outputs, this.stackName, prefix);
         try {
-            await sleep(3000);
+            await writer.waitWrites(WRITES_AROUND);
             const primary = await this.primaryContainer();
             await event(primary);
             const deadline = Date.now() + 60000;
@@ -143,7 +146,7 @@ export class DeployedSet {
                 await sleep(1000);
             }
             await this.waitHealthy(120000, primary.id);
-            await sleep(3000);
+            await writer.waitWrites((await writer.acknowledged()) + WRITES_AROUND);
             return { run: await writer.stop(), before: primary };
         } finally {
             await writer.client.remove();
@@ -182,9 +185,9 @@ export class DeployedSet {
     async throughRollout(prefix: string, change: () => Promise<void>): Promise<SetWriterRun> {
         const writer = await startSetWriter(this.docker, this.outputs, this.stackName, prefix);
         try {
-            await sleep(3000);
+            await writer.waitWrites(WRITES_AROUND);
             await change();
-            await sleep(3000);
+            await writer.waitWrites((await writer.acknowledged()) + WRITES_AROUND);
             return await writer.stop();
         } finally {
             await writer.client.remove();

@@ -14,13 +14,19 @@ export interface SetWriterRun extends WriterOutcome {
     error?: string;
 }
 
-/** A writer started in a client container; `stop` ends it and returns its outcome. */
-export async function startSetWriter(
-    docker: Docker,
-    outputs: Record<string, unknown>,
-    stack: string,
-    prefix: string,
-): Promise<{ stop: () => Promise<SetWriterRun>; client: ValkeyClient }> {
+/** A writer running in a client container. */
+export interface SetWriter {
+    client: ValkeyClient;
+    /** Its acknowledged writes so far. */
+    acknowledged: () => Promise<number>;
+    /** Waits until it has `count` acknowledged writes in all (a fresh container takes a while under load). */
+    waitWrites: (count: number, timeoutMs?: number) => Promise<void>;
+    /** Ends it and returns its outcome. */
+    stop: () => Promise<SetWriterRun>;
+}
+
+/** A writer started in a client container. */
+export async function startSetWriter(docker: Docker, outputs: Record<string, unknown>, stack: string, prefix: string): Promise<SetWriter> {
     const users: AclUserName[] = ["mcp-agent", "mcp-admin"];
     const client = await ValkeyClient.start(docker, credentialsOf(outputs), users, stack);
     const passwords = outputs.passwords as Record<AclUserName, string>;
@@ -30,8 +36,23 @@ export async function startSetWriter(
     ]);
     const env = `SENTINELS=${(outputs.sentinelEndpoints as string[]).join(",")} PRIMARY_NAME=${String(outputs.primaryName)} PREFIX=${prefix}`;
     await exec(client.container, ["sh", "-c", `${env} node /tmp/client/writer.js > /tmp/client/writer.log 2>&1 &`], { user: "root" });
+    const acknowledged = async (): Promise<number> =>
+        Number((await exec(client.container, ["cat", "/tmp/client/acknowledged"], { user: "root" })).stdout.trim() || 0);
     return {
         client,
+        acknowledged,
+        waitWrites: async (count, timeoutMs = 60000) => {
+            const deadline = Date.now() + timeoutMs;
+            let seen = await acknowledged();
+            while (seen < count) {
+                if (Date.now() > deadline) {
+                    const log = (await exec(client.container, ["cat", "/tmp/client/writer.log"], { user: "root" })).stdout;
+                    throw new Error(`the writer has ${seen} acknowledged writes after ${timeoutMs} ms, not ${count}; its log: ${log}`);
+                }
+                await new Promise((resolve) => setTimeout(resolve, 200));
+                seen = await acknowledged();
+            }
+        },
         stop: async () => {
             await exec(client.container, ["touch", "/tmp/client/stop"], { user: "root" });
             for (let i = 0; i < 300; i++) {

@@ -5,7 +5,7 @@
  * line: what it saw (lib/setWriter.ts, WriterOutcome) and when each failed command was issued.
  * SENTINELS (host:port, separated by commas) and PRIMARY_NAME come from the environment.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { sentinelClient, startWriter, writerOutcome } from "../../../lib/setWriter";
 
 const files = "/tmp/client";
@@ -26,6 +26,8 @@ async function main(): Promise<void> {
     const writerClient = clientAs("mcp-agent");
     const writer = startWriter(writerClient, process.env.PREFIX ?? "w");
     while (!existsSync(`${files}/stop`)) {
+        // What it has written so far, so that a test waits for writes rather than for time.
+        writeFileSync(`${files}/acknowledged`, String(writer.records().filter((record) => record.ok).length));
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const records = await writer.stop();
