@@ -61,12 +61,15 @@ async function main(): Promise<void> {
     const work = mkdtempSync(join(tmpdir(), "molis-bench-"));
     try {
         const bodies = new Map<string, string>();
+        // A row selected or never measured before: the report says which were measured this run.
+        const measured: number[] = [];
         for (const row of ROWS) {
             const kept = previous.get(row.heading);
             if (only && !only.has(row.number) && kept !== undefined) {
                 bodies.set(row.heading, kept);
                 continue;
             }
+            measured.push(row.number);
             process.stdout.write(`row ${row.number}: ${row.heading}...\n`);
             const result = await row.measure(work);
             const lines = [...row.intro, "", ...result.table, ...(row.outro ? ["", ...row.outro] : [])];
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
         const report = [
             "# Benchmarks",
             "",
-            `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}${only ? ` (rows ${[...only].join(", ")}; the others as measured before)` : ""}. Medians with min-max over repeated runs.`,
+            `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}${only ? ` (rows ${measured.join(", ")}; the others as measured before)` : ""}. Medians with min-max over repeated runs.`,
             "",
             "## Targets missed",
             "",
