@@ -144,6 +144,12 @@ export async function freePort(): Promise<number> {
     const [start, end] = low - 1024 > 10000 ? [10000, low - 1] : [high + 1, 65535];
     const slices = 8;
     const width = Math.floor((end - start + 1) / slices);
+    if (width < 1) {
+        throw new Error(
+            `no TCP ports outside the kernel's ephemeral range (net.ipv4.ip_local_port_range is ${low} ${high}) for local servers: ` +
+                `narrow it, e.g. sysctl -w net.ipv4.ip_local_port_range="32768 60999"`,
+        );
+    }
     const base = start + (Number(process.env.JEST_WORKER_ID ?? 0) % slices) * width;
     for (let attempt = 0; attempt < 200; attempt++) {
         const port = base + randomInt(width);

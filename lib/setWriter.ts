@@ -99,7 +99,10 @@ export interface WriterOutcome {
     failed: number;
     /** Acknowledged writes missing from the primary afterwards. */
     lost: number;
-    /** Of those, the ones a replica had confirmed (WAIT 1): the promise is that there are none. */
+    /**
+     * Of those, the ones a replica had confirmed (WAIT 1). None after a crash, a cut or a switchover;
+     * a frozen primary is the exception `confirmedLostAnswered` describes.
+     */
     confirmedLost: number;
     /**
      * When each confirmed write that was lost had been answered (ms since the epoch): a frozen primary
@@ -122,12 +125,13 @@ export async function writerOutcome(records: WriteRecord[], reader: Redis): Prom
             }
         });
     }
+    const confirmedLost = acknowledged.filter((record) => record.confirmed && missing.has(record.key));
     return {
         writes: records.length,
         longestStallMs: Math.max(0, ...records.map((record) => record.done - record.issued)),
         failed: records.filter((record) => !record.ok).length,
         lost: missing.size,
-        confirmedLost: acknowledged.filter((record) => record.confirmed && missing.has(record.key)).length,
-        confirmedLostAnswered: acknowledged.filter((record) => record.confirmed && missing.has(record.key)).map((record) => record.done),
+        confirmedLost: confirmedLost.length,
+        confirmedLostAnswered: confirmedLost.map((record) => record.done),
     };
 }
