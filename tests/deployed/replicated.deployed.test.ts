@@ -16,7 +16,7 @@ import { exec } from "../../lib/docker";
 import { DeployedStack, KEEP } from "./support/deployedStack";
 import { expectSuccess, runCommand } from "./support/pulumiStack";
 import { DeployedSet, seen } from "./support/replicatedSet";
-import { startSetWriter } from "./support/setWriter";
+import { writesThrough } from "./support/setWriter";
 import { readTar } from "./support/tarFile";
 
 const TEST_STACK = "replicated-test";
@@ -81,15 +81,9 @@ describe("pulumi up of replicas 2", () => {
     });
 
     test("R13.9 a client on the network finds the primary through the Sentinels and writes, with README's settings", async () => {
-        const writer = await startSetWriter(docker, outputs(), TEST_STACK, "first");
-        try {
-            await writer.waitWrites(51);
-            const run = await writer.stop();
-            expect(run.writes).toBeGreaterThan(50);
-            expect(seen(run)).toMatchObject({ failed: 0, lost: 0, error: undefined });
-        } finally {
-            await writer.client.remove();
-        }
+        const run = await writesThrough(docker, outputs(), TEST_STACK, "first", 51);
+        expect(run.writes).toBeGreaterThan(50);
+        expect(seen(run)).toMatchObject({ failed: 0, lost: 0, error: undefined });
     }, 120000);
 });
 
@@ -150,15 +144,9 @@ describe("a changed setting (R13.7)", () => {
         expect(outputs().credentialGeneration).toBe(2);
         expect(seen(run)).toMatchObject({ failed: 0, lost: 0, confirmedLost: 0 });
         await set.waitHealthy(60000);
-        const second = await startSetWriter(docker, outputs(), TEST_STACK, "generation-2");
-        try {
-            await second.waitWrites(11);
-            const secondRun = await second.stop();
-            expect(secondRun.writes).toBeGreaterThan(10);
-            expect(seen(secondRun)).toMatchObject({ failed: 0, lost: 0, error: undefined });
-        } finally {
-            await second.client.remove();
-        }
+        const secondRun = await writesThrough(docker, outputs(), TEST_STACK, "generation-2", 11);
+        expect(secondRun.writes).toBeGreaterThan(10);
+        expect(seen(secondRun)).toMatchObject({ failed: 0, lost: 0, error: undefined });
         await set.startClient();
     }, 900000);
 

@@ -18,8 +18,10 @@ export interface RideRecord {
     error?: string;
 }
 
+/** The records of the log's complete lines (the client may be writing the last one while it is read). */
 export function parseRide(log: string): RideRecord[] {
     return log
+        .slice(0, log.lastIndexOf("\n") + 1)
         .split("\n")
         .filter((line) => line.startsWith("{"))
         .map((line) => JSON.parse(line) as RideRecord);

@@ -41,25 +41,32 @@ export async function rotateUnderLoad(deployed: DeployedStack): Promise<Rotation
         await exec(rider.container, ["sh", "-c", `RIDE_USER=${user} node /tmp/client/ride.js > /tmp/client/ride.log 2>&1 &`], {
             user: "root",
         });
-        // Wait until the client has written (not a fixed time), so that the rotation finds it connected.
-        const ready = Date.now() + 30000;
-        while ((await exec(rider.container, ["test", "-s", "/tmp/client/ride.log"], { user: "root" })).code !== 0) {
-            if (Date.now() > ready) {
-                throw new Error("the ride-through client wrote nothing within 30 s");
+        const rideLog = async (): Promise<RideRecord[]> =>
+            parseRide((await exec(rider.container, ["cat", "/tmp/client/ride.log"], { user: "root" })).stdout);
+        /** Waits (not a fixed time) until the client has `count` commands issued after `since`. */
+        const waitRide = async (since: number, count: number): Promise<void> => {
+            const deadline = Date.now() + 30000;
+            while ((await rideLog()).filter((r) => r.issued > since).length < count) {
+                if (Date.now() > deadline) {
+                    throw new Error(
+                        `the ride-through client issued fewer than ${count} commands in 30 s after ${new Date(since).toISOString()}`,
+                    );
+                }
+                await sleep(200);
             }
-            await sleep(200);
-        }
-        await sleep(1000);
+        };
+        // Connected and writing before the rotation starts.
+        await waitRide(0, 10);
 
         const started = Date.now();
         await stack.setConfig("credentialGeneration", String(Number(before.outputs.credentialGeneration) + 1));
         await deployed.up();
         const finished = Date.now();
 
-        await sleep(2000);
+        // The new container is healthy when `pulumi up` returns: twenty commands after it show the client back.
+        await waitRide(finished, 20);
         await exec(rider.container, ["touch", "/tmp/client/stop"], { user: "root" });
-        await sleep(500);
-        const ride = parseRide((await exec(rider.container, ["cat", "/tmp/client/ride.log"], { user: "root" })).stdout);
+        const ride = await rideLog();
 
         // The engine's clock: the old container's death and the new one's first healthy check.
         const events = await containerEvents(docker, started - 1000, finished + 1000);

@@ -69,3 +69,20 @@ export async function startSetWriter(docker: Docker, outputs: Record<string, unk
         },
     };
 }
+
+/** Starts a writer, lets it acknowledge `count` writes, and returns its outcome. */
+export async function writesThrough(
+    docker: Docker,
+    outputs: Record<string, unknown>,
+    stack: string,
+    prefix: string,
+    count: number,
+): Promise<SetWriterRun> {
+    const writer = await startSetWriter(docker, outputs, stack, prefix);
+    try {
+        await writer.waitWrites(count);
+        return await writer.stop();
+    } finally {
+        await writer.client.remove();
+    }
+}
