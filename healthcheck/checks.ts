@@ -232,16 +232,7 @@ export function judgeReplication(info: Map<string, string>, depth: CheckDepth): 
     return { line: "OK", exitCode: 0 };
 }
 
-/** `SENTINEL MASTER <name>`'s flat field/value list as a map. */
-export function sentinelFields(reply: unknown): Map<string, string> {
-    const fields = new Map<string, string>();
-    if (Array.isArray(reply)) {
-        for (let i = 0; i + 1 < reply.length; i += 2) {
-            fields.set(String(reply[i]), String(reply[i + 1]));
-        }
-    }
-    return fields;
-}
+export { sentinelFields } from "../valkey/sentinelView";
 
 /**
  * A Sentinel (R13.6): healthy when it sees the primary up (its flags hold no s_down, o_down or

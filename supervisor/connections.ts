@@ -7,6 +7,7 @@ import Redis from "ioredis";
 import { isIpv4 } from "../settings/formats";
 import { SupervisorSettings } from "../valkey/contract";
 import { SetDescription, SetMember } from "../valkey/sentinelConf";
+import { InstanceFields, replicaList, sentinelFields } from "../valkey/sentinelView";
 import { Address, primaryFromAnswers } from "../valkey/topology";
 
 const TIMEOUT_MS = 2000;
@@ -70,19 +71,15 @@ export async function ask(credentials: Credentials, address: Address, command: s
     }
 }
 
+/** Each Sentinel's answer to `command` (undefined where one does not answer). */
+async function askEachSentinel(credentials: Credentials, set: SetDescription, command: string[]): Promise<unknown[]> {
+    return Promise.all(set.sentinels.map((sentinel) => ask(credentials, sentinel, command).catch(() => undefined)));
+}
+
 /** What each Sentinel says the primary is (undefined where one does not answer). */
 export async function sentinelAnswers(credentials: Credentials, set: SetDescription): Promise<Array<Address | undefined>> {
-    return Promise.all(
-        set.sentinels.map(async (sentinel) => {
-            try {
-                const reply = (await ask(credentials, sentinel, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", set.primaryName])) as
-                    [string, string] | null;
-                return reply ? { host: reply[0], port: Number(reply[1]) } : undefined;
-            } catch {
-                return undefined;
-            }
-        }),
-    );
+    const replies = await askEachSentinel(credentials, set, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", set.primaryName]);
+    return replies.map((reply) => (Array.isArray(reply) ? { host: String(reply[0]), port: Number(reply[1]) } : undefined));
 }
 
 /** The primary a majority of the Sentinels name, or undefined. */
@@ -90,26 +87,16 @@ export async function primaryByMajority(credentials: Credentials, set: SetDescri
     return primaryFromAnswers(await sentinelAnswers(credentials, set), set.sentinels.length);
 }
 
-/** The replicas each Sentinel knows (`host:port`), for each Sentinel that answers (undefined where one does not). */
-export async function replicasKnown(credentials: Credentials, set: SetDescription): Promise<Array<Set<string> | undefined>> {
-    return Promise.all(
-        set.sentinels.map(async (sentinel) => {
-            try {
-                const reply = (await ask(credentials, sentinel, ["SENTINEL", "REPLICAS", set.primaryName])) as unknown[][];
-                return new Set(
-                    reply.map((fields) => {
-                        const map = new Map<string, string>();
-                        for (let i = 0; i + 1 < fields.length; i += 2) {
-                            map.set(String(fields[i]), String(fields[i + 1]));
-                        }
-                        return `${map.get("ip")}:${map.get("port")}`;
-                    }),
-                );
-            } catch {
-                return undefined;
-            }
-        }),
-    );
+/** The replicas each Sentinel lists (SENTINEL REPLICAS), undefined where one does not answer. */
+export async function sentinelReplicas(credentials: Credentials, set: SetDescription): Promise<Array<InstanceFields[] | undefined>> {
+    const replies = await askEachSentinel(credentials, set, ["SENTINEL", "REPLICAS", set.primaryName]);
+    return replies.map((reply) => (reply === undefined ? undefined : replicaList(reply)));
+}
+
+/** What each Sentinel says of the primary (SENTINEL MASTER), undefined where one does not answer. */
+export async function sentinelPrimaries(credentials: Credentials, set: SetDescription): Promise<Array<InstanceFields | undefined>> {
+    const replies = await askEachSentinel(credentials, set, ["SENTINEL", "MASTER", set.primaryName]);
+    return replies.map((reply) => (reply === undefined ? undefined : sentinelFields(reply)));
 }
 
 /** This member in the set's description, or an error naming what the set has. */

@@ -8,15 +8,17 @@
  *
  * When it is stopped (a replacement by `pulumi up`, `docker stop`) while it is the primary with a
  * replica, it hands over first: it pauses writes (CLIENT PAUSE WRITE), waits until the replicas have
- * every acknowledged write, asks the Sentinels for a failover and waits for the new primary; then it
- * stops valkey-server. Clients blocked by the pause see the connection close, find the new primary
- * through the Sentinels and send again: nothing acknowledged is lost and nothing fails.
+ * every acknowledged write, asks the Sentinels for a failover and waits for the new primary (asking
+ * again if a failover ends without one); then it stops valkey-server. Clients blocked by the pause
+ * see the connection close, find the new primary through the Sentinels and send again: nothing
+ * acknowledged is lost and nothing fails.
  */
 import { spawn } from "node:child_process";
 import { parseInfo } from "../valkey/info";
 import { readSupervisorSettings } from "../valkey/contract";
 import { replicaPriority } from "../valkey/topology";
 import { isMember } from "../valkey/sentinelConf";
+import { describePrimary, failingOver, unusableReplicas } from "../valkey/sentinelView";
 import {
     ask,
     connectAs,
@@ -25,19 +27,27 @@ import {
     primaryByMajority,
     readCredentials,
     readSet,
-    replicasKnown,
     sentinelAnswers,
+    sentinelPrimaries,
+    sentinelReplicas,
     sleep,
 } from "./connections";
 
 /** How long a handover may take in all; the container's stop timeout leaves room for the shutdown after it. */
 const HANDOVER_BUDGET_MS = 20000;
 /**
- * How long to wait for every Sentinel to know every replica before a failover: Sentinel learns a
- * primary's replicas from its INFO, read every 10 s, and a failover leaves a replica it does not
- * know pointing at the old primary for ever.
+ * How long to wait for every Sentinel to know every replica and be able to use it before a failover:
+ * Sentinel learns a primary's replicas from its INFO, read every 10 s, and a failover leaves a
+ * replica it does not know pointing at the old primary for ever; a Sentinel that finds no usable
+ * replica just after accepting a failover aborts it.
  */
 const KNOWN_BUDGET_MS = 11000;
+/**
+ * How long after asking for a failover without a new primary the Sentinels are asked what they are
+ * doing (a switchover takes about 1.5 s); a failover that has ended without moving the primary is
+ * asked for again.
+ */
+const STALLED_MS = 4000;
 /** How long the replicas may take to have every write once writes are paused; then it fails over anyway. */
 const CATCH_UP_BUDGET_MS = 5000;
 /** How long writes stay paused at most if the handover stalls (the shutdown ends the pause anyway). */
@@ -80,6 +90,45 @@ async function discoverPrimary(): Promise<{ host: string; port: number }> {
     }
 }
 
+/**
+ * Waits until every Sentinel that answers could use every online replica in a failover (linked,
+ * answering, its INFO recent, replicating from this node), at most until KNOWN_BUDGET_MS after
+ * `started`; says what it waited for.
+ */
+async function replicasUsable(names: string[], started: number): Promise<void> {
+    for (;;) {
+        const listings = await sentinelReplicas(credentials, set);
+        const reasons = listings.flatMap((listed, i) =>
+            listed === undefined ? [] : unusableReplicas(set.sentinels[i].name, listed, names, self),
+        );
+        if (reasons.length === 0) {
+            if (Date.now() - started > 1000) {
+                say(`every Sentinel can use ${names.join(", ")} after ${Date.now() - started} ms`);
+            }
+            return;
+        }
+        if (Date.now() - started > KNOWN_BUDGET_MS) {
+            say(`failing over anyway: ${reasons.join("; ")}`);
+            return;
+        }
+        await sleep(200);
+    }
+}
+
+/** Asks the Sentinels, one after another, for a failover; whether one started it. */
+async function askForFailover(): Promise<boolean> {
+    for (const sentinel of set.sentinels) {
+        try {
+            await ask(credentials, sentinel, ["SENTINEL", "FAILOVER", set.primaryName]);
+            say(`asked ${sentinel.name} for a failover`);
+            return true;
+        } catch (error) {
+            say(`${sentinel.name} did not start a failover: ${(error as Error).message}`);
+        }
+    }
+    return false;
+}
+
 /** The coordinated switchover of a primary that is being stopped. */
 async function handOver(): Promise<void> {
     const started = Date.now();
@@ -93,18 +142,7 @@ async function handOver(): Promise<void> {
             return;
         }
         const names = online.map((replica) => `${replica.host}:${replica.port}`);
-        for (;;) {
-            const known = await replicasKnown(credentials, set);
-            const unknown = names.filter((name) => known.some((replicas) => replicas !== undefined && !replicas.has(name)));
-            if (unknown.length === 0) {
-                break;
-            }
-            if (Date.now() - started > KNOWN_BUDGET_MS) {
-                say(`the Sentinels do not all know ${unknown.join(", ")} yet; failing over anyway`);
-                break;
-            }
-            await sleep(200);
-        }
+        await replicasUsable(names, started);
         // Each replica's own offset, asked of it directly: the primary's view of it comes from the
         // replica's REPLCONF ACK, sent once a second, and would keep writes paused that long.
         const links = online.map((replica) => connectAs(credentials, { host: replica.host, port: Number(replica.port) }));
@@ -129,22 +167,29 @@ async function handOver(): Promise<void> {
         } finally {
             links.forEach((link) => link.disconnect());
         }
-        let asked = false;
-        for (const sentinel of set.sentinels) {
-            try {
-                await ask(credentials, sentinel, ["SENTINEL", "FAILOVER", set.primaryName]);
-                say(`asked ${sentinel.name} for a failover`);
-                asked = true;
-                break;
-            } catch (error) {
-                say(`${sentinel.name} did not start a failover: ${(error as Error).message}`);
-            }
-        }
-        while (asked && Date.now() - started < HANDOVER_BUDGET_MS) {
+        let askedAt = Date.now();
+        let asked = await askForFailover();
+        while (Date.now() - started < HANDOVER_BUDGET_MS) {
             const primary = await primaryByMajority(credentials, set);
             if (primary !== undefined && !isMember(self, primary)) {
                 say(`handed over to ${primary.host}:${primary.port} in ${Date.now() - started} ms`);
                 return;
+            }
+            if (Date.now() - askedAt > (asked ? STALLED_MS : 1000)) {
+                // A failover that ended without moving the primary (aborted) is asked for again.
+                const views = await sentinelPrimaries(credentials, set);
+                say(
+                    `no new primary yet: ${views.map((view, i) => (view ? describePrimary(set.sentinels[i].name, view) : `${set.sentinels[i].name}: no answer`)).join("; ")}`,
+                );
+                const moving = views.some(
+                    (view) =>
+                        view !== undefined &&
+                        (failingOver(view) || !isMember(self, { host: view.get("ip") ?? "", port: Number(view.get("port")) })),
+                );
+                if (!moving) {
+                    asked = await askForFailover();
+                }
+                askedAt = Date.now();
             }
             await sleep(100);
         }

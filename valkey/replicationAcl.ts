@@ -109,8 +109,8 @@ export const SENTINEL_USERS: readonly AclUserSpec<SetUserName>[] = [
     },
     {
         name: "supervisor",
-        job: "a node's supervisor: who is primary, which replicas the Sentinels know, and a coordinated failover before the primary stops",
-        grants: [keyless(["ping", "sentinel|get-master-addr-by-name", "sentinel|replicas", "sentinel|failover"])],
+        job: "a node's supervisor: who is primary, what the Sentinels see of it and its replicas, and a coordinated failover before the primary stops",
+        grants: [keyless(["ping", "sentinel|get-master-addr-by-name", "sentinel|master", "sentinel|replicas", "sentinel|failover"])],
     },
     {
         name: "sentinel-peer",

@@ -6,6 +6,7 @@ import { CONTAINER_PATHS } from "../../valkey/contract";
 import { judgeReplication, judgeSentinel, sentinelFields } from "../../healthcheck/checks";
 import { INTERNAL_USER_NAMES, REPLICATED_NODE_USERS, SENTINEL_USERS, SetUserName } from "../../valkey/replicationAcl";
 import { renderSentinelConf, savedSentinelState } from "../../valkey/sentinelConf";
+import { describePrimary, failingOver, replicaList, replicaUnusable, unusableReplicas } from "../../valkey/sentinelView";
 import { primaryFromAnswers, replicaPriority, setDescription, topology } from "../../valkey/topology";
 
 const replicated = resolveSettings({ replicas: 2 }).settings;
@@ -180,6 +181,59 @@ describe("a node's role and health", () => {
     });
 
     const info = (fields: Record<string, string>): Map<string, string> => new Map(Object.entries(fields));
+
+    test("R13.7 a stopped primary fails over only to replicas every Sentinel can use: known, linked, answering, its INFO recent, replicating from it", () => {
+        const primary = { host: "valkey-0", port: 6379 };
+        const replica = (changes: Record<string, string> = {}): string[] =>
+            Object.entries({
+                name: "valkey-1:6379",
+                ip: "valkey-1",
+                port: "6379",
+                flags: "slave",
+                "last-ok-ping-reply": "420",
+                "info-refresh": "6100",
+                "master-link-status": "ok",
+                "master-host": "valkey-0",
+                "master-port": "6379",
+                ...changes,
+            }).flat();
+        const usable = (fields: string[]): string | undefined => replicaUnusable(sentinelFields(fields), primary);
+        expect(usable(replica())).toBeUndefined();
+        expect(usable(replica({ flags: "s_down,slave,disconnected" }))).toBe("flags s_down,slave,disconnected");
+        expect(usable(replica({ flags: "slave,disconnected" }))).toBe("flags slave,disconnected");
+        expect(usable(replica({ "last-ok-ping-reply": "5200" }))).toBe("last good PING answer 5200 ms ago");
+        expect(usable(replica({ "info-refresh": "25000" }))).toBe("last INFO 25000 ms ago");
+        expect(usable(replica({ "master-link-status": "err" }))).toBe("link to its primary err");
+        expect(usable(replica({ "master-host": "valkey-2" }))).toBe("replicating from valkey-2:6379, not valkey-0:6379");
+        const listed = replicaList([replica(), replica({ name: "valkey-2:6379", ip: "valkey-2", flags: "slave,disconnected" })]);
+        expect(unusableReplicas("sentinel-0", listed, ["valkey-1:6379"], primary)).toEqual([]);
+        expect(unusableReplicas("sentinel-0", listed, ["valkey-1:6379", "valkey-2:6379", "valkey-3:6379"], primary)).toEqual([
+            "sentinel-0 sees valkey-2:6379: flags slave,disconnected",
+            "sentinel-0 does not know valkey-3:6379",
+        ]);
+    });
+
+    test("R13.7 a Sentinel's view of the primary says whether it is failing over, for the log and the second request", () => {
+        const idle = sentinelFields(["name", "molis", "ip", "valkey-0", "port", "6379", "flags", "master"]);
+        const busy = sentinelFields([
+            "name",
+            "molis",
+            "ip",
+            "valkey-0",
+            "port",
+            "6379",
+            "flags",
+            "master,failover_in_progress,force_failover",
+            "failover-state",
+            "wait_promotion",
+        ]);
+        expect(failingOver(idle)).toBe(false);
+        expect(failingOver(busy)).toBe(true);
+        expect(describePrimary("sentinel-1", busy)).toBe(
+            "sentinel-1: primary valkey-0:6379 flags master,failover_in_progress,force_failover failover-state wait_promotion",
+        );
+        expect(describePrimary("sentinel-2", idle)).toBe("sentinel-2: primary valkey-0:6379 flags master");
+    });
 
     test("R13.6 a replica is healthy while linked; a primary while a replica acknowledges; serving asks less of a primary", () => {
         expect(judgeReplication(info({ role: "slave", master_link_status: "up" }), "healthy").exitCode).toBe(0);
