@@ -4,7 +4,15 @@ import * as tls from "@pulumi/tls";
 import { AclUserName, hashPassword, perUser, renderAclFile, renderUsersAclFile } from "../valkey/acl";
 import { CertPlan, CertSpec } from "../valkey/certPlan";
 import { INTERNAL_USER_NAMES, InternalUserName, REPLICATED_NODE_USERS, SENTINEL_USERS, SetUserName } from "../valkey/replicationAcl";
-import { credentialGenerations, CredentialSlot, slotMarker, slotSuffix } from "../valkey/rotation";
+import {
+    credentialGenerations,
+    CredentialSlot,
+    linkGenerations,
+    LinkSlot,
+    linkSlotSuffix,
+    slotMarker,
+    slotSuffix,
+} from "../valkey/rotation";
 
 /** A private key (secret) and its certificate. */
 export interface IssuedCert {
@@ -18,8 +26,6 @@ export interface UserCredentials {
     clients: Record<AclUserName, IssuedCert>;
     /** Each user's password (secret). */
     passwords: Record<AclUserName, pulumi.Output<string>>;
-    /** A replicated set's own users' passwords (secret); none for a single node. */
-    internalPasswords?: Record<InternalUserName, pulumi.Output<string>>;
 }
 
 /** Everything secret the stack generates. */
@@ -35,6 +41,8 @@ export interface StackSecrets {
     aclFile: pulumi.Output<string>;
     /** A replicated set's Sentinels' ACL file (secret). */
     sentinelAclFile?: pulumi.Output<string>;
+    /** The passwords a replicated set's members authenticate with on their links (secret; valkey/rotation.ts, linkGenerations). */
+    linkPasswords?: Record<InternalUserName, pulumi.Output<string>>;
 }
 
 /** A private key (new when `trigger` changes). */
@@ -127,13 +135,6 @@ export function createStackSecrets(
             generation: held,
             clients: perUser((user) => leaf(`${name}-client-${user}${suffix}`, plan.clients[user], marker)),
             passwords: perUser((user) => password(user, suffix, marker)),
-            ...(replicated
-                ? {
-                      internalPasswords: Object.fromEntries(
-                          INTERNAL_USER_NAMES.map((user) => [user, password(user, suffix, marker)]),
-                      ) as Record<InternalUserName, pulumi.Output<string>>,
-                  }
-                : {}),
         };
     };
 
@@ -155,14 +156,28 @@ export function createStackSecrets(
             );
         return { ca, server: leaf(`${name}-server`, plan.server), current, previous, aclFile: pulumi.secret(aclFile) };
     }
-    // Both generations' hashes of every user of the set, for the nodes' and the Sentinels' ACL files.
+    // The set's own users, in three slots (valkey/rotation.ts, linkGenerations).
+    const links = linkGenerations(generation);
+    const linkPasswords = Object.fromEntries(
+        (Object.entries(links.slots) as Array<[LinkSlot, number]>).map(([slot, held]) => [
+            held,
+            Object.fromEntries(
+                INTERNAL_USER_NAMES.map((user) => [user, password(user, linkSlotSuffix(slot), slotMarker(slot, held))]),
+            ) as Record<InternalUserName, pulumi.Output<string>>,
+        ]),
+    ) as Record<number, Record<InternalUserName, pulumi.Output<string>>>;
+    // The hashes every member accepts: both generations of each service user, three of each of the set's own.
     const hashes = pulumi
-        .all(accepted.map((credentials) => pulumi.all({ ...credentials.passwords, ...credentials.internalPasswords })))
-        .apply((generationsPlain) => {
-            const users = [...Object.keys(generationsPlain[0])] as SetUserName[];
-            return Object.fromEntries(
-                users.map((user) => [user, generationsPlain.map((plain) => hashPassword((plain as Record<SetUserName, string>)[user]))]),
-            ) as Record<SetUserName, string[]>;
+        .all({
+            services: pulumi.all(accepted.map((credentials) => pulumi.all(credentials.passwords))),
+            links: pulumi.all(links.accepted.map((held) => pulumi.all(linkPasswords[held]))),
+        })
+        .apply(({ services, links: linkPlain }) => {
+            const hashesOf = (generationsPlain: Array<Record<string, string>>): Record<string, string[]> =>
+                Object.fromEntries(
+                    Object.keys(generationsPlain[0]).map((user) => [user, generationsPlain.map((plain) => hashPassword(plain[user]))]),
+                );
+            return { ...hashesOf(services), ...hashesOf(linkPlain) } as Record<SetUserName, string[]>;
         });
     return {
         ca,
@@ -170,6 +185,7 @@ export function createStackSecrets(
         previous,
         aclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(REPLICATED_NODE_USERS, h))),
         sentinelAclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(SENTINEL_USERS, h))),
+        linkPasswords: linkPasswords[links.outbound],
     };
 }
 

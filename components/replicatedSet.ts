@@ -105,7 +105,7 @@ export function deployReplicatedSet(
 ): ReplicatedSet {
     const set = topology(settings);
     const { current, ca } = secrets;
-    const internal = current.internalPasswords as NonNullable<typeof current.internalPasswords>;
+    const internal = secrets.linkPasswords as NonNullable<typeof secrets.linkPasswords>;
     const chain = [...set.sentinels, ...set.nodes];
     const members: ReplicatedSet["members"] = [];
     for (const member of chain) {

@@ -38,11 +38,54 @@ export function credentialGenerations(generation: number): CredentialGenerations
  * replaced exactly when the slot takes a new generation. Slot A at generation 1 carries none: a
  * stack deployed before generations existed keeps its credentials when it upgrades.
  */
-export function slotMarker(slot: CredentialSlot, generation: number): string | undefined {
+export function slotMarker(slot: CredentialSlot | LinkSlot, generation: number): string | undefined {
     return slot === "a" && generation === 1 ? undefined : String(generation);
 }
 
 /** Resource-name suffix of a slot: none for A (the names stacks had before), "-b" for B. */
 export function slotSuffix(slot: CredentialSlot): string {
     return slot === "a" ? "" : "-b";
+}
+
+/**
+ * The set's own users (replication, Sentinel, the supervisors): generations on its internal links.
+ *
+ * A rollout runs members of two generations side by side and their links go both ways (a new
+ * replica syncs from an old primary, an old replica from a new one; old and new Sentinels talk to
+ * each other), and Valkey and Sentinel each hold one password per link. So every member
+ * authenticates as the generation before its own (its own at generation 1) and accepts its own and
+ * the two before: a member of generation N uses N-1, which members of N-1 (N-1, N-2, N-3) and of N
+ * (N, N-1, N-2) both accept. The passwords therefore live in three slots, A, B and C, taking
+ * generations 1, 2, 3, 4 (A again), ...
+ */
+export type LinkSlot = "a" | "b" | "c";
+
+export interface LinkGenerations {
+    /** The generation a member authenticates as on its links. */
+    outbound: number;
+    /** The generations a member accepts, newest first. */
+    accepted: number[];
+    /** The generation each slot holds (slots B and C hold none at first). */
+    slots: Partial<Record<LinkSlot, number>>;
+}
+
+const LINK_SLOTS: readonly LinkSlot[] = ["c", "a", "b"];
+
+export function linkSlot(generation: number): LinkSlot {
+    return LINK_SLOTS[generation % 3];
+}
+
+export function linkGenerations(generation: number): LinkGenerations {
+    credentialGenerations(generation);
+    const accepted = [generation, generation - 1, generation - 2].filter((held) => held >= 1);
+    return {
+        outbound: Math.max(1, generation - 1),
+        accepted,
+        slots: Object.fromEntries(accepted.map((held) => [linkSlot(held), held])) as Partial<Record<LinkSlot, number>>,
+    };
+}
+
+/** Resource-name suffix of a link slot: as for the users' slots, and "-c" for C. */
+export function linkSlotSuffix(slot: LinkSlot): string {
+    return slot === "c" ? "-c" : slotSuffix(slot);
 }

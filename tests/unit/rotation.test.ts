@@ -1,7 +1,7 @@
 /** R10.1, R10.2: credential generations, two slots per user, both generations in the ACL file. */
 import * as pulumi from "@pulumi/pulumi";
 import { hashPassword } from "../../valkey/acl";
-import { credentialGenerations, slotMarker } from "../../valkey/rotation";
+import { credentialGenerations, linkGenerations, slotMarker } from "../../valkey/rotation";
 import type { ValkeyStack } from "../../components/valkeyStack";
 import { fakePassword, findResource, isSecret, promiseOf, recorded, recordedOptions, resourcesOfType, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
@@ -108,5 +108,51 @@ describe("generation 3", () => {
         expect(triggerOf("molis-valkey-client-mcp-agent-b-key")).toBe("2");
         expect((await promiseOf(stack.passwords))["mcp-agent"]).toBe(fakePassword("molis-valkey-password-mcp-agent").slice(0, 32));
         expect(await promiseOf(stack.previousCredentialGeneration)).toBe(2);
+    });
+});
+
+describe("a replicated set's own links through a rotation", () => {
+    test.each([
+        [1, { outbound: 1, accepted: [1], slots: { a: 1 } }],
+        [2, { outbound: 1, accepted: [2, 1], slots: { a: 1, b: 2 } }],
+        [3, { outbound: 2, accepted: [3, 2, 1], slots: { a: 1, b: 2, c: 3 } }],
+        [4, { outbound: 3, accepted: [4, 3, 2], slots: { a: 4, b: 2, c: 3 } }],
+    ])("R10.1 generation %p", (generation, expected) => {
+        expect(linkGenerations(generation)).toEqual(expected);
+    });
+
+    test("R10.1 while a rollout runs members of the old and the new generation side by side, each accepts what every other authenticates as, both ways", () => {
+        for (let generation = 2; generation <= 9; generation++) {
+            const members = [generation - 1, generation].map(linkGenerations);
+            for (const from of members) {
+                for (const to of members) {
+                    expect(to.accepted).toContain(from.outbound);
+                }
+            }
+        }
+        // What the members' current generation alone would give: a new member refused by an old one.
+        expect(linkGenerations(1).accepted).not.toContain(2);
+    });
+
+    test("R10.1 generation 3 in a set: the nodes accept three generations of each of the set's own users and two of each service user; the links use generation 2", async () => {
+        await deployStack({ replicas: 2, credentialGeneration: 3 });
+        const seeder = resourcesOfType(TYPES.container).find((r) => r.name.endsWith("-node-1-seed-secrets"));
+        const upload = (file: string): string =>
+            seeder?.inputs.uploads.find((u: { file: string }) => u.file === `/run/secrets/${file}`).content as string;
+        const hashes = (user: string): number =>
+            (
+                upload("valkey_acl")
+                    .split("\n")
+                    .find((line) => line.startsWith(`user ${user} `))
+                    ?.match(/ #[0-9a-f]{64}/g) ?? []
+            ).length;
+        expect(hashes("replicator")).toBe(3);
+        expect(hashes("sentinel")).toBe(3);
+        expect(hashes("supervisor")).toBe(3);
+        expect(hashes("mcp-agent")).toBe(2);
+        expect(findResource(TYPES.password, "-password-replicator").inputs.keepers).toBeUndefined();
+        expect(findResource(TYPES.password, "-password-replicator-b").inputs.keepers).toEqual({ generation: "2" });
+        expect(findResource(TYPES.password, "-password-replicator-c").inputs.keepers).toEqual({ generation: "3" });
+        expect(upload("replication.conf")).toContain(`primaryauth ${fakePassword("molis-valkey-password-replicator-b").slice(0, 32)}`);
     });
 });
