@@ -4,6 +4,9 @@
  * healed: the old primary rejoins), and `pulumi up` of a changed setting that replaces every
  * member; the same support the replicated-stack file asserts on.
  */
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DeployedStack } from "../tests/deployed/support/deployedStack";
 import { DeployedSet } from "../tests/deployed/support/replicatedSet";
 import { SetWriterRun } from "../tests/deployed/support/setWriter";
@@ -25,7 +28,8 @@ const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].ma
 interface Scenario {
     event: string;
     goal: Goal;
-    run: (set: DeployedSet, index: number) => Promise<SetWriterRun>;
+    /** A rollout's run carries the members' logs through it. */
+    run: (set: DeployedSet, index: number) => Promise<SetWriterRun & { memberLogs?: string }>;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -120,6 +124,16 @@ export const setOnDockerRow: Row = {
                     process.stdout.write(
                         `  ${scenario.event} #${i + 1}: ${JSON.stringify({ writes: run.writes, stall: run.longestStallMs, failed: run.failed, lost: run.lost, confirmedLost: run.confirmedLost, error: run.error })}\n`,
                     );
+                    if (
+                        run.memberLogs !== undefined &&
+                        scenario.goal.stallLimitMs !== undefined &&
+                        run.longestStallMs > scenario.goal.stallLimitMs
+                    ) {
+                        // Outside the checkout: what the members said through a run that missed its goal.
+                        const file = join(tmpdir(), `molis-bench-rollout-${i + 1}-${Date.now()}.log`);
+                        writeFileSync(file, `${run.memberLogs}\n`);
+                        process.stdout.write(`    stalled ${run.longestStallMs} ms; the members' logs through it: ${file}\n`);
+                    }
                     if (scenario.event.startsWith("planned")) {
                         await set.startClient();
                     }

@@ -6,6 +6,7 @@
 import Docker from "dockerode";
 import { exec } from "../../../lib/docker";
 import { DeployedStack } from "./deployedStack";
+import { MemberLogs } from "./memberLogs";
 import { SetWriterRun, startSetWriter } from "./setWriter";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
@@ -22,6 +23,14 @@ export const seen = (run: SetWriterRun): Record<string, unknown> => ({
     failures: run.failures,
     error: run.error,
 });
+
+/**
+ * What the stopped primary's supervisor said of its handover, from the members' logs: one line,
+ * `handed over to ... in ... ms` when the coordinated switchover worked.
+ */
+export function handoverLines(memberLogs: string): string[] {
+    return memberLogs.split("\n").filter((line) => /supervisor [^:]+: (handed over to|no new primary within|handover failed)/.test(line));
+}
 
 export class DeployedSet {
     /** A client container on the set's network, as mcp-admin (it asks the Sentinels and the nodes). */
@@ -181,15 +190,20 @@ export class DeployedSet {
         };
     }
 
-    /** A writer through `change` (a `pulumi up` that replaces members); what it saw. */
-    async throughRollout(prefix: string, change: () => Promise<void>): Promise<SetWriterRun> {
+    /**
+     * A writer through `change` (a `pulumi up` that replaces members); what it saw, and the members'
+     * logs through it (the replaced containers' logs go with them).
+     */
+    async throughRollout(prefix: string, change: () => Promise<void>): Promise<SetWriterRun & { memberLogs: string }> {
         const writer = await startSetWriter(this.docker, this.outputs, this.stackName, prefix);
+        const logs = await MemberLogs.follow(this.docker, this.stackName);
         try {
             await writer.waitWrites(WRITES_AROUND);
             await change();
             await writer.waitWrites((await writer.acknowledged()) + WRITES_AROUND);
-            return await writer.stop();
+            return { ...(await writer.stop()), memberLogs: logs.text() };
         } finally {
+            logs.stop();
             await writer.client.remove();
         }
     }
