@@ -18,6 +18,7 @@ export class MemberLogs {
     private readonly lines: Line[] = [];
     private readonly seen = new Set<string>();
     private readonly streams: Readable[] = [];
+    private stopped = false;
 
     private constructor(private readonly docker: Docker) {}
 
@@ -59,6 +60,11 @@ export class MemberLogs {
         if (stream === undefined) {
             return;
         }
+        if (this.stopped) {
+            // A container that started just before the end: nothing of it is wanted, and an open stream would outlive the run.
+            stream.destroy();
+            return;
+        }
         this.streams.push(stream);
         const out = new PassThrough();
         let pending = "";
@@ -96,6 +102,7 @@ export class MemberLogs {
 
     /** Stops following. */
     stop(): void {
+        this.stopped = true;
         for (const stream of this.streams) {
             stream.destroy();
         }
