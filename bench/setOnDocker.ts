@@ -28,8 +28,8 @@ const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].ma
 interface Scenario {
     event: string;
     goal: Goal;
-    /** A rollout's run carries the members' logs through it. */
-    run: (set: DeployedSet, index: number) => Promise<SetWriterRun & { memberLogs?: string }>;
+    /** A run carries the members' logs through it. */
+    run: (set: DeployedSet, index: number) => Promise<SetWriterRun & { memberLogs: string }>;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -102,7 +102,7 @@ export const setOnDockerRow: Row = {
         "| planned switchover | pause writes, then SENTINEL FAILOVER (pre-stop hook); not measured | +sdown to +switch-master 2.0 s | the planned replacement row |",
         "| links | one password for every role, TLS off by default, one certificate for server and client use, no `min-replicas-to-write` | not stated | mTLS and an allowlisted user per link, `min-replicas-to-write 1` |",
         "",
-        "A killed primary stalls the writer about a second longer than a frozen or cut-off one (8.3 s median against 7.0 to 7.1 s here, on an idle machine), which misses the kill target by half a second; where that second goes is not known yet (the Sentinels' events through a kill, kept as the rollouts' member logs are, are the next thing to read).",
+        "A killed primary stalls the writer about a second longer than a frozen or cut-off one here (8.3 s median against 7.0 to 7.1 s, on an idle machine), which misses the kill target by half a second. The first kill of a fresh set stalled 7.2 s, as did one kill by hand on a fresh set, whose Sentinel logs show the expected path (the first unanswered PING, `down-after-milliseconds` later `+sdown`, 1.9 s later `+switch-master`); what adds the second once a former primary has been restarted is not known yet. A run over its target now leaves the members' logs in a file the progress line names.",
     ],
     measure: async () => {
         if (!dockerAnswers() || !engineBuilt()) {
@@ -126,13 +126,9 @@ export const setOnDockerRow: Row = {
                     process.stdout.write(
                         `  ${scenario.event} #${i + 1}: ${JSON.stringify({ writes: run.writes, stall: run.longestStallMs, failed: run.failed, lost: run.lost, confirmedLost: run.confirmedLost, error: run.error })}\n`,
                     );
-                    if (
-                        run.memberLogs !== undefined &&
-                        scenario.goal.stallLimitMs !== undefined &&
-                        run.longestStallMs > scenario.goal.stallLimitMs
-                    ) {
+                    if (scenario.goal.stallLimitMs !== undefined && run.longestStallMs > scenario.goal.stallLimitMs) {
                         // Outside the checkout: what the members said through a run that missed its goal.
-                        const file = join(tmpdir(), `molis-bench-rollout-${i + 1}-${Date.now()}.log`);
+                        const file = join(tmpdir(), `molis-bench-set-${scenario.event.split(" ")[1]}-${i + 1}-${Date.now()}.log`);
                         writeFileSync(file, `${run.memberLogs}\n`);
                         process.stdout.write(`    stalled ${run.longestStallMs} ms; the members' logs through it: ${file}\n`);
                     }

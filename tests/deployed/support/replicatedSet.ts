@@ -135,8 +135,9 @@ export class DeployedSet {
         prefix: string,
         event: (primary: Docker.Container) => Promise<void>,
         heal: (primary: Docker.Container) => Promise<void>,
-    ): Promise<{ run: SetWriterRun; before: Docker.Container }> {
+    ): Promise<{ run: SetWriterRun & { memberLogs: string }; before: Docker.Container }> {
         const writer = await startSetWriter(this.docker, this.outputs, this.stackName, prefix);
+        const logs = await MemberLogs.follow(this.docker, this.stackName);
         try {
             await writer.waitWrites(WRITES_AROUND);
             const primary = await this.primaryContainer();
@@ -156,8 +157,9 @@ export class DeployedSet {
             }
             await this.waitHealthy(120000, primary.id);
             await writer.waitWrites((await writer.acknowledged()) + WRITES_AROUND);
-            return { run: await writer.stop(), before: primary };
+            return { run: { ...(await writer.stop()), memberLogs: logs.text() }, before: primary };
         } finally {
+            logs.stop();
             await writer.client.remove();
         }
     }
