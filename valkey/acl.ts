@@ -29,7 +29,7 @@ export interface AclUserSpec<Name extends string = AclUserName> {
     grants: readonly AclGrant[];
 }
 
-export const ACL_USER_NAMES = ["mcp-agent", "mcp-admin", "log-writer", "healthcheck"] as const;
+export const ACL_USER_NAMES = ["mcp-agent", "mcp-admin", "log-writer", "healthcheck", "metrics"] as const;
 export type AclUserName = (typeof ACL_USER_NAMES)[number];
 
 /** Key names and patterns of the Molis data model. */
@@ -121,6 +121,14 @@ export const ACL_USERS: readonly AclUserSpec[] = [
         name: "healthcheck",
         job: "checks liveness, memory and persistence (PING and INFO, no keys)",
         grants: [{ commands: ["ping", "info"], keys: [] }],
+    },
+    {
+        name: "metrics",
+        // What redis_exporter sends with -set-client-name=false -config-command=- (no CLIENT SETNAME,
+        // no CONFIG GET: that cannot be narrowed to one parameter and would show the whole config).
+        // SLOWLOG GET shows the slowest commands' first arguments: its credentials are as sensitive as a reader's.
+        job: "the metrics exporter: server statistics (INFO, LATENCY LATEST and HISTOGRAM, SLOWLOG LEN and GET), no keys, no channels",
+        grants: [{ commands: ["info", "latency|latest", "latency|histogram", "slowlog|len", "slowlog|get"], keys: [] }],
     },
 ];
 

@@ -65,8 +65,8 @@ test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once; a client con
     const previous = await ValkeyClient.start(deployed.docker, credentialsOf(before.outputs), ACL_USER_NAMES, TEST_STACK);
     try {
         for (const user of ACL_USER_NAMES) {
-            expect([user, "current", (await cli(user, ["PING"])).stdout.trim()]).toEqual([user, "current", "PONG"]);
-            expect([user, "previous", (await previous.cli(user, ["PING"])).stdout.trim()]).toEqual([user, "previous", "PONG"]);
+            expect([user, "current", await client.getsIn(user)]).toEqual([user, "current", "in"]);
+            expect([user, "previous", await previous.getsIn(user)]).toEqual([user, "previous", "in"]);
         }
     } finally {
         await previous.remove();

@@ -13,10 +13,10 @@ describe("certificates", () => {
     test("R4.1 CA key RSA 4096, server and client keys RSA 2048", () => {
         expect(findResource(TYPES.privateKey, "-ca-key").inputs).toMatchObject({ algorithm: "RSA", rsaBits: 4096 });
         expect(findResource(TYPES.privateKey, "-server-key").inputs).toMatchObject({ algorithm: "RSA", rsaBits: 2048 });
-        for (const user of ["mcp-agent", "mcp-admin", "log-writer", "healthcheck"]) {
+        for (const user of ["mcp-agent", "mcp-admin", "log-writer", "healthcheck", "metrics"]) {
             expect(findResource(TYPES.privateKey, `-client-${user}-key`).inputs).toMatchObject({ algorithm: "RSA", rsaBits: 2048 });
         }
-        expect(resourcesOfType(TYPES.privateKey)).toHaveLength(6);
+        expect(resourcesOfType(TYPES.privateKey)).toHaveLength(7);
     });
 
     test("R4.2 server and client certificates are signed by the generated CA", () => {

@@ -46,7 +46,7 @@ describe("generation 1 (the default)", () => {
             resourcesOfType(TYPES.password)
                 .map((r) => r.name)
                 .sort(),
-        ).toEqual(["healthcheck", "log-writer", "mcp-admin", "mcp-agent"].map((u) => `molis-valkey-password-${u}`).sort());
+        ).toEqual(["healthcheck", "log-writer", "mcp-admin", "mcp-agent", "metrics"].map((u) => `molis-valkey-password-${u}`).sort());
         expect(findResource(TYPES.password, "-password-mcp-agent").inputs.keepers).toBeUndefined();
         expect(triggerOf("molis-valkey-client-mcp-agent-key")).toBeUndefined();
         expect(aclLine("mcp-agent").match(/#[0-9a-f]{64}/g)).toHaveLength(1);
@@ -72,7 +72,7 @@ describe("generation 2", () => {
         expect(triggerOf("molis-valkey-client-mcp-agent-b-key")).toBe("2");
         expect(findResource(TYPES.password, "-password-mcp-agent").inputs.keepers).toBeUndefined();
         expect(triggerOf("molis-valkey-client-mcp-agent-key")).toBeUndefined();
-        expect(recorded.filter((r) => r.type === TYPES.locallySigned)).toHaveLength(1 + 2 * 4);
+        expect(recorded.filter((r) => r.type === TYPES.locallySigned)).toHaveLength(1 + 2 * 5);
     });
 
     test("R10.1 the current credentials are slot B's, the previous slot A's, both secret; the ACL accepts both, current first", async () => {
@@ -90,6 +90,7 @@ describe("generation 2", () => {
             "log-writer",
             "mcp-admin",
             "mcp-agent",
+            "metrics",
         ]);
     });
 

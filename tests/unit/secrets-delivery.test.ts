@@ -82,7 +82,7 @@ describe("secrets delivery", () => {
         for (const password of Object.values(passwords)) {
             expect(acl).not.toContain(password);
         }
-        expect(acl.match(/#[0-9a-f]{64}/g)).toHaveLength(4);
+        expect(acl.match(/#[0-9a-f]{64}/g)).toHaveLength(5);
     });
 
     test("R5.2 valkey_password holds the healthcheck user's password", async () => {
@@ -91,8 +91,8 @@ describe("secrets delivery", () => {
         expect(upload.content).toBe(passwords.healthcheck);
     });
 
-    test("R5.1 four 32-character passwords, one per user", () => {
-        const names = ["mcp-agent", "mcp-admin", "log-writer", "healthcheck"];
+    test("R5.1 five 32-character passwords, one per user", () => {
+        const names = ["mcp-agent", "mcp-admin", "log-writer", "healthcheck", "metrics"];
         for (const user of names) {
             const pw = findResource(TYPES.password, `-password-${user}`).inputs;
             expect(pw.length).toBe(32);
@@ -119,7 +119,7 @@ describe("stack outputs", () => {
         expect(await promiseOf(stack.endpoint)).toBe("rediss://valkey:6379");
         expect(await promiseOf(stack.caCertPem)).toContain("BEGIN CERTIFICATE");
         const certs = await promiseOf(stack.clientCertPems);
-        expect(Object.keys(certs).sort()).toEqual(["healthcheck", "log-writer", "mcp-admin", "mcp-agent"]);
+        expect(Object.keys(certs).sort()).toEqual(["healthcheck", "log-writer", "mcp-admin", "mcp-agent", "metrics"]);
         expect(await isSecret(stack.clientCertPems)).toBe(false);
     });
 });

@@ -81,6 +81,17 @@ export class ValkeyClient {
         });
     }
 
+    /**
+     * Whether `user` gets in (its credentials accepted): "in", or what valkey-cli printed. Each user
+     * runs a command of its own allowlist: PING, or SLOWLOG LEN for the metrics user, which has no PING.
+     */
+    async getsIn(user: AclUserName): Promise<string> {
+        const [command, answer] = user === "metrics" ? [["SLOWLOG", "LEN"], /^\d+$/] : [["PING"], /^PONG$/];
+        const result = await this.cli(user, command);
+        const printed = `${result.stdout}${result.stderr}`.trim();
+        return answer.test(result.stdout.trim()) ? "in" : printed;
+    }
+
     /** Puts files into the client container (as root; 0600 for a key or a password). */
     async put(files: Array<{ name: string; content: string }>): Promise<void> {
         await this.container.putArchive(

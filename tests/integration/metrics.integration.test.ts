@@ -1,0 +1,203 @@
+/**
+ * R14 on a real valkey-server and the real exporter (oliver006/redis_exporter, built from its Go
+ * module by metrics/exporter.sh): what it reports on the metrics user, that the server refused it
+ * nothing, and that it reports the server down when TLS does not let it in.
+ */
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { issueStandaloneCa } from "../../lib/certificates";
+import { freePort } from "../../lib/localMode";
+import { certPlan } from "../../valkey/certPlan";
+import { parseInfo } from "../../valkey/info";
+import { isError, RespClient } from "./respClient";
+import { createFixture, Fixture, waitUntil } from "./valkeyServer";
+
+const ROOT = join(__dirname, "..", "..");
+
+let fixture: Fixture;
+let exporterBinary: string;
+const exporters: ChildProcess[] = [];
+
+/** The exporter's flags for the metrics user: TLS with `tls`, its password from a file, no client name, no CONFIG GET. */
+function exporterArgs(port: number, tls: { ca: string; cert?: string; key?: string }): string[] {
+    const { paths } = fixture.render;
+    const passwords = join(fixture.dir, "exporter-passwords.json");
+    const password = execFileSync("cat", [paths.passwordFile("metrics")], { encoding: "utf8" }).trim();
+    writeFileSync(passwords, JSON.stringify({ [`rediss://metrics@127.0.0.1:${fixture.render.port}`]: password }), { mode: 0o600 });
+    return [
+        "-redis.addr",
+        `rediss://127.0.0.1:${fixture.render.port}`,
+        "-redis.user",
+        "metrics",
+        "-redis.password-file",
+        passwords,
+        "-tls-ca-cert-file",
+        tls.ca,
+        ...(tls.cert && tls.key ? ["-tls-client-cert-file", tls.cert, "-tls-client-key-file", tls.key] : []),
+        "-set-client-name=false",
+        "-config-command=-",
+        "-disable-scrape-endpoint",
+        "-web.listen-address",
+        `127.0.0.1:${port}`,
+    ];
+}
+
+/** Starts an exporter and waits until its endpoint answers; returns its address. */
+async function startExporter(tls: { ca: string; cert?: string; key?: string }): Promise<string> {
+    const port = await freePort();
+    const child = spawn(exporterBinary, exporterArgs(port, tls), { stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    exporters.push(child);
+    const address = `http://127.0.0.1:${port}`;
+    await waitUntil(
+        async () =>
+            (await fetch(`${address}/metrics`)
+                .then((r) => r.ok)
+                .catch(() => false)) || child.exitCode !== null,
+        20000,
+        "the exporter's endpoint",
+    );
+    if (child.exitCode !== null) {
+        throw new Error(`the exporter exited ${child.exitCode}: ${log}`);
+    }
+    return address;
+}
+
+/** One scrape: each sample's value by its name and labels as the exposition text writes them (`redis_db_keys{db="db0"}`). */
+async function scrape(address: string): Promise<Map<string, number>> {
+    const text = await (await fetch(`${address}/metrics`)).text();
+    const samples = new Map<string, number>();
+    for (const line of text.split("\n")) {
+        const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+        if (match) {
+            samples.set(match[1], Number(match[2]));
+        }
+    }
+    return samples;
+}
+
+/** The server's own counters of refusals and error replies (INFO, as the health check reads it). */
+async function refusals(health: Redis): Promise<Record<string, string | undefined>> {
+    const info = parseInfo(String(await health.info("stats")));
+    const errors = parseInfo(String(await health.info("errorstats")));
+    return {
+        acl_access_denied_cmd: info.get("acl_access_denied_cmd"),
+        acl_access_denied_key: info.get("acl_access_denied_key"),
+        acl_access_denied_auth: info.get("acl_access_denied_auth"),
+        total_error_replies: info.get("total_error_replies"),
+        errorstats: [...errors.keys()].join(","),
+    };
+}
+
+beforeAll(async () => {
+    exporterBinary = execFileSync("bash", [join(ROOT, "metrics", "exporter.sh")], { encoding: "utf8" }).trim();
+    fixture = await createFixture();
+    await fixture.start();
+}, 180000);
+
+afterAll(async () => {
+    for (const child of exporters) {
+        child.kill("SIGKILL");
+    }
+    await fixture?.cleanup();
+});
+
+describe("the exporter on the metrics user (R14.2)", () => {
+    let address: string;
+    let health: Redis;
+    /** The server's refusals before the exporter's first scrape (its start waits for one). */
+    let baseline: Record<string, string | undefined>;
+    // Without CLIENT SETINFO (ioredis sends it on connect), which these users may not run: the counters then count the exporter alone.
+    const quiet = { disableClientInfo: true };
+    beforeAll(async () => {
+        const { paths } = fixture.render;
+        health = await fixture.client("healthcheck", quiet);
+        baseline = await refusals(health);
+        address = await startExporter({ ca: paths.caCert, cert: paths.userCert("metrics"), key: paths.userKey("metrics") });
+    }, 60000);
+
+    test("R14.2 after known writes it reports the server up, and its memory, clients, commands, keyspace and AOF", async () => {
+        const admin = await fixture.client("mcp-admin", quiet);
+        for (let i = 0; i < 100; i++) {
+            await admin.set(`molis:approved:metrics-${i}`, "1");
+        }
+        const samples = await scrape(address);
+        expect(samples.get("redis_up")).toBe(1);
+        expect(samples.get("redis_memory_used_bytes")).toBeGreaterThan(100000);
+        const maxmemory = Number(parseInfo(String(await health.info("memory"))).get("maxmemory"));
+        expect(maxmemory).toBeGreaterThan(0);
+        expect(samples.get("redis_memory_max_bytes")).toBe(maxmemory);
+        expect(samples.get("redis_connected_clients")).toBeGreaterThanOrEqual(2);
+        expect(samples.get('redis_commands_total{cmd="set"}')).toBeGreaterThanOrEqual(100);
+        expect(samples.get('redis_db_keys{db="db0"}')).toBeGreaterThanOrEqual(100);
+        expect(samples.get("redis_aof_enabled")).toBe(1);
+        expect(samples.get("redis_aof_last_write_status")).toBe(1);
+        expect(samples.get("redis_rejected_connections_total")).toBe(0);
+    });
+
+    test("R14.2 ten scrapes more: the server refused the exporter nothing and answered it no error, since its first scrape", async () => {
+        for (let i = 0; i < 10; i++) {
+            expect((await scrape(address)).get("redis_up")).toBe(1);
+        }
+        expect(await refusals(health)).toEqual(baseline);
+        expect(baseline).toMatchObject({ acl_access_denied_cmd: "0", acl_access_denied_key: "0", total_error_replies: "0" });
+    });
+
+    test("R14.2 its scrape-proxy endpoint is off: /scrape?target= answers 404 and dials nothing", async () => {
+        const connections = async (): Promise<string | undefined> =>
+            parseInfo(String(await health.info("stats"))).get("total_connections_received");
+        const before = await connections();
+        const response = await fetch(`${address}/scrape?target=${encodeURIComponent(`rediss://127.0.0.1:${fixture.render.port}`)}`);
+        expect(response.status).toBe(404);
+        expect(await connections()).toBe(before);
+    });
+});
+
+describe("the metrics user's allowlist (R14.1)", () => {
+    test("R14.1 it runs what the exporter sends and is refused data, CONFIG, ACL and CLIENT", async () => {
+        const metrics = await RespClient.open(fixture.render, "metrics");
+        try {
+            for (const allowed of [
+                ["INFO", "memory"],
+                ["LATENCY", "LATEST"],
+                ["LATENCY", "HISTOGRAM"],
+                ["SLOWLOG", "LEN"],
+                ["SLOWLOG", "GET", "1"],
+            ]) {
+                expect(isError(await metrics.send(allowed))).toBe(false);
+            }
+            for (const refused of [
+                ["GET", "molis:approved:metrics-0"],
+                ["KEYS", "*"],
+                ["CONFIG", "GET", "*"],
+                ["ACL", "LIST"],
+                ["CLIENT", "LIST"],
+                ["PING"],
+            ]) {
+                const reply = await metrics.send(refused);
+                expect(isError(reply) ? reply.error : `not refused: ${JSON.stringify(reply)}`).toMatch(/^(NOPERM|ERR unknown command)/);
+            }
+        } finally {
+            metrics.close();
+        }
+    });
+});
+
+describe("TLS that does not let the exporter in (R14.2)", () => {
+    test("R14.2 without a client certificate it reports the server down", async () => {
+        const address = await startExporter({ ca: fixture.render.paths.caCert });
+        expect((await scrape(address)).get("redis_up")).toBe(0);
+    }, 60000);
+
+    test("R14.2 trusting another CA it reports the server down", async () => {
+        const other = await issueStandaloneCa({ ...certPlan(fixture.render.settings).ca, commonName: "another CA" });
+        const otherCa = join(fixture.dir, "other-ca.crt");
+        writeFileSync(otherCa, other.ca.certPem);
+        const { paths } = fixture.render;
+        const address = await startExporter({ ca: otherCa, cert: paths.userCert("metrics"), key: paths.userKey("metrics") });
+        expect((await scrape(address)).get("redis_up")).toBe(0);
+    }, 60000);
+});
