@@ -14,7 +14,7 @@ import { checkMember, withConnection } from "./probe";
 import { GATE_ENV, IMAGE_PATHS, MemberRole, SUPERVISOR_ENV } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
 import { SetDescription } from "../valkey/sentinelConf";
-import { sentinelFields } from "./checks";
+import { replicaList } from "../valkey/sentinelView";
 
 interface Target {
     role: MemberRole;
@@ -51,7 +51,7 @@ async function knownToSentinels(base: HealthSettings, target: Target): Promise<b
     const listings = await Promise.all(
         set.sentinels.map((sentinel) =>
             withConnection({ ...base, role: "sentinel", host: sentinel.host, port: sentinel.port }, async (client) =>
-                ((await client.call("SENTINEL", "REPLICAS", set.primaryName)) as unknown[]).map((fields) => sentinelFields(fields)),
+                replicaList(await client.call("SENTINEL", "REPLICAS", set.primaryName)),
             ).catch(() => []),
         ),
     );

@@ -14,6 +14,17 @@ interface Line {
     text: string;
 }
 
+/** Calls `each` with the complete lines of every chunk `stream` gives (a line may span chunks). */
+function onLines(stream: Readable, each: (lines: string[]) => void): void {
+    let pending = "";
+    stream.on("data", (chunk: Buffer) => {
+        pending += chunk.toString();
+        const complete = pending.split("\n");
+        pending = complete.pop() ?? "";
+        each(complete);
+    });
+}
+
 export class MemberLogs {
     private readonly lines: Line[] = [];
     private readonly seen = new Set<string>();
@@ -34,11 +45,7 @@ export class MemberLogs {
             filters: JSON.stringify({ type: ["container"], event: ["start"], label: [label] }),
         })) as unknown as Readable;
         logs.streams.push(events);
-        let pending = "";
-        events.on("data", (chunk: Buffer) => {
-            pending += chunk.toString();
-            const complete = pending.split("\n");
-            pending = complete.pop() ?? "";
+        onLines(events, (complete) => {
             for (const line of complete.filter((l) => l.trim().startsWith("{"))) {
                 const event = JSON.parse(line) as { id: string; time: number; Actor?: { Attributes?: Record<string, string> } };
                 void logs.attach(event.id, event.Actor?.Attributes?.name ?? "?", event.time - 1);
@@ -67,11 +74,7 @@ export class MemberLogs {
         }
         this.streams.push(stream);
         const out = new PassThrough();
-        let pending = "";
-        out.on("data", (chunk: Buffer) => {
-            pending += chunk.toString();
-            const complete = pending.split("\n");
-            pending = complete.pop() ?? "";
+        onLines(out, (complete) => {
             for (const raw of complete) {
                 // A restarted container's log is followed again from the second before its start: keep each line once.
                 const key = `${id} ${raw}`;
