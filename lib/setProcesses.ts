@@ -157,8 +157,9 @@ export function memberClient(local: LocalSet, port: number, user: AclUserName = 
 
 /**
  * Waits until the set has settled: one primary with every other node an online replica, and every
- * Sentinel naming that primary and knowing every replica (Sentinel learns replicas from the
- * primary's INFO every 10 s; a failover before that would leave an unknown replica behind).
+ * Sentinel naming that primary, knowing every replica (Sentinel learns replicas from the
+ * primary's INFO every 10 s; a failover before that would leave an unknown replica behind) and
+ * reaching a quorum of Sentinels.
  * Returns the primary's name.
  */
 export async function waitSettled(running: RunningSet, timeoutMs = 40000): Promise<string> {
@@ -190,7 +191,12 @@ export async function waitSettled(running: RunningSet, timeoutMs = 40000): Promi
                     const known = replicas
                         .filter((fields) => !String(fields[fields.indexOf("flags") + 1]).includes("down"))
                         .map((fields) => fields[fields.indexOf("port") + 1]);
-                    return { primary: Number(primary[1]), known: new Set(known.map(Number)) };
+                    // The other Sentinels, learnt from their hello messages every 2 s: without them no failover is authorised.
+                    const quorum = await client.call("SENTINEL", "CKQUORUM", local.set.primaryName).then(
+                        () => true,
+                        () => false,
+                    );
+                    return { primary: Number(primary[1]), known: new Set(known.map(Number)), quorum };
                 } catch {
                     return undefined;
                 } finally {
@@ -202,13 +208,17 @@ export async function waitSettled(running: RunningSet, timeoutMs = 40000): Promi
             const primary = primaries[0];
             if (
                 views.every(
-                    (view) => view !== undefined && view.primary === primary.port && linked.every((node) => view.known.has(node.port)),
+                    (view) =>
+                        view !== undefined &&
+                        view.primary === primary.port &&
+                        view.quorum &&
+                        linked.every((node) => view.known.has(node.port)),
                 )
             ) {
                 return primary.name;
             }
         }
-        last = `primaries: ${primaries.map((p) => p.name).join(",") || "none"}; linked replicas: ${linked.map((n) => n.name).join(",") || "none"}; Sentinels: ${JSON.stringify(views.map((v) => v && { primary: v.primary, known: [...v.known] }))}`;
+        last = `primaries: ${primaries.map((p) => p.name).join(",") || "none"}; linked replicas: ${linked.map((n) => n.name).join(",") || "none"}; Sentinels: ${JSON.stringify(views.map((v) => v && { primary: v.primary, known: [...v.known], quorum: v.quorum }))}`;
         if (Date.now() > deadline) {
             throw new Error(`the set did not settle within ${timeoutMs} ms (${last})`);
         }
