@@ -24,3 +24,6 @@ export const primaryName = stack.primaryName;
 export const sentinelEndpoints = stack.sentinelEndpoints;
 export const nodeEndpoints = stack.nodeEndpoints;
 export const containerNames = stack.containerNames;
+export const metricsEndpoints = stack.metricsEndpoints;
+export const metricsHostEndpoints = stack.metricsHostEndpoints;
+export const metricsContainerNames = stack.metricsContainerNames;

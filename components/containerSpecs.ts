@@ -166,3 +166,55 @@ export function gateContainerArgs(
         labels: refs.labels,
     };
 }
+
+/** An exporter's resources: a Go program holding one scrape at a time. */
+export const EXPORTER_MEMORY_MB = 64;
+export const EXPORTER_CPUS = 0.25;
+
+/** Node's fetch of the exporter's own /health (no server traffic): the image has Node.js, and no secret is involved. */
+export function exporterHealthScript(port: number): string {
+    return `fetch("http://127.0.0.1:${port}/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+}
+
+/**
+ * A metrics exporter's container: hardened as Valkey's (read-only, no capability, the valkey user,
+ * no privilege gain, memory and CPU limits, rotated logs, restarted unless stopped), on the gateway
+ * network only, its secrets mounted read-only; published on the host only on 127.0.0.1, and only
+ * when `hostPort` is given.
+ */
+export function exporterContainerArgs(
+    settings: Settings,
+    refs: ContainerRefs & { networkName: pulumi.Input<string>; alias: string; command: string[]; hostPort?: number },
+): docker.ContainerArgs {
+    return {
+        ...LEAST_PRIVILEGE,
+        image: refs.image,
+        command: refs.command,
+        readOnly: true,
+        tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=1m,mode=1777" },
+        memory: EXPORTER_MEMORY_MB,
+        memorySwap: EXPORTER_MEMORY_MB,
+        cpus: dockerCpus(EXPORTER_CPUS),
+        ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
+        ipcMode: "private",
+        logDriver: "json-file",
+        logOpts: { "max-size": `${toWholeMb(settings.logMaxSize)}m`, "max-file": String(settings.logMaxFiles) },
+        restart: "unless-stopped",
+        networksAdvanced: [{ name: refs.networkName, aliases: [refs.alias] }],
+        ...(refs.hostPort === undefined
+            ? {}
+            : { ports: [{ internal: settings.metricsPort, external: refs.hostPort, ip: "127.0.0.1", protocol: "tcp" }] }),
+        volumes: [{ volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true }],
+        healthcheck: {
+            tests: ["CMD", "node", "-e", exporterHealthScript(settings.metricsPort)],
+            interval: `${settings.healthcheckIntervalSeconds}s`,
+            timeout: `${HEALTHCHECK_TIMEOUT_SECONDS}s`,
+            retries: 3,
+            startPeriod: "10s",
+        },
+        stopTimeout: 5,
+        wait: true,
+        waitTimeout: 60,
+        labels: refs.labels,
+    };
+}

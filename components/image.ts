@@ -4,7 +4,7 @@ import { Settings } from "../settings";
 import { CONTAINER_PATHS, secretPath } from "../valkey/contract";
 import { renderValkeyConf } from "../valkey/conf";
 import { setDescription } from "../valkey/topology";
-import { contextPathForBuild, writeImageContext } from "./imageContext";
+import { contextPathForBuild, ImageContext, writeImageContext } from "./imageContext";
 
 /**
  * The stack's image: the base image plus the rendered valkey.conf and the bundled health check (a
@@ -25,10 +25,24 @@ export function buildImage(name: string, settings: Settings, parent: pulumi.Reso
                   }),
                   `${JSON.stringify(setDescription(settings), null, 2)}\n`,
               );
+    return localImage(`${name}-image`, `${settings.imageName}:${context.hash}`, context, settings, parent);
+}
+
+/**
+ * An image built on the engine from a context under `.build/` (FROM `baseImage`), named by the hash
+ * of its content; a local image, never pushed.
+ */
+export function localImage(
+    resourceName: string,
+    imageName: string,
+    context: ImageContext,
+    settings: Settings,
+    parent: pulumi.Resource,
+): docker.RemoteImage {
     return new docker.RemoteImage(
-        `${name}-image`,
+        resourceName,
         {
-            name: `${settings.imageName}:${context.hash}`,
+            name: imageName,
             build: {
                 context: contextPathForBuild(context.dir),
                 dockerfile: context.dockerfile,

@@ -106,7 +106,7 @@ export function imageContextFiles(valkeyConf: string, setDescription?: string): 
 }
 
 /** Hash of a set of files, independent of the order they are listed in. */
-export function hashFiles(files: Record<string, string>): string {
+export function hashFiles(files: Record<string, string | Buffer>): string {
     const hash = createHash("sha256");
     for (const name of Object.keys(files).sort()) {
         hash.update(name).update("\0").update(files[name]).update("\0");
@@ -114,26 +114,38 @@ export function hashFiles(files: Record<string, string>): string {
     return hash.digest("hex").slice(0, 16);
 }
 
+/** Where image build contexts are written: the project's `.build/`. */
+export const BUILD_ROOT = join(__dirname, "..", ".build");
+
 /**
  * Writes the build context under `root` (default: the project's `.build/`) and returns where.
  * Writing is atomic (a temporary folder renamed into place) and skipped when the same content is
  * already there, so concurrent runs never see a half-written context.
  */
-export function writeImageContext(
-    valkeyConf: string,
-    setDescription?: string,
-    root: string = join(__dirname, "..", ".build"),
+export function writeImageContext(valkeyConf: string, setDescription?: string, root: string = BUILD_ROOT): ImageContext {
+    return writeContext("image", imageContextFiles(valkeyConf, setDescription), root);
+}
+
+/**
+ * Writes a build context of `files` into `<root>/<prefix>-<hash>`, atomically and only once per
+ * content. Scripts (`.sh`) and files named in `executables` are made executable.
+ */
+export function writeContext(
+    prefix: string,
+    files: Record<string, string | Buffer>,
+    root: string = BUILD_ROOT,
+    executables: readonly string[] = [],
 ): ImageContext {
-    const files = imageContextFiles(valkeyConf, setDescription);
     const hash = hashFiles(files);
-    const dir = join(root, `image-${hash}`);
+    const dir = join(root, `${prefix}-${hash}`);
     if (!existsSync(dir)) {
         mkdirSync(root, { recursive: true });
         const tmp = `${dir}.tmp-${process.pid}`;
         rmSync(tmp, { recursive: true, force: true });
         mkdirSync(tmp);
         for (const [name, content] of Object.entries(files)) {
-            writeFileSync(join(tmp, name), content, { mode: name.endsWith(".sh") ? 0o755 : 0o644 });
+            const executable = name.endsWith(".sh") || executables.includes(name);
+            writeFileSync(join(tmp, name), content, { mode: executable ? 0o755 : 0o644 });
         }
         try {
             renameSync(tmp, dir);

@@ -6,6 +6,7 @@ import { byUser, createStackSecrets, IssuedCert, UserCredentials } from "./crede
 import { buildImage } from "./image";
 import { gatewayNetwork } from "./network";
 import { deployMember, Member } from "./member";
+import { buildExporterImage, deployMetricsExporter, MetricsExporter } from "./metricsExporter";
 import { deployReplicatedSet } from "./replicatedSet";
 
 /** Values by ACL user; empty where there is nothing to give (the previous generation at generation 1). */
@@ -66,8 +67,14 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly sentinelEndpoints: pulumi.Output<string[]>;
     /** `host:port` of each data node (the single node, or a set's nodes, the first being the one the set started with). */
     public readonly nodeEndpoints: pulumi.Output<string[]>;
-    /** Every long-running container of the stack (for docker logs, backups, inspection). */
+    /** Every Valkey and Sentinel container of the stack (for docker logs, backups, inspection); the exporters are in metricsContainerNames. */
     public readonly containerNames: pulumi.Output<string[]>;
+    /** With `metrics`: each data node's exporter's `http://<alias>:<port>/metrics` on the network, in the order of nodeEndpoints; none without. */
+    public readonly metricsEndpoints: pulumi.Output<string[]>;
+    /** With `metrics` and `metricsHostPort`: each exporter's `http://127.0.0.1:<port>/metrics` on the host; none otherwise. */
+    public readonly metricsHostEndpoints: pulumi.Output<string[]>;
+    /** The exporters' containers; none without `metrics`. */
+    public readonly metricsContainerNames: pulumi.Output<string[]>;
     /** Resolves once the stack serves: the container (a single node) or the set's last gate (every member healthy). */
     public readonly ready: pulumi.Output<string>;
     /** The validated settings, defaults applied. */
@@ -103,6 +110,8 @@ export class ValkeyStack extends pulumi.ComponentResource {
         const image = buildImage(name, settings, this);
         const networkName = gatewayNetwork(name, settings, labels, this);
         let first: Member;
+        // The nodes each exporter scrapes, by the name their server certificates hold.
+        let scraped: Array<{ host: string; port: number }>;
         if (settings.replicas === 0) {
             first = deployMember(
                 name,
@@ -131,6 +140,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.nodeEndpoints = pulumi.output([`${settings.networkAlias}:${settings.tlsPort}`]);
             this.containerNames = pulumi.all([first.container.name]);
             this.ready = first.container.id;
+            scraped = [{ host: settings.networkAlias, port: settings.tlsPort }];
         } else {
             const set = deployReplicatedSet(name, settings, secrets, { image, networkName, labels }, this);
             first = (set.members.find(({ member }) => member.kind === "node") as (typeof set.members)[number]).deployed;
@@ -142,7 +152,38 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.nodeEndpoints = pulumi.output(set.nodeEndpoints);
             this.containerNames = pulumi.all(set.members.map(({ deployed }) => deployed.container.name));
             this.ready = set.ready;
+            scraped = set.members
+                .filter(({ member }) => member.kind === "node")
+                .map(({ member }) => ({ host: member.alias, port: member.port }));
         }
+        const exporters: MetricsExporter[] = [];
+        if (settings.metrics) {
+            const exporterImage = buildExporterImage(name, settings, this);
+            scraped.forEach((target, index) => {
+                exporters.push(
+                    deployMetricsExporter(
+                        index === 0 ? `${name}-exporter` : `${name}-exporter-${index}`,
+                        settings,
+                        {
+                            image: exporterImage,
+                            networkName,
+                            labels,
+                            target,
+                            caCertPem: ca.certPem,
+                            client: clients.metrics,
+                            password: passwords.metrics,
+                            index,
+                        },
+                        this,
+                    ),
+                );
+            });
+        }
+        this.metricsEndpoints = pulumi.output(exporters.map(({ endpoint }) => endpoint));
+        this.metricsHostEndpoints = pulumi.output(
+            exporters.flatMap(({ hostEndpoint }) => (hostEndpoint === undefined ? [] : [hostEndpoint])),
+        );
+        this.metricsContainerNames = pulumi.all(exporters.map(({ container }) => container.name));
         this.replicas = pulumi.output(settings.replicas);
         this.primaryName = pulumi.output(settings.primaryName);
         this.networkName = pulumi.output(networkName);
@@ -171,6 +212,9 @@ export class ValkeyStack extends pulumi.ComponentResource {
             sentinelEndpoints: this.sentinelEndpoints,
             nodeEndpoints: this.nodeEndpoints,
             containerNames: this.containerNames,
+            metricsEndpoints: this.metricsEndpoints,
+            metricsHostEndpoints: this.metricsHostEndpoints,
+            metricsContainerNames: this.metricsContainerNames,
             endpoint: this.endpoint,
             host: this.host,
             port: this.port,

@@ -34,7 +34,8 @@ mkdir -p "$cache_root"
 work=$(mktemp -d "$cache_root/exporter-tmp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "metrics/exporter.sh: building redis_exporter $VERSION (github.com/oliver006/redis_exporter@$VERSION)" >&2
-if ! (cd metrics/exporter && GOFLAGS="-mod=readonly -trimpath" go build -ldflags "-s -w -X main.BuildVersion=$VERSION" \
+# Static (no cgo): the binary runs on any base image, glibc or musl.
+if ! (cd metrics/exporter && CGO_ENABLED=0 GOFLAGS="-mod=readonly -trimpath" go build -ldflags "-s -w -X main.BuildVersion=$VERSION" \
   -o "$work/redis_exporter" github.com/oliver006/redis_exporter) >"$work/build.log" 2>&1; then
   echo "metrics/exporter.sh: could not build redis_exporter $VERSION; the go command said:" >&2
   tail -40 "$work/build.log" >&2

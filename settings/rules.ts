@@ -4,6 +4,8 @@
  * reports a problem naming the setting to change and the fix, or a warning for a valid but risky
  * choice. Pure code (no Pulumi import).
  */
+import { metricsAlias } from "../metrics/exporterConfig";
+import { nodeAlias } from "../valkey/topology";
 import { Problems } from "./checks";
 import { formatMb } from "./formats";
 import { Settings, SettingsInput } from "./table";
@@ -143,6 +145,35 @@ function replication({ settings: s, ok, problems }: RuleContext): void {
     }
 }
 
+/** The exporter: published only when deployed; its name on the network is a DNS label like the others. */
+function metrics({ settings: s, ok, problems }: RuleContext): void {
+    if (ok("metricsHostPort") && s.metricsHostPort !== 0 && !s.metrics) {
+        problems.fail(
+            "metricsHostPort",
+            s.metricsHostPort,
+            "set metrics: true to deploy the exporters it publishes, or leave metricsHostPort at 0",
+        );
+    }
+    if (s.metrics && ok("metricsHostPort") && s.metricsHostPort !== 0 && s.metricsHostPort + s.replicas > 65535) {
+        problems.fail(
+            "metricsHostPort",
+            s.metricsHostPort,
+            `set a port at or below ${65535 - s.replicas}: each of the ${s.replicas + 1} data nodes' exporters takes the next port`,
+        );
+    }
+    if (!s.metrics || !ok("networkAlias") || !ok("replicas")) {
+        return;
+    }
+    const longest = metricsAlias(s.replicas === 0 ? s.networkAlias : nodeAlias(s.networkAlias, s.replicas));
+    if (longest.length > 63) {
+        problems.fail(
+            "networkAlias",
+            s.networkAlias,
+            `use ${longest.length - 63} characters fewer with metrics on: an exporter's name on the network (${longest}) must fit a DNS label (63)`,
+        );
+    }
+}
+
 /** Applies every rule, in the order their messages are reported. */
 export function applyRules(context: RuleContext, input: SettingsInput): void {
     memory(context);
@@ -150,4 +181,5 @@ export function applyRules(context: RuleContext, input: SettingsInput): void {
     clientBuffers(context);
     certificateLifetimes(context);
     replication(context);
+    metrics(context);
 }

@@ -302,6 +302,28 @@ export const SETTINGS = {
         description:
             "A primary accepts writes only while a replica has acknowledged within this many seconds (min-replicas-to-write 1); below downAfterMilliseconds, so an isolated primary stops writing before another is promoted.",
     }),
+    metrics: boolean({
+        default: false,
+        description:
+            "Deploy a metrics exporter (oliver006/redis_exporter) beside each data node, on the network only. Off by default: it adds a container per node and an unauthenticated HTTP endpoint to the network.",
+    }),
+    metricsPort: integer({
+        default: 9121,
+        min: 1,
+        max: 65535,
+        unit: "port",
+        counted: "port",
+        description: "HTTP port of each exporter's /metrics endpoint inside the network.",
+    }),
+    metricsHostPort: integer({
+        default: 0,
+        min: 0,
+        max: 65535,
+        unit: "port",
+        counted: "port (0: not published)",
+        description:
+            "0: the exporters are not published on the host. Otherwise the first exporter is published on 127.0.0.1 at this port, the next at the port after it, and so on; never on another address.",
+    }),
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -3,51 +3,46 @@
  * module by metrics/exporter.sh): what it reports on the metrics user, that the server refused it
  * nothing, and that it reports the server down when TLS does not let it in.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { ChildProcess, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { issueStandaloneCa } from "../../lib/certificates";
 import { freePort } from "../../lib/localMode";
+import { exporterBinary } from "../../metrics/exporterBinary";
+import { exporterFlags, exporterPasswordFile } from "../../metrics/exporterConfig";
 import { certPlan } from "../../valkey/certPlan";
 import { parseInfo } from "../../valkey/info";
 import { isError, RespClient } from "./respClient";
 import { createFixture, Fixture, waitUntil } from "./valkeyServer";
 
-const ROOT = join(__dirname, "..", "..");
-
 let fixture: Fixture;
-let exporterBinary: string;
+let exporterPath: string;
 const exporters: ChildProcess[] = [];
 
-/** The exporter's flags for the metrics user: TLS with `tls`, its password from a file, no client name, no CONFIG GET. */
+/**
+ * The deployed exporter's flags (metrics/exporterConfig.ts) on the fixture's files: TLS with `tls`
+ * (without the client pair when `tls` has none), the password from a file.
+ */
 function exporterArgs(port: number, tls: { ca: string; cert?: string; key?: string }): string[] {
     const { paths } = fixture.render;
+    const target = { host: "127.0.0.1", port: fixture.render.port };
     const passwords = join(fixture.dir, "exporter-passwords.json");
-    const password = execFileSync("cat", [paths.passwordFile("metrics")], { encoding: "utf8" }).trim();
-    writeFileSync(passwords, JSON.stringify({ [`rediss://metrics@127.0.0.1:${fixture.render.port}`]: password }), { mode: 0o600 });
-    return [
-        "-redis.addr",
-        `rediss://127.0.0.1:${fixture.render.port}`,
-        "-redis.user",
-        "metrics",
-        "-redis.password-file",
-        passwords,
-        "-tls-ca-cert-file",
-        tls.ca,
-        ...(tls.cert && tls.key ? ["-tls-client-cert-file", tls.cert, "-tls-client-key-file", tls.key] : []),
-        "-set-client-name=false",
-        "-config-command=-",
-        "-disable-scrape-endpoint",
-        "-web.listen-address",
-        `127.0.0.1:${port}`,
-    ];
+    writeFileSync(passwords, exporterPasswordFile(target, readFileSync(paths.passwordFile("metrics"), "utf8").trim()), { mode: 0o600 });
+    const flags = exporterFlags(target, { caCert: tls.ca, cert: tls.cert ?? "", key: tls.key ?? "", passwords }, `127.0.0.1:${port}`);
+    if (tls.cert !== undefined && tls.key !== undefined) {
+        return flags;
+    }
+    // No client pair: drop its two flags and their values.
+    return flags.filter(
+        (flag, i) => !/^-tls-client-(cert|key)-file$/.test(flag) && !/^-tls-client-(cert|key)-file$/.test(flags[i - 1] ?? ""),
+    );
 }
 
 /** Starts an exporter and waits until its endpoint answers; returns its address. */
 async function startExporter(tls: { ca: string; cert?: string; key?: string }): Promise<string> {
     const port = await freePort();
-    const child = spawn(exporterBinary, exporterArgs(port, tls), { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(exporterPath, exporterArgs(port, tls), { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
     exporters.push(child);
@@ -93,7 +88,7 @@ async function refusals(health: Redis): Promise<Record<string, string | undefine
 }
 
 beforeAll(async () => {
-    exporterBinary = execFileSync("bash", [join(ROOT, "metrics", "exporter.sh")], { encoding: "utf8" }).trim();
+    exporterPath = exporterBinary();
     fixture = await createFixture();
     await fixture.start();
 }, 180000);

@@ -1,0 +1,22 @@
+/**
+ * The exporter's binary, built from its Go module by metrics/exporter.sh (cached: a second call takes
+ * a moment). Plain Node code (no Pulumi import): the component, the real-server suite and the
+ * benchmark take the same binary.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+
+const SCRIPT = join(__dirname, "exporter.sh");
+
+/** The binary's path; an error naming the `metrics` setting and the build's own words when it cannot be built. */
+export function exporterBinary(): string {
+    try {
+        return execFileSync("bash", [SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+    } catch (error) {
+        const said = String((error as { stderr?: unknown }).stderr ?? "").trim();
+        throw new Error(
+            `metrics: true needs the exporter binary, and ${SCRIPT} could not build it${said ? `: ${said}` : ""}. ` +
+                "Fix: install Go 1.25.11 or newer (or run `npm run engine`, which builds it), or set metrics: false.",
+        );
+    }
+}
