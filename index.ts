@@ -27,3 +27,4 @@ export const containerNames = stack.containerNames;
 export const metricsEndpoints = stack.metricsEndpoints;
 export const metricsHostEndpoints = stack.metricsHostEndpoints;
 export const metricsContainerNames = stack.metricsContainerNames;
+export const metricsAlertRules = stack.metricsAlertRules;

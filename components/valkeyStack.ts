@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { renderAlertRules } from "../metrics/alertRules";
 import { resolveSettings, Settings, SettingsError, SettingsInput } from "../settings";
 import { AclUserName, perUser } from "../valkey/acl";
 import { certPlan } from "../valkey/certPlan";
@@ -73,6 +74,8 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly metricsEndpoints: pulumi.Output<string[]>;
     /** With `metrics` and `metricsHostPort`: each exporter's `http://127.0.0.1:<port>/metrics` on the host; none otherwise. */
     public readonly metricsHostEndpoints: pulumi.Output<string[]>;
+    /** With `metrics`: Prometheus alerting rules for this stack's settings (a rule file, YAML); "" without. */
+    public readonly metricsAlertRules: pulumi.Output<string>;
     /** The exporters' containers; none without `metrics`. */
     public readonly metricsContainerNames: pulumi.Output<string[]>;
     /** Resolves once the stack serves: the container (a single node) or the set's last gate (every member healthy). */
@@ -183,6 +186,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
         this.metricsHostEndpoints = pulumi.output(
             exporters.flatMap(({ hostEndpoint }) => (hostEndpoint === undefined ? [] : [hostEndpoint])),
         );
+        this.metricsAlertRules = pulumi.output(settings.metrics ? renderAlertRules(settings) : "");
         this.metricsContainerNames = pulumi.all(exporters.map(({ container }) => container.name));
         this.replicas = pulumi.output(settings.replicas);
         this.primaryName = pulumi.output(settings.primaryName);
@@ -215,6 +219,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             metricsEndpoints: this.metricsEndpoints,
             metricsHostEndpoints: this.metricsHostEndpoints,
             metricsContainerNames: this.metricsContainerNames,
+            metricsAlertRules: this.metricsAlertRules,
             endpoint: this.endpoint,
             host: this.host,
             port: this.port,

@@ -1,17 +1,17 @@
 /**
- * The exporter's binary, built from its Go module by metrics/exporter.sh (cached: a second call takes
+ * The exporter's binary, built from its Go module by `metrics/tool.sh exporter` (cached: a second call takes
  * a moment). Plain Node code (no Pulumi import): the component, the real-server suite and the
  * benchmark take the same binary.
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 
-const SCRIPT = join(__dirname, "exporter.sh");
+const SCRIPT = join(__dirname, "tool.sh");
 
 /** The binary's path; an error naming the `metrics` setting and the build's own words when it cannot be built. */
 export function exporterBinary(): string {
     try {
-        return execFileSync("bash", [SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+        return execFileSync("bash", [SCRIPT, "exporter"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
     } catch (error) {
         const said = String((error as { stderr?: unknown }).stderr ?? "").trim();
         throw new Error(

@@ -1,5 +1,5 @@
 // oliver006/redis_exporter, the metrics sidecar, built from its Go module at a pinned version
-// (see README "Metrics"; metrics/exporter.sh builds it).
+// (see README "Metrics"; metrics/tool.sh builds it).
 module molis-valkey/metrics/exporter
 
 go 1.25.11

@@ -4,9 +4,10 @@
  * folder (mounting one needs root, as the deployed-stack suite does).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runHealthCheck } from "./healthRun";
+import { mountSmallVolume, unmountSmallVolume } from "./smallVolume";
 import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
@@ -34,19 +35,11 @@ describe("R9.5 a full data volume", () => {
     let server: RunningServer;
 
     beforeAll(() => {
-        mountPoint = join(fixture.dir, "small-volume");
-        mkdirSync(mountPoint);
-        try {
-            execFileSync("mount", ["-t", "tmpfs", "-o", "size=6m,mode=0700", "tmpfs", mountPoint]);
-        } catch (error) {
-            throw new Error(
-                `cannot mount a tmpfs as the test's data volume (${(error as Error).message}): run the integration suite as root, as CI does`,
-            );
-        }
+        mountPoint = mountSmallVolume(fixture.dir, 6);
     });
     afterAll(async () => {
         await server?.kill();
-        execFileSync("umount", ["-l", mountPoint]);
+        unmountSmallVolume(mountPoint);
     });
 
     test("R9.5 writes are refused with an error while the server stays up, the health check says CRITICAL, writes resume when space returns, nothing acknowledged is lost", async () => {

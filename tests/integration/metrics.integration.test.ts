@@ -1,77 +1,24 @@
 /**
  * R14 on a real valkey-server and the real exporter (oliver006/redis_exporter, built from its Go
- * module by metrics/exporter.sh): what it reports on the metrics user, that the server refused it
+ * module by metrics/tool.sh): what it reports on the metrics user, that the server refused it
  * nothing, and that it reports the server down when TLS does not let it in.
  */
-import { ChildProcess, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { issueStandaloneCa } from "../../lib/certificates";
-import { freePort } from "../../lib/localMode";
-import { exporterBinary } from "../../metrics/exporterBinary";
-import { exporterFlags, exporterPasswordFile } from "../../metrics/exporterConfig";
 import { certPlan } from "../../valkey/certPlan";
 import { parseInfo } from "../../valkey/info";
 import { isError, RespClient } from "./respClient";
-import { createFixture, Fixture, waitUntil } from "./valkeyServer";
+import { Exporters, ExporterTls, scrape } from "./exporterRun";
+import { createFixture, Fixture } from "./valkeyServer";
 
 let fixture: Fixture;
-let exporterPath: string;
-const exporters: ChildProcess[] = [];
+let exporters: Exporters;
 
-/**
- * The deployed exporter's flags (metrics/exporterConfig.ts) on the fixture's files: TLS with `tls`
- * (without the client pair when `tls` has none), the password from a file.
- */
-function exporterArgs(port: number, tls: { ca: string; cert?: string; key?: string }): string[] {
-    const { paths } = fixture.render;
-    const target = { host: "127.0.0.1", port: fixture.render.port };
-    const passwords = join(fixture.dir, "exporter-passwords.json");
-    writeFileSync(passwords, exporterPasswordFile(target, readFileSync(paths.passwordFile("metrics"), "utf8").trim()), { mode: 0o600 });
-    const flags = exporterFlags(target, { caCert: tls.ca, cert: tls.cert ?? "", key: tls.key ?? "", passwords }, `127.0.0.1:${port}`);
-    if (tls.cert !== undefined && tls.key !== undefined) {
-        return flags;
-    }
-    // No client pair: drop its two flags and their values.
-    return flags.filter(
-        (flag, i) => !/^-tls-client-(cert|key)-file$/.test(flag) && !/^-tls-client-(cert|key)-file$/.test(flags[i - 1] ?? ""),
-    );
-}
-
-/** Starts an exporter and waits until its endpoint answers; returns its address. */
-async function startExporter(tls: { ca: string; cert?: string; key?: string }): Promise<string> {
-    const port = await freePort();
-    const child = spawn(exporterPath, exporterArgs(port, tls), { stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    exporters.push(child);
-    const address = `http://127.0.0.1:${port}`;
-    await waitUntil(
-        async () =>
-            (await fetch(`${address}/metrics`)
-                .then((r) => r.ok)
-                .catch(() => false)) || child.exitCode !== null,
-        20000,
-        "the exporter's endpoint",
-    );
-    if (child.exitCode !== null) {
-        throw new Error(`the exporter exited ${child.exitCode}: ${log}`);
-    }
-    return address;
-}
-
-/** One scrape: each sample's value by its name and labels as the exposition text writes them (`redis_db_keys{db="db0"}`). */
-async function scrape(address: string): Promise<Map<string, number>> {
-    const text = await (await fetch(`${address}/metrics`)).text();
-    const samples = new Map<string, number>();
-    for (const line of text.split("\n")) {
-        const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-        if (match) {
-            samples.set(match[1], Number(match[2]));
-        }
-    }
-    return samples;
+/** Starts an exporter with the deployed flags; returns its address. */
+async function startExporter(tls: ExporterTls): Promise<string> {
+    return (await exporters.start(tls)).address;
 }
 
 /** The server's own counters of refusals and error replies (INFO, as the health check reads it). */
@@ -88,15 +35,13 @@ async function refusals(health: Redis): Promise<Record<string, string | undefine
 }
 
 beforeAll(async () => {
-    exporterPath = exporterBinary();
     fixture = await createFixture();
     await fixture.start();
+    exporters = new Exporters(fixture);
 }, 180000);
 
 afterAll(async () => {
-    for (const child of exporters) {
-        child.kill("SIGKILL");
-    }
+    exporters?.stopAll();
     await fixture?.cleanup();
 });
 

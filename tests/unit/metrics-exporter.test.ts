@@ -1,7 +1,11 @@
 /** R14.3 and R14.4: the exporters the program asks the Docker provider for (mocks), with metrics on and off. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ValkeyStack, ValkeyStackArgs } from "../../components/valkeyStack";
 import { EXPORTER_CONTAINER_FILES, exporterFlags } from "../../metrics/exporterConfig";
+import { renderAlertRules } from "../../metrics/alertRules";
 import { resolveSettings } from "../../settings";
+import { DEFAULTS } from "../../settings/table";
 import { promiseOf, recorded, RecordedResource, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
 
@@ -161,4 +165,20 @@ describe("the metrics settings", () => {
         expect(resolveSettings({}).settings).toMatchObject({ metrics: false, metricsPort: 9121, metricsHostPort: 0 });
         expect(() => resolveSettings({ metrics: true, networkAlias: "v".repeat(55) })).not.toThrow();
     });
+});
+
+describe("the alerting rules", () => {
+    test("R14.5 metrics/molis-valkey.rules.yml is the rules' rendering at the default settings", () => {
+        expect(readFileSync(join(__dirname, "..", "..", "metrics", "molis-valkey.rules.yml"), "utf8")).toBe(
+            renderAlertRules({ memoryWarnPercent: DEFAULTS.memoryWarnPercent }),
+        );
+    });
+
+    test("R14.5 the metricsAlertRules output is the rule file for the stack's memoryWarnPercent; empty without metrics", async () => {
+        const { stack } = await deploy({ metrics: true, memoryWarnPercent: 90 });
+        const rules = await promiseOf(stack.metricsAlertRules);
+        expect(rules).toBe(renderAlertRules({ memoryWarnPercent: 90 }));
+        expect(rules).toContain("redis_memory_used_bytes / redis_memory_max_bytes * 100 > 90");
+        expect(await promiseOf((await deploy({})).stack.metricsAlertRules)).toBe("");
+    }, 60000);
 });

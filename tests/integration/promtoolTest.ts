@@ -1,0 +1,100 @@
+/**
+ * A promtool unit test (`promtool test rules`) made of real scrapes: each phase is one scrape of the
+ * real exporter, held for PHASE_MINUTES at a one-minute interval as Prometheus would have scraped that
+ * state over and over; a series a scrape no longer has gets a staleness marker, as Prometheus writes
+ * one; `up` is what Prometheus records of the scrape itself (1 answered, 0 not). Expectations name,
+ * for each phase, which alerts fire early in it and late in it.
+ */
+import { stringify } from "yaml";
+import type { AlertRule } from "../../metrics/alertRules";
+import { samplesOf } from "./exporterRun";
+
+/** How long each phase holds its scrape, in one-minute samples. */
+export const PHASE_MINUTES = 10;
+/** When in a phase the alerts are checked: early (a `for` of 1 minute has passed, 5 minutes not), and late. */
+export const EARLY_MINUTE = 2;
+export const LATE_MINUTE = 8;
+
+/** One state of the server: the exporter's scrape (undefined when it did not answer), and the alerts expected. */
+export interface Phase {
+    name: string;
+    text: string | undefined;
+    /** Alerts firing at EARLY_MINUTE and at LATE_MINUTE of the phase. */
+    early: string[];
+    late: string[];
+}
+
+/** The labels Prometheus attaches to each scraped sample. */
+export interface Target {
+    job: string;
+    instance: string;
+}
+
+/** The series the rules read: the exporter's families, and Prometheus's `up`. */
+function seriesOf(phases: Phase[], families: string[], target: Target): Array<{ series: string; values: string }> {
+    const targetLabels = `instance="${target.instance}",job="${target.job}"`;
+    const perPhase = phases.map((phase) => {
+        const samples = new Map<string, number>();
+        if (phase.text !== undefined) {
+            for (const [key, value] of samplesOf(phase.text)) {
+                const name = key.replace(/\{.*$/, "");
+                if (families.includes(name)) {
+                    const labels = /\{(.*)\}$/.exec(key)?.[1];
+                    samples.set(`${name}{${labels ? `${labels},` : ""}${targetLabels}}`, value);
+                }
+            }
+        }
+        samples.set(`up{${targetLabels}}`, phase.text === undefined ? 0 : 1);
+        return samples;
+    });
+    const names = [...new Set(perPhase.flatMap((samples) => [...samples.keys()]))].sort();
+    return names.map((series) => ({
+        series,
+        values: perPhase
+            .map((samples, i) => {
+                const value = samples.get(series);
+                if (value !== undefined) {
+                    return `${value}x${PHASE_MINUTES - 1}`;
+                }
+                return i > 0 && perPhase[i - 1].has(series) ? `stale _x${PHASE_MINUTES - 2}` : `_x${PHASE_MINUTES - 1}`;
+            })
+            .join(" "),
+    }));
+}
+
+/** The metric families the rules' expressions name: the exporter's (`redis_*`) and Prometheus's `up`. */
+export function familiesOf(rules: AlertRule[]): string[] {
+    return [...new Set(rules.flatMap((rule) => [...rule.expr.matchAll(/\b(up|redis_[a-z0-9_]+)\b/g)].map((m) => m[1])))];
+}
+
+/**
+ * The promtool test file: the series, and for each phase and each rule the alerts expected early
+ * and late in it, with the labels Prometheus would give them (the target's and the rule's) and the
+ * rule's annotations.
+ */
+export function promtoolTestFile(ruleFile: string, rules: AlertRule[], phases: Phase[], target: Target): string {
+    const tests = phases.flatMap((phase, i) =>
+        (
+            [
+                [EARLY_MINUTE, phase.early],
+                [LATE_MINUTE, phase.late],
+            ] as const
+        ).flatMap(([minute, firing]) =>
+            rules.map((rule) => ({
+                eval_time: `${i * PHASE_MINUTES + minute}m`,
+                alertname: rule.alert,
+                exp_alerts: firing.includes(rule.alert)
+                    ? [{ exp_labels: { ...rule.labels, instance: target.instance, job: target.job }, exp_annotations: rule.annotations }]
+                    : [],
+            })),
+        ),
+    );
+    return stringify(
+        {
+            rule_files: [ruleFile],
+            evaluation_interval: "1m",
+            tests: [{ interval: "1m", input_series: seriesOf(phases, familiesOf(rules), target), alert_rule_test: tests }],
+        },
+        { lineWidth: 0 },
+    );
+}
