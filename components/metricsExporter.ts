@@ -82,6 +82,8 @@ export interface ExporterRefs {
     password: pulumi.Input<string>;
     /** Its position among the stack's exporters: the host port it takes when published. */
     index: number;
+    /** The container it scrapes: (re)placed after it, so a rotation gives the exporter its new password once the node accepts it. */
+    after: pulumi.Resource;
 }
 
 /**
@@ -120,7 +122,7 @@ export function deployMetricsExporter(prefix: string, settings: Settings, refs: 
             command: exporterFlags(refs.target, EXPORTER_CONTAINER_FILES, `:${settings.metricsPort}`),
             hostPort,
         }),
-        { parent, dependsOn: [seeder], deleteBeforeReplace: hostPort !== undefined },
+        { parent, dependsOn: [seeder, refs.after], deleteBeforeReplace: hostPort !== undefined },
     );
     return {
         container,

@@ -113,8 +113,8 @@ export class ValkeyStack extends pulumi.ComponentResource {
         const image = buildImage(name, settings, this);
         const networkName = gatewayNetwork(name, settings, labels, this);
         let first: Member;
-        // The nodes each exporter scrapes, by the name their server certificates hold.
-        let scraped: Array<{ host: string; port: number }>;
+        // The nodes each exporter scrapes, by the name their server certificates hold, and their containers.
+        let scraped: Array<{ host: string; port: number; container: pulumi.Resource }>;
         if (settings.replicas === 0) {
             first = deployMember(
                 name,
@@ -143,7 +143,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.nodeEndpoints = pulumi.output([`${settings.networkAlias}:${settings.tlsPort}`]);
             this.containerNames = pulumi.all([first.container.name]);
             this.ready = first.container.id;
-            scraped = [{ host: settings.networkAlias, port: settings.tlsPort }];
+            scraped = [{ host: settings.networkAlias, port: settings.tlsPort, container: first.container }];
         } else {
             const set = deployReplicatedSet(name, settings, secrets, { image, networkName, labels }, this);
             first = (set.members.find(({ member }) => member.kind === "node") as (typeof set.members)[number]).deployed;
@@ -157,7 +157,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.ready = set.ready;
             scraped = set.members
                 .filter(({ member }) => member.kind === "node")
-                .map(({ member }) => ({ host: member.alias, port: member.port }));
+                .map(({ member, deployed }) => ({ host: member.alias, port: member.port, container: deployed.container }));
         }
         const exporters: MetricsExporter[] = [];
         if (settings.metrics) {
@@ -171,11 +171,12 @@ export class ValkeyStack extends pulumi.ComponentResource {
                             image: exporterImage,
                             networkName,
                             labels,
-                            target,
+                            target: { host: target.host, port: target.port },
                             caCertPem: ca.certPem,
                             client: clients.metrics,
                             password: passwords.metrics,
                             index,
+                            after: target.container,
                         },
                         this,
                     ),

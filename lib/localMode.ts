@@ -21,6 +21,7 @@ import { renderValkeyConf } from "../valkey/conf";
 import { HEALTHCHECK_USER, healthEnv, HealthSettings } from "../valkey/contract";
 import { issueMaterials, KeyAndCert } from "./certificates";
 import { OptionValues, UsageError } from "./command";
+import type { RedisOptions } from "ioredis";
 
 export const DEFAULT_LOCAL_PORT = 6380;
 
@@ -366,4 +367,26 @@ export function localHealthSettings(render: Pick<RenderResult, "paths" | "port" 
 /** The bundled health check's environment for a local-mode server (`VAR` to value). */
 export function localHealthEnv(render: Pick<RenderResult, "paths" | "port" | "settings">): Record<string, string> {
     return healthEnv(localHealthSettings(render));
+}
+
+/** ioredis options for a user of a local server: TLS with the user's certificate, password from its file. */
+export function localClientOptions(render: RenderResult, user: AclUserName): RedisOptions {
+    const { paths } = render;
+    return {
+        host: "127.0.0.1",
+        port: render.port,
+        username: user,
+        password: readFileSync(paths.passwordFile(user), "utf8").trim(),
+        tls: {
+            ca: readFileSync(paths.caCert),
+            cert: readFileSync(paths.userCert(user)),
+            key: readFileSync(paths.userKey(user)),
+            servername: "localhost",
+        },
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 5000,
+        commandTimeout: 5000,
+    };
 }

@@ -10,6 +10,7 @@ import { exec } from "../../lib/docker";
 import { freePort } from "../../lib/localMode";
 import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./support/deployedStack";
+import { fetchFromNetwork, sample } from "./support/scrape";
 import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
 
 const TEST_STACK = "metrics-test";
@@ -28,21 +29,7 @@ const outputs = (): Record<string, unknown> => deployed.outputs;
 const exporterName = (): string => (outputs().metricsContainerNames as string[])[0];
 const exporter = (): Docker.Container => deployed.docker.getContainer(exporterName());
 
-/** An HTTP GET from the client container on the network: the status and the body. */
-async function fetchFromNetwork(url: string): Promise<{ status: number; body: string }> {
-    const script = `fetch(${JSON.stringify(url)}).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })), (e) => { process.stderr.write(String(e)); process.exit(2); })`;
-    const result = await exec(client.container, ["node", "-e", script]);
-    if (result.code !== 0) {
-        throw new Error(`fetch ${url} from the network failed: ${result.stderr}`);
-    }
-    return JSON.parse(result.stdout) as { status: number; body: string };
-}
-
-/** A sample's value in exposition text (`redis_up`, `redis_db_keys{db="db0"}`). */
-function sample(text: string, name: string): number | undefined {
-    const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-    return line === undefined ? undefined : Number(line.slice(name.length + 1));
-}
+const fromNetwork = (url: string) => fetchFromNetwork(client, url);
 
 /** `pulumi preview --json`: the resources (their names) a run would touch, by what it would do. */
 async function planned(): Promise<Array<{ op: string; name: string }>> {
@@ -111,12 +98,12 @@ test("R14.4 a client on the network scrapes it: the server is up and its memory 
     expect(outputs().metricsEndpoints).toEqual(["http://valkey-metrics:9121/metrics"]);
     expect(outputs().metricsHostEndpoints).toEqual([]);
     expect((await client.cli("mcp-admin", ["SET", "molis:approved:metrics-probe", "1"])).stdout.trim()).toBe("OK");
-    const scraped = await fetchFromNetwork("http://valkey-metrics:9121/metrics");
+    const scraped = await fromNetwork("http://valkey-metrics:9121/metrics");
     expect(scraped.status).toBe(200);
     expect(sample(scraped.body, "redis_up")).toBe(1);
     expect(sample(scraped.body, "redis_memory_max_bytes")).toBe(256 * 1024 * 1024);
     expect(sample(scraped.body, 'redis_db_keys{db="db0"}')).toBeGreaterThanOrEqual(1);
-    expect((await fetchFromNetwork("http://valkey-metrics:9121/scrape?target=valkey:6379")).status).toBe(404);
+    expect((await fromNetwork("http://valkey-metrics:9121/scrape?target=valkey:6379")).status).toBe(404);
     const stats = (await client.cli("healthcheck", ["INFO", "stats"])).stdout;
     expect(stats).toMatch(/^acl_access_denied_cmd:0\r?$/m);
     expect(stats).toMatch(/^acl_access_denied_auth:0\r?$/m);
@@ -159,5 +146,5 @@ test("R14.3 turning metrics off and on again changes only the exporter's resourc
     await deployed.up();
     expect(deployed.info.Id).toBe(valkeyId);
     expect(await health(exporter())).toBe("healthy");
-    expect(sample((await fetchFromNetwork("http://valkey-metrics:9121/metrics")).body, "redis_up")).toBe(1);
+    expect(sample((await fromNetwork("http://valkey-metrics:9121/metrics")).body, "redis_up")).toBe(1);
 });

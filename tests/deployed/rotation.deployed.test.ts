@@ -1,17 +1,22 @@
 /**
  * Credential rotation on a deployed stack (R10.1, R10.2): `pulumi up` after a bump of
  * credentialGeneration replaces Valkey once while a client with README's reconnect settings writes
- * through it; both generations get in; the generation before them is refused after the next bump.
+ * through it; both generations get in; the generation before them is refused after the next bump;
+ * the exporter is replaced with the new metrics password and keeps scraping.
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
+import { exec } from "../../lib/docker";
 import { ACL_USER_NAMES, AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./support/deployedStack";
 import { clientStall, rotateUnderLoad } from "./support/rotation";
+import { fetchFromNetwork, sample } from "./support/scrape";
 import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
 
 const TEST_STACK = "rotation-test";
 const CONFIG = {
+    // The exporter rotates with the others: it must keep scraping with the new generation.
+    metrics: "true",
     imageName: "molis-valkey-rotation",
     networkName: "molis-rotation-bridge",
     networkSubnet: "10.30.11.0/24",
@@ -22,6 +27,25 @@ let deployed: DeployedStack;
 let client: ValkeyClient;
 
 const cli = (user: AclUserName, args: string[]) => client.cli(user, args);
+
+/** The exporter after a rotation: replaced, holding the current metrics password, and scraping the server with it. */
+async function expectExporterRotated(before: string): Promise<void> {
+    const [name] = deployed.outputs.metricsContainerNames as string[];
+    const exporter = deployed.docker.getContainer(name);
+    const info = await exporter.inspect();
+    expect(info.Id).not.toBe(before);
+    const password = (deployed.outputs.passwords as Record<AclUserName, string>).metrics;
+    const file = await exec(exporter, ["cat", "/run/secrets/metrics-passwords.json"]);
+    expect(JSON.parse(file.stdout)).toEqual({ "rediss://metrics@valkey:6379": password });
+    const scraped = await fetchFromNetwork(client, "http://valkey-metrics:9121/metrics");
+    expect(sample(scraped.body, "redis_up")).toBe(1);
+}
+
+/** The exporter's container id now. */
+async function exporterId(): Promise<string> {
+    const [name] = deployed.outputs.metricsContainerNames as string[];
+    return (await deployed.docker.getContainer(name).inspect()).Id;
+}
 
 beforeAll(async () => {
     deployed = await DeployedStack.create(TEST_STACK, CONFIG, [CONFIG.dataVolumeName]);
@@ -38,6 +62,7 @@ test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once; a client con
     expect(deployed.outputs.previousCredentialGeneration).toBeNull();
     expect((await cli("mcp-admin", ["SET", "molis:config:rotation-probe", "kept"])).stdout.trim()).toBe("OK");
 
+    const exporterBefore = await exporterId();
     const { before, ride, died, healthy } = await rotateUnderLoad(deployed);
     const { outputs, info } = deployed;
     expect(info.Id).not.toBe(before.id);
@@ -71,6 +96,7 @@ test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once; a client con
     } finally {
         await previous.remove();
     }
+    await expectExporterRotated(exporterBefore);
     expect((await cli("mcp-admin", ["GET", "molis:config:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);
 
@@ -82,6 +108,7 @@ test("R10.2 credentialGeneration 3: generation 1 is refused, generations 2 and 3
         clientCertPems: generation2.previousClientCertPems,
         clientKeyPems: generation2.previousClientKeyPems,
     };
+    const exporterBefore = await exporterId();
     await deployed.stack.setConfig("credentialGeneration", "3");
     await deployed.up();
     expect(deployed.outputs.previousPasswords).toEqual(generation2.passwords);
@@ -98,5 +125,6 @@ test("R10.2 credentialGeneration 3: generation 1 is refused, generations 2 and 3
         await second.remove();
         await first.remove();
     }
+    await expectExporterRotated(exporterBefore);
     expect((await cli("mcp-admin", ["GET", "molis:config:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);

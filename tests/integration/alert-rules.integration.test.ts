@@ -14,7 +14,7 @@ import { alertRules, SCRAPE_JOB } from "../../metrics/alertRules";
 import { DEFAULTS } from "../../settings/table";
 import { certPlan } from "../../valkey/certPlan";
 import { parseInfo } from "../../valkey/info";
-import { Exporters, RunningExporter, samplesOf, scrapeText } from "./exporterRun";
+import { Exporters, RunningExporter, samplesOf, scrapeText } from "../../lib/exporterProcess";
 import { Phase, promtoolTestFile } from "./promtoolTest";
 import { mountSmallVolume, unmountSmallVolume } from "./smallVolume";
 import { isError, RespClient } from "./respClient";
@@ -34,7 +34,7 @@ beforeAll(async () => {
     promtool = execFileSync("bash", [join(ROOT, "metrics", "tool.sh"), "promtool"], { encoding: "utf8" }).trim();
     fixture = await createFixture();
     mountPoint = mountSmallVolume(fixture.dir, 48);
-    exporters = new Exporters(fixture);
+    exporters = new Exporters(fixture.render, fixture.dir);
 }, 600000);
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { issueStandaloneCa } from "../../lib/certificates";
 import { certPlan } from "../../valkey/certPlan";
 import { parseInfo } from "../../valkey/info";
 import { isError, RespClient } from "./respClient";
-import { Exporters, ExporterTls, scrape } from "./exporterRun";
+import { Exporters, ExporterTls, scrape } from "../../lib/exporterProcess";
 import { createFixture, Fixture } from "./valkeyServer";
 
 let fixture: Fixture;
@@ -37,7 +37,7 @@ async function refusals(health: Redis): Promise<Record<string, string | undefine
 beforeAll(async () => {
     fixture = await createFixture();
     await fixture.start();
-    exporters = new Exporters(fixture);
+    exporters = new Exporters(fixture.render, fixture.dir);
 }, 180000);
 
 afterAll(async () => {

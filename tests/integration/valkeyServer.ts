@@ -3,12 +3,12 @@
  * a temporary folder (the stack's own config, ACL file and certificates), starts servers on free
  * ports, and stops them and removes the folder afterwards, also on failure.
  */
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis, { RedisOptions } from "ioredis";
 import { AclUserName } from "../../valkey/acl";
-import { freePort, renderLocal, RenderResult } from "../../lib/localMode";
+import { freePort, localClientOptions, renderLocal, RenderResult } from "../../lib/localMode";
 import { requireValkeyServer, RunningServer, StartOptions, startServer } from "../../lib/valkeyProcess";
 
 export { startServer };
@@ -64,27 +64,8 @@ export async function createFixture(): Promise<Fixture> {
     return { render, dir, start, client, cleanup };
 }
 
-/** ioredis options for a user: TLS with the user's certificate, password from its file. */
-export function clientOptions(render: RenderResult, user: AclUserName): RedisOptions {
-    const { paths } = render;
-    return {
-        host: "127.0.0.1",
-        port: render.port,
-        username: user,
-        password: readFileSync(paths.passwordFile(user), "utf8").trim(),
-        tls: {
-            ca: readFileSync(paths.caCert),
-            cert: readFileSync(paths.userCert(user)),
-            key: readFileSync(paths.userKey(user)),
-            servername: "localhost",
-        },
-        enableReadyCheck: false,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        connectTimeout: 5000,
-        commandTimeout: 5000,
-    };
-}
+/** ioredis options for a user on a local server (lib/localMode.ts). */
+export const clientOptions = localClientOptions;
 
 /**
  * Polls `condition` every 50 ms until it holds; fails after `timeoutMs`. Tests wait for what the

@@ -1,12 +1,13 @@
 /** R14.3 and R14.4: the exporters the program asks the Docker provider for (mocks), with metrics on and off. */
 import { readFileSync } from "node:fs";
+import type * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import type { ValkeyStack, ValkeyStackArgs } from "../../components/valkeyStack";
 import { EXPORTER_CONTAINER_FILES, exporterFlags } from "../../metrics/exporterConfig";
 import { renderAlertRules } from "../../metrics/alertRules";
 import { resolveSettings } from "../../settings";
 import { DEFAULTS } from "../../settings/table";
-import { promiseOf, recorded, RecordedResource, TYPES } from "./mocks";
+import { promiseOf, recorded, recordedOptions, RecordedResource, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
 
 beforeAll(async () => {
@@ -182,3 +183,15 @@ describe("the alerting rules", () => {
         expect(await promiseOf((await deploy({})).stack.metricsAlertRules)).toBe("");
     }, 60000);
 });
+
+test("R14.3 each exporter is (re)placed after the node it scrapes, so a rotation hands it the new password once the node accepts it", async () => {
+    await deploy({ replicas: 1, metrics: true });
+    const dependsOn = async (name: string): Promise<string[]> =>
+        Promise.all(
+            ((recordedOptions.get(name)?.dependsOn ?? []) as pulumi.Resource[]).map(
+                async (dep) => (await promiseOf(dep.urn)).split("::").pop() as string,
+            ),
+        );
+    expect(await dependsOn("molis-valkey-exporter")).toEqual(["molis-valkey-exporter-seed-secrets", "molis-valkey-valkey"]);
+    expect(await dependsOn("molis-valkey-exporter-1")).toEqual(["molis-valkey-exporter-1-seed-secrets", "molis-valkey-node-1-valkey"]);
+}, 60000);

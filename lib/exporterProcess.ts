@@ -1,15 +1,17 @@
 /**
- * The real exporter (oliver006/redis_exporter) run against a real-server fixture with the deployed
- * exporter's flags (metrics/exporterConfig.ts), and what it serves, for the metrics and alert-rule
- * suites.
+ * The real exporter (oliver006/redis_exporter) run as a local process against a server rendered by
+ * local mode, with the deployed exporter's flags (metrics/exporterConfig.ts), and what it serves: for
+ * the metrics and alert-rule suites and the benchmark.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../../lib/localMode";
-import { exporterBinary } from "../../metrics/exporterBinary";
-import { exporterFlags, exporterPasswordFile } from "../../metrics/exporterConfig";
-import { Fixture, waitUntil } from "./valkeyServer";
+import { exporterBinary } from "../metrics/exporterBinary";
+import { exporterFlags, exporterPasswordFile } from "../metrics/exporterConfig";
+import { freePort, RenderResult } from "./localMode";
+
+/** How long an exporter may take to answer its first scrape. */
+const START_TIMEOUT_MS = 20000;
 
 /** What the exporter trusts and shows: the CA, and its client pair (none: it offers no certificate). */
 export interface ExporterTls {
@@ -24,18 +26,21 @@ export interface RunningExporter {
     child: ChildProcess;
 }
 
-/** Exporters started on one fixture; `stopAll` kills what is left. */
+/** Exporters started on one local server (its files in `render`, theirs in `dir`); `stopAll` kills what is left. */
 export class Exporters {
     private readonly children: ChildProcess[] = [];
     private readonly binary = exporterBinary();
 
-    constructor(private readonly fixture: Fixture) {}
+    constructor(
+        private readonly render: RenderResult,
+        private readonly dir: string,
+    ) {}
 
     /** The flags on the fixture's files, without the client pair's two flags when `tls` has none. */
     private args(port: number, tls: ExporterTls): string[] {
-        const { paths } = this.fixture.render;
-        const target = { host: "127.0.0.1", port: this.fixture.render.port };
-        const passwords = join(this.fixture.dir, "exporter-passwords.json");
+        const { paths } = this.render;
+        const target = { host: "127.0.0.1", port: this.render.port };
+        const passwords = join(this.dir, "exporter-passwords.json");
         const password = readFileSync(paths.passwordFile("metrics"), "utf8").trim();
         writeFileSync(passwords, exporterPasswordFile(target, password), { mode: 0o600 });
         const flags = exporterFlags(target, { caCert: tls.ca, cert: tls.cert ?? "", key: tls.key ?? "", passwords }, `127.0.0.1:${port}`);
@@ -48,7 +53,7 @@ export class Exporters {
 
     /** The fixture's own TLS material for the metrics user. */
     ownTls(): ExporterTls {
-        const { paths } = this.fixture.render;
+        const { paths } = this.render;
         return { ca: paths.caCert, cert: paths.userCert("metrics"), key: paths.userKey("metrics") };
     }
 
@@ -60,18 +65,17 @@ export class Exporters {
         child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
         this.children.push(child);
         const address = `http://127.0.0.1:${port}`;
-        await waitUntil(
-            async () =>
-                (await fetch(`${address}/metrics`)
-                    .then((r) => r.ok)
-                    .catch(() => false)) || child.exitCode !== null,
-            20000,
-            "the exporter's endpoint",
-        );
-        if (child.exitCode !== null) {
-            throw new Error(`the exporter exited ${child.exitCode}: ${log}`);
+        for (const deadline = Date.now() + START_TIMEOUT_MS; child.exitCode === null;) {
+            if ((await scrapeText(address)) !== undefined) {
+                return { address, child };
+            }
+            if (Date.now() > deadline) {
+                child.kill("SIGKILL");
+                throw new Error(`the exporter did not answer on ${address} within ${START_TIMEOUT_MS} ms: ${log}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        return { address, child };
+        throw new Error(`the exporter exited ${child.exitCode}: ${log}`);
     }
 
     stopAll(): void {
