@@ -9,6 +9,7 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { EventRun, primaryOf, throughEvent, waitFor } from "../lib/setEvents";
 import { RunningMember, RunningSet } from "../lib/setProcesses";
+import { DEFAULTS } from "../settings/table";
 import { Row } from "./row";
 import { FAILOVER_TABLE_HEADER, failoverLine, Goal, GOALS } from "./failoverTable";
 
@@ -86,7 +87,7 @@ export const failoverRow: Row = {
         `Three nodes and three Sentinels on 127.0.0.1, run by their supervisors from the stack's own rendered config (the real-server suite's set), a fresh set per run, ${FAILOVER_RUNS} runs per event. ` +
             "A client in Sentinel mode with README's settings writes an approval about every 10 ms and asks `WAIT 1 100` after each; " +
             "stall is the longest wait of one write; lost is an acknowledged write missing from the primary afterwards; confirmed lost is one of those a replica had confirmed. " +
-            "`down-after-milliseconds` 5000, `min-replicas-max-lag` 2 s (the defaults).",
+            `\`down-after-milliseconds\` ${DEFAULTS.downAfterMilliseconds}, \`min-replicas-max-lag\` ${DEFAULTS.minReplicasMaxLag} s (the defaults).`,
     ],
     outro: [
         "A frozen primary's confirmed losses are the write the client had in flight when it froze: thawed while the Sentinels move its replicas " +

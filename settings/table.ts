@@ -276,13 +276,13 @@ export const SETTINGS = {
         ...objectName("replicated set's name"),
     }),
     downAfterMilliseconds: integer({
-        default: 5000,
+        default: 4000,
         min: 1000,
         max: 60000,
         unit: "ms",
         counted: "milliseconds",
         description:
-            "How long the primary must be unreachable before a Sentinel thinks it down; a failover follows when a majority agrees. Sentinel's down-after-milliseconds.",
+            "How long the primary must be unreachable before a Sentinel thinks it down; a failover follows when a majority agrees. Sentinel's down-after-milliseconds. 4000 keeps a killed container's failover under 8 s (Sentinel notices a dropped link about a second late); a primary that stalls longer is failed over.",
     }),
     failoverTimeoutMilliseconds: integer({
         default: 60000,

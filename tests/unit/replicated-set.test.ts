@@ -42,7 +42,7 @@ describe("settings of a replicated set", () => {
         [{ replicas: 7 }, /replicas: 7 is not valid; set a whole number of replicas from 0 to 6/],
         [
             { replicas: 1, minReplicasMaxLag: 5 },
-            /minReplicasMaxLag: 5 is not valid; set it below downAfterMilliseconds \(5000 ms\): an isolated primary must stop accepting writes before the Sentinels promote another/,
+            /minReplicasMaxLag: 5 is not valid; set it below downAfterMilliseconds \(4000 ms\): an isolated primary must stop accepting writes before the Sentinels promote another/,
         ],
         [{ replicas: 1, sentinelPort: 6379 }, /sentinelPort: 6379 is not valid; set a port other than tlsPort \(6379\)/],
         [{ replicas: 1, primaryName: "bad name" }, /primaryName: "bad name" is not valid/],
@@ -119,7 +119,7 @@ describe("the Sentinels' config, ACL and saved state", () => {
             "sentinel monitor molis valkey-0 6379 2",
             "sentinel auth-user molis sentinel",
             "sentinel sentinel-user sentinel-peer",
-            "sentinel down-after-milliseconds molis 5000",
+            "sentinel down-after-milliseconds molis 4000",
         ]) {
             expect(conf.split("\n")).toContain(line);
         }
