@@ -112,7 +112,7 @@ export function deployMetricsExporter(prefix: string, settings: Settings, refs: 
     const alias = metricsAlias(refs.target.host);
     const hostPort = settings.metricsHostPort === 0 ? undefined : settings.metricsHostPort + refs.index;
     const container = new docker.Container(
-        `${prefix}`,
+        prefix,
         exporterContainerArgs(settings, {
             image: refs.image.imageId,
             networkName: refs.networkName,

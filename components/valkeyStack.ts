@@ -25,9 +25,10 @@ export type ValkeyStackArgs = SettingsInput;
  *
  * It creates the `gateway-bridge` network (or attaches to an existing one), the data volume, an
  * image built FROM the base image with the config and the bundled health check, a CA with server
- * and per-user client certificates, four random passwords hashed into the ACL file, a short-lived
+ * and per-user client certificates, a random password per ACL user hashed into the ACL file, a short-lived
  * container that places those secrets in a secrets volume, and the Valkey container: read-only,
- * no capabilities, as the valkey user, TLS only, on one network with no published port.
+ * no capabilities, as the valkey user, TLS only, on one network with no published port. With
+ * `replicas`, a replicated set and its Sentinels instead; with `metrics`, an exporter per data node.
  */
 export class ValkeyStack extends pulumi.ComponentResource {
     /**

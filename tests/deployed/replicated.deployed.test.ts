@@ -4,7 +4,8 @@
  * `docker pause` and a network disconnect of the primary, each healed afterwards (the old primary
  * rejoins as a replica), and through a changed setting and a credential rotation that each replace
  * every member; `npm run backup` reads a replica and `npm run restore` puts the data back on every
- * node; a second `pulumi up` changes nothing; `pulumi destroy` keeps every data volume.
+ * node; a second `pulumi up` changes nothing; `pulumi destroy` keeps every data volume. Each node's
+ * metrics exporter reports its own node.
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
@@ -16,6 +17,7 @@ import { exec } from "../../lib/docker";
 import { DeployedStack, KEEP } from "./support/deployedStack";
 import { expectSuccess, runCommand } from "./support/pulumiStack";
 import { DeployedSet, handoverLines, seen } from "./support/replicatedSet";
+import { fetchFromNetwork, sample } from "./support/scrape";
 import { writesThrough } from "./support/setWriter";
 import { readTar } from "./support/tarFile";
 
@@ -26,6 +28,8 @@ const CONFIG = {
     networkSubnet: "10.30.13.0/24",
     dataVolumeName: "molis-replicated-data",
     replicas: "2",
+    // An exporter beside each node: it must follow its node through every event and rollout.
+    metrics: "true",
 };
 const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
 
@@ -91,6 +95,30 @@ describe("pulumi up of replicas 2", () => {
         expect(listing).toEqual(["700 valkey /data/sentinel", "600 valkey /data/sentinel/sentinel.conf"]);
         const write = await exec(sentinel, ["sh", "-c", "touch /etc/molis/probe"]);
         expect(write.code).not.toBe(0);
+    });
+
+    test("R14.3 R14.4 each data node has an exporter of its own, healthy and hardened, that reports its node: all up, one the primary with two replicas", async () => {
+        const endpoints = outputs().metricsEndpoints as string[];
+        expect(endpoints).toEqual([0, 1, 2].map((i) => `http://valkey-${i}-metrics:9121/metrics`));
+        for (const name of outputs().metricsContainerNames as string[]) {
+            const info = await docker.getContainer(name).inspect();
+            expect([name, info.State.Health?.Status, info.Config.User, info.HostConfig.ReadonlyRootfs, info.HostConfig.CapDrop]).toEqual([
+                name,
+                "healthy",
+                "valkey",
+                true,
+                ["ALL"],
+            ]);
+            expect(Object.keys(info.NetworkSettings.Networks)).toEqual([CONFIG.networkName]);
+        }
+        const roles: string[] = [];
+        for (const url of endpoints) {
+            const { body } = await fetchFromNetwork(set.client, url);
+            expect([url, sample(body, "redis_up")]).toEqual([url, 1]);
+            const role = /^redis_instance_info\{[^}]*role="(\w+)"/m.exec(body)?.[1] ?? "none";
+            roles.push(role === "master" ? `master with ${sample(body, "redis_connected_slaves")} replicas` : role);
+        }
+        expect(roles.sort()).toEqual(["master with 2 replicas", "slave", "slave"]);
     });
 
     test("R13.9 a client on the network finds the primary through the Sentinels and writes, with README's settings", async () => {
