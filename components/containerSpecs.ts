@@ -71,6 +71,8 @@ export interface MemberProfile {
      * be healthy alone (a primary needs a replica, a Sentinel the primary): gates order them instead.
      */
     waitHealthy: boolean;
+    /** Across hosts: its TLS port, published at the same port on its host's address only (never 0.0.0.0). */
+    publish?: { ip: string; port: number };
 }
 
 /** A single node's profile: valkey-server on the stack's config, its health check's environment. */
@@ -116,6 +118,9 @@ export function valkeyContainerArgs(
         logOpts: { "max-size": `${toWholeMb(settings.logMaxSize)}m`, "max-file": String(settings.logMaxFiles) },
         restart: "unless-stopped",
         networksAdvanced: [{ name: refs.networkName, aliases: [profile.alias] }],
+        ...(profile.publish === undefined
+            ? {}
+            : { ports: [{ internal: profile.publish.port, external: profile.publish.port, ip: profile.publish.ip, protocol: "tcp" }] }),
         volumes: [
             { volumeName: refs.dataVolume, containerPath: DATA_DIR },
             { volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true },

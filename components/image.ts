@@ -12,7 +12,12 @@ import { contextPathForBuild, ImageContext, writeImageContext } from "./imageCon
  * (RemoteImage with `build`): a local image, never pushed. Containers run it by id, so a rebuilt
  * image always replaces them.
  */
-export function buildImage(name: string, settings: Settings, parent: pulumi.Resource): docker.RemoteImage {
+export function buildImage(
+    resourceName: string,
+    settings: Settings,
+    parent: pulumi.Resource,
+    provider?: docker.Provider,
+): docker.RemoteImage {
     const context =
         settings.replicas === 0
             ? writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS))
@@ -25,7 +30,7 @@ export function buildImage(name: string, settings: Settings, parent: pulumi.Reso
                   }),
                   `${JSON.stringify(setDescription(settings), null, 2)}\n`,
               );
-    return localImage(`${name}-image`, `${settings.imageName}:${context.hash}`, context, settings, parent);
+    return localImage(resourceName, `${settings.imageName}:${context.hash}`, context, settings, parent, provider);
 }
 
 /**
@@ -38,6 +43,7 @@ export function localImage(
     context: ImageContext,
     settings: Settings,
     parent: pulumi.Resource,
+    provider?: docker.Provider,
 ): docker.RemoteImage {
     return new docker.RemoteImage(
         resourceName,
@@ -53,6 +59,6 @@ export function localImage(
             // goes. Without it such a container fails the deploy after the new Valkey is up.
             forceRemove: true,
         },
-        { parent },
+        { parent, provider },
     );
 }

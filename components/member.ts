@@ -21,6 +21,8 @@ export interface MemberRefs {
      * waits for), and what it waits after (the member before this one).
      */
     gate?: { env: Record<string, pulumi.Input<string>>; after: pulumi.Resource };
+    /** The Docker provider of the host it runs on; the stack's default provider when undefined. */
+    provider?: docker.Provider;
 }
 
 /** A deployed member: its container, its data and secrets volumes. */
@@ -40,13 +42,13 @@ export interface Member {
  * own; the member's container mounts that volume read-only.
  */
 export function deployMember(prefix: string, settings: Settings, refs: MemberRefs, parent: pulumi.Resource): Member {
-    const { labels } = refs;
+    const { labels, provider } = refs;
     const dataVolume = new docker.Volume(
         `${prefix}-data`,
         { name: refs.volumeName, driver: "local", labels },
-        { parent, retainOnDelete: settings.retainDataOnDestroy },
+        { parent, provider, retainOnDelete: settings.retainDataOnDestroy },
     );
-    const secretsVolume = new docker.Volume(`${prefix}-secrets`, { driver: "local", labels }, { parent });
+    const secretsVolume = new docker.Volume(`${prefix}-secrets`, { driver: "local", labels }, { parent, provider });
     const files: Record<string, pulumi.Input<string>> = {};
     for (const [file, content] of Object.entries(refs.secretFiles) as Array<[SecretFile, pulumi.Input<string>]>) {
         files[SECRET_FILES[file]] = content;
@@ -54,7 +56,7 @@ export function deployMember(prefix: string, settings: Settings, refs: MemberRef
     const seeder = new docker.Container(
         `${prefix}-seed-secrets`,
         seedContainerArgs({ image: refs.image.imageId, secretsVolume: secretsVolume.name, labels }, files),
-        { parent },
+        { parent, provider },
     );
     // The provider does not fail an attached container that exits non-zero; do it here, so a
     // failed seeding stops the deploy with a pointer to its log instead of an unhealthy member.
@@ -71,7 +73,7 @@ export function deployMember(prefix: string, settings: Settings, refs: MemberRef
                 { image: refs.image.imageId, secretsVolume: secretsVolume.name, networkName: refs.networkName, labels: [...memberLabels] },
                 refs.gate.env,
             ),
-            { parent, dependsOn: [seeder, refs.gate.after] },
+            { parent, provider, dependsOn: [seeder, refs.gate.after] },
         );
         memberLabels.push({ label: "org.molis.gate", value: exitedCleanly(gate, "the rollout gate") });
         dependsOn.push(gate);
@@ -90,7 +92,7 @@ export function deployMember(prefix: string, settings: Settings, refs: MemberRef
             refs.profile,
         ),
         // Two Valkey processes must never share the data volume's AOF: replace by stopping first.
-        { parent, dependsOn, deleteBeforeReplace: true },
+        { parent, provider, dependsOn, deleteBeforeReplace: true },
     );
     return { container, dataVolume, secretsVolume };
 }

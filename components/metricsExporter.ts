@@ -61,14 +61,19 @@ function binaryFor(parent: pulumi.Resource): string {
 }
 
 /** The exporter image, built on the engine and tagged by the hash of its content (the binary included). */
-export function buildExporterImage(name: string, settings: Settings, parent: pulumi.Resource): docker.RemoteImage {
+export function buildExporterImage(
+    resourceName: string,
+    settings: Settings,
+    parent: pulumi.Resource,
+    provider?: docker.Provider,
+): docker.RemoteImage {
     const context = writeContext(
         "exporter",
         { Dockerfile: exporterDockerfile(), redis_exporter: readFileSync(binaryFor(parent)), "seed-secrets.sh": SEED_SCRIPT },
         undefined,
         ["redis_exporter"],
     );
-    return localImage(`${name}-exporter-image`, `${settings.imageName}-exporter:${context.hash}`, context, settings, parent);
+    return localImage(resourceName, `${settings.imageName}-exporter:${context.hash}`, context, settings, parent, provider);
 }
 
 /** What one exporter is given: the node it scrapes, the metrics user's credentials, its place in the stack. */
@@ -84,6 +89,8 @@ export interface ExporterRefs {
     index: number;
     /** The container it scrapes: (re)placed after it, so a rotation gives the exporter its new password once the node accepts it. */
     after: pulumi.Resource;
+    /** The Docker provider of its node's host; the stack's default provider when undefined. */
+    provider?: docker.Provider;
 }
 
 /**
@@ -92,8 +99,8 @@ export interface ExporterRefs {
  * mounts it read-only and serves /metrics on the network.
  */
 export function deployMetricsExporter(prefix: string, settings: Settings, refs: ExporterRefs, parent: pulumi.Resource): MetricsExporter {
-    const { labels } = refs;
-    const secretsVolume = new docker.Volume(`${prefix}-secrets`, { driver: "local", labels }, { parent });
+    const { labels, provider } = refs;
+    const secretsVolume = new docker.Volume(`${prefix}-secrets`, { driver: "local", labels }, { parent, provider });
     const contents: Record<ExporterSecretFile, pulumi.Input<string>> = {
         caCert: refs.caCertPem,
         cert: refs.client.certPem,
@@ -106,7 +113,7 @@ export function deployMetricsExporter(prefix: string, settings: Settings, refs: 
     const seeder = new docker.Container(
         `${prefix}-seed-secrets`,
         seedContainerArgs({ image: refs.image.imageId, secretsVolume: secretsVolume.name, labels }, files),
-        { parent },
+        { parent, provider },
     );
     const secretsRevision = exitedCleanly(seeder, "the exporter's secrets-seeding container");
     const alias = metricsAlias(refs.target.host);
@@ -122,7 +129,7 @@ export function deployMetricsExporter(prefix: string, settings: Settings, refs: 
             command: exporterFlags(refs.target, EXPORTER_CONTAINER_FILES, `:${settings.metricsPort}`),
             hostPort,
         }),
-        { parent, dependsOn: [seeder, refs.after], deleteBeforeReplace: hostPort !== undefined },
+        { parent, provider, dependsOn: [seeder, refs.after], deleteBeforeReplace: hostPort !== undefined },
     );
     return {
         container,

@@ -4,13 +4,19 @@ import { Settings } from "../settings";
 import { Labels } from "./containerSpecs";
 
 /** The gateway network's name: the stack's own bridge, or an existing network it joins. */
-export function gatewayNetwork(name: string, settings: Settings, labels: Labels, parent: pulumi.Resource): pulumi.Output<string> {
+export function gatewayNetwork(
+    resourceName: string,
+    settings: Settings,
+    labels: Labels,
+    parent: pulumi.Resource,
+    provider?: docker.Provider,
+): pulumi.Output<string> {
     if (settings.attachToExistingNetwork) {
-        return docker.getNetworkOutput({ name: settings.networkName }, { parent }).name;
+        return docker.getNetworkOutput({ name: settings.networkName }, { parent, provider }).name;
     }
     return new docker.Network(
-        `${name}-network`,
+        resourceName,
         { name: settings.networkName, driver: "bridge", ipamConfigs: [{ subnet: settings.networkSubnet }], labels },
-        { parent },
+        { parent, provider },
     ).name;
 }

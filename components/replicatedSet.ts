@@ -6,6 +6,7 @@ import { GATE_ENV, healthEnv, IMAGE_PATHS, SUPERVISOR_ENV } from "../valkey/cont
 import { endpoints, Member as SetMember, topology } from "../valkey/topology";
 import { gateContainerArgs, Labels, MemberProfile } from "./containerSpecs";
 import { IssuedCert, issueCert, StackSecrets } from "./credentials";
+import { HostPlaces, placeOf } from "./hosts";
 import { deployMember, exitedCleanly, Member } from "./member";
 
 /** A Sentinel's resources: it holds little data and does little work. */
@@ -45,6 +46,7 @@ function volumeOf(settings: Settings, member: SetMember): string {
 
 function profileOf(settings: Settings, member: SetMember): MemberProfile {
     const self = { [SUPERVISOR_ENV.member]: member.alias };
+    const publish = member.host === undefined ? {} : { publish: { ip: member.host.address, port: member.port } };
     const health = { port: member.port, primaryName: settings.primaryName, certExpiryWarnDays: settings.certExpiryWarnDays };
     if (member.kind === "sentinel") {
         return {
@@ -56,6 +58,7 @@ function profileOf(settings: Settings, member: SetMember): MemberProfile {
             cpus: dockerCpus(SENTINEL_CPUS),
             stopTimeoutSeconds: 10,
             waitHealthy: false,
+            ...publish,
         };
     }
     return {
@@ -70,11 +73,12 @@ function profileOf(settings: Settings, member: SetMember): MemberProfile {
         cpus: dockerCpus(settings.cpus),
         stopTimeoutSeconds: NODE_STOP_TIMEOUT_SECONDS,
         waitHealthy: false,
+        ...publish,
     };
 }
 
-/** A gate's target: `role:host:port`. */
-const target = (member: SetMember): string => `${member.kind}:${member.alias}:${member.port}`;
+/** A gate's target: `role:host:port`, as peers dial it. */
+const target = (member: SetMember): string => `${member.kind}:${member.dial}:${member.port}`;
 
 /**
  * The gate's environment: the health check's (its credentials are the container's defaults, in the
@@ -100,7 +104,7 @@ export function deployReplicatedSet(
     name: string,
     settings: Settings,
     secrets: StackSecrets,
-    refs: { image: docker.RemoteImage; networkName: pulumi.Input<string>; labels: Labels },
+    refs: { places: HostPlaces; labels: Labels },
     parent: pulumi.Resource,
 ): ReplicatedSet {
     const set = topology(settings);
@@ -110,7 +114,8 @@ export function deployReplicatedSet(
     const members: ReplicatedSet["members"] = [];
     for (const member of chain) {
         const prefix = prefixOf(name, member);
-        const certs = memberCertPlan(settings, member.alias);
+        const certs = memberCertPlan(settings, member.alias, member.dial);
+        const place = placeOf(refs.places, member.host);
         const server: IssuedCert = issueCert(`${prefix}-server`, certs.server, ca, parent);
         const peer: IssuedCert = issueCert(`${prefix}-peer`, certs.peer, ca, parent);
         const common = {
@@ -142,8 +147,9 @@ export function deployReplicatedSet(
             prefix,
             settings,
             {
-                image: refs.image,
-                networkName: refs.networkName,
+                image: place.image,
+                networkName: place.networkName,
+                provider: place.provider,
                 labels: refs.labels,
                 volumeName: volumeOf(settings, member),
                 secretFiles,
@@ -154,15 +160,16 @@ export function deployReplicatedSet(
         );
         members.push({ member, deployed });
     }
-    // The last gate: every member healthy, each by its own health check's verdict.
+    // The last gate, on the first node's host: every member healthy, each by its own health check's verdict.
     const first = members[set.sentinels.length].deployed;
+    const firstPlace = placeOf(refs.places, set.nodes[0].host);
     const setGate = new docker.Container(
         `${name}-set-gate`,
         gateContainerArgs(
             {
-                image: refs.image.imageId,
+                image: firstPlace.image.imageId,
                 secretsVolume: first.secretsVolume.name,
-                networkName: refs.networkName,
+                networkName: firstPlace.networkName,
                 labels: [
                     ...refs.labels,
                     ...members.map(({ member, deployed }) => ({ label: `org.molis.member.${member.alias}`, value: deployed.container.id })),
@@ -170,7 +177,7 @@ export function deployReplicatedSet(
             },
             gateEnv(settings, chain, "healthy"),
         ),
-        { parent, dependsOn: members.map(({ deployed }) => deployed.container) },
+        { parent, provider: firstPlace.provider, dependsOn: members.map(({ deployed }) => deployed.container) },
     );
     return {
         members,

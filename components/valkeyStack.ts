@@ -3,11 +3,12 @@ import { renderAlertRules } from "../metrics/alertRules";
 import { resolveSettings, Settings, SettingsError, SettingsInput } from "../settings";
 import { AclUserName, perUser } from "../valkey/acl";
 import { certPlan } from "../valkey/certPlan";
+import { DockerHost } from "../valkey/placement";
+import { topology } from "../valkey/topology";
 import { byUser, createStackSecrets, IssuedCert, UserCredentials } from "./credentials";
-import { buildImage } from "./image";
-import { gatewayNetwork } from "./network";
+import { hostPlaces, placeOf } from "./hosts";
 import { deployMember, Member } from "./member";
-import { buildExporterImage, deployMetricsExporter, MetricsExporter } from "./metricsExporter";
+import { deployMetricsExporter, MetricsExporter } from "./metricsExporter";
 import { deployReplicatedSet } from "./replicatedSet";
 
 /** Values by ACL user; empty where there is nothing to give (the previous generation at generation 1). */
@@ -111,11 +112,12 @@ export class ValkeyStack extends pulumi.ComponentResource {
         const secrets = createStackSecrets(name, certPlan(settings), settings.credentialGeneration, this, settings.replicas > 0);
         const { ca, current, previous } = secrets;
         const { clients, passwords } = current;
-        const image = buildImage(name, settings, this);
-        const networkName = gatewayNetwork(name, settings, labels, this);
+        const places = hostPlaces(name, settings, topology(settings).hosts, labels, this);
+        // The network and image the outputs name: the stack's own host's, or across hosts the first host's (same names on each).
+        const { image, networkName } = [...places.values()][0];
         let first: Member;
-        // The nodes each exporter scrapes, by the name their server certificates hold, and their containers.
-        let scraped: Array<{ host: string; port: number; container: pulumi.Resource }>;
+        // The nodes each exporter scrapes, by the name their server certificates hold, their containers and hosts.
+        let scraped: Array<{ host: string; port: number; container: pulumi.Resource; on?: DockerHost }>;
         if (settings.replicas === 0) {
             first = deployMember(
                 name,
@@ -146,7 +148,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.ready = first.container.id;
             scraped = [{ host: settings.networkAlias, port: settings.tlsPort, container: first.container }];
         } else {
-            const set = deployReplicatedSet(name, settings, secrets, { image, networkName, labels }, this);
+            const set = deployReplicatedSet(name, settings, secrets, { places, labels }, this);
             first = (set.members.find(({ member }) => member.kind === "node") as (typeof set.members)[number]).deployed;
             const [host, port] = set.sentinelEndpoints[0].split(":");
             this.host = pulumi.output(host);
@@ -158,19 +160,20 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.ready = set.ready;
             scraped = set.members
                 .filter(({ member }) => member.kind === "node")
-                .map(({ member, deployed }) => ({ host: member.alias, port: member.port, container: deployed.container }));
+                .map(({ member, deployed }) => ({ host: member.alias, port: member.port, container: deployed.container, on: member.host }));
         }
         const exporters: MetricsExporter[] = [];
         if (settings.metrics) {
-            const exporterImage = buildExporterImage(name, settings, this);
             scraped.forEach((target, index) => {
+                const place = placeOf(places, target.on);
                 exporters.push(
                     deployMetricsExporter(
                         index === 0 ? `${name}-exporter` : `${name}-exporter-${index}`,
                         settings,
                         {
-                            image: exporterImage,
-                            networkName,
+                            image: place.exporterImage as NonNullable<typeof place.exporterImage>,
+                            networkName: place.networkName,
+                            provider: place.provider,
                             labels,
                             target: { host: target.host, port: target.port },
                             caCertPem: ca.certPem,

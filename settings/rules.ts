@@ -5,6 +5,7 @@
  * choice. Pure code (no Pulumi import).
  */
 import { metricsAlias } from "../metrics/exporterConfig";
+import { DockerHost, parseHostEntry, placeMembers, reviewPlacement } from "../valkey/placement";
 import { nodeAlias } from "../valkey/topology";
 import { Problems } from "./checks";
 import { formatMb } from "./formats";
@@ -174,6 +175,92 @@ function metrics({ settings: s, ok, problems }: RuleContext): void {
     }
 }
 
+/** Several hosts: a replicated set's, two or more, distinct, each member placed on a listed host, a placement that survives a host's loss. */
+function hosts({ settings: s, ok, problems, warnings }: RuleContext): void {
+    const placed = ["nodeHosts", "sentinelHosts"] as const;
+    if (!ok("hosts") || s.hosts.length === 0) {
+        for (const setting of placed) {
+            if (ok("hosts") && ok(setting) && s[setting].length > 0) {
+                problems.fail(setting, s[setting], "list the Docker hosts in hosts first, or leave it empty");
+            }
+        }
+        return;
+    }
+    if (!ok("replicas") || !ok("sentinels")) {
+        return;
+    }
+    if (s.replicas === 0) {
+        problems.fail(
+            "hosts",
+            s.hosts,
+            "set replicas to 1 or more to spread a replicated set over these hosts, or leave hosts empty for a single node",
+        );
+        return;
+    }
+    if (s.hosts.length < 2) {
+        problems.fail("hosts", s.hosts, "list 2 or more hosts (3 or more for a set that survives the loss of any one), or leave it empty");
+        return;
+    }
+    const list = s.hosts.map((entry) => parseHostEntry(entry) as DockerHost);
+    const before = problems.lines.length;
+    for (const field of ["name", "address"] as const) {
+        const seen = list.map((host) => host[field]).filter((value, index, all) => all.indexOf(value) !== index);
+        if (seen.length > 0) {
+            problems.fail("hosts", s.hosts, `give each host its own ${field} (${seen[0]} appears more than once)`);
+        }
+    }
+    const counts = { nodeHosts: s.replicas + 1, sentinelHosts: s.sentinels };
+    const what = { nodeHosts: "data node (replicas + 1)", sentinelHosts: "Sentinel (sentinels)" };
+    for (const setting of placed) {
+        const names = s[setting];
+        if (!ok(setting) || names.length === 0) {
+            continue;
+        }
+        const unknown = names.filter((name) => !list.some((host) => host.name === name));
+        if (unknown.length > 0) {
+            problems.fail(
+                setting,
+                names,
+                `name only hosts from hosts (${list.map((host) => host.name).join(", ")}); ${unknown.join(", ")} is not one`,
+            );
+        } else if (names.length !== counts[setting]) {
+            problems.fail(setting, names, `name ${counts[setting]} hosts, one per ${what[setting]}, or leave it empty for round-robin`);
+        }
+    }
+    if (ok("tlsPort") && ok("sentinelPort")) {
+        const nodePorts = [s.tlsPort, s.tlsPort + s.replicas];
+        const sentinelPorts = [s.sentinelPort, s.sentinelPort + s.sentinels - 1];
+        if (nodePorts[1] > 65535) {
+            problems.fail(
+                "tlsPort",
+                s.tlsPort,
+                `set a port at or below ${65535 - s.replicas}: across hosts data node N listens and is published at tlsPort + N`,
+            );
+        } else if (sentinelPorts[1] > 65535) {
+            problems.fail(
+                "sentinelPort",
+                s.sentinelPort,
+                `set a port at or below ${65536 - s.sentinels}: across hosts Sentinel N listens and is published at sentinelPort + N`,
+            );
+        } else if (nodePorts[0] <= sentinelPorts[1] && sentinelPorts[0] <= nodePorts[1]) {
+            problems.fail(
+                "sentinelPort",
+                s.sentinelPort,
+                `set a port so that ${s.sentinelPort}-${sentinelPorts[1]} (the Sentinels') does not overlap ${s.tlsPort}-${nodePorts[1]} (the data nodes')`,
+            );
+        }
+    }
+    if (problems.lines.length > before || !ok("nodeHosts") || !ok("sentinelHosts")) {
+        return;
+    }
+    const quorum = Math.floor(s.sentinels / 2) + 1;
+    const review = reviewPlacement(list, placeMembers(list, { nodes: s.replicas + 1, sentinels: s.sentinels }, s), quorum);
+    for (const problem of review.problems) {
+        problems.fail(problem.setting, s[problem.setting], problem.fix);
+    }
+    warnings.push(...review.warnings);
+}
+
 /** Applies every rule, in the order their messages are reported. */
 export function applyRules(context: RuleContext, input: SettingsInput): void {
     memory(context);
@@ -181,5 +268,6 @@ export function applyRules(context: RuleContext, input: SettingsInput): void {
     clientBuffers(context);
     certificateLifetimes(context);
     replication(context);
+    hosts(context);
     metrics(context);
 }

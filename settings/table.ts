@@ -20,6 +20,7 @@ import {
     SizeSetting,
     TextSetting,
 } from "./kinds";
+import { HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "../valkey/placement";
 
 /** Eviction policies that never evict a key without a TTL (blocked requests have none). */
 export const EVICTION_POLICIES = ["volatile-lru", "volatile-lfu", "volatile-ttl", "volatile-random", "noeviction"] as const;
@@ -301,6 +302,31 @@ export const SETTINGS = {
         counted: "seconds",
         description:
             "A primary accepts writes only while a replica has acknowledged within this many seconds (min-replicas-to-write 1); below downAfterMilliseconds, so an isolated primary stops writing before another is promoted.",
+    }),
+    hosts: list({
+        default: [],
+        unit: "list",
+        description:
+            'The Docker hosts a replicated set is spread over, each "<name> <dockerHost> <address>": a short name, how Pulumi reaches its engine (ssh://, or unix:// on this machine), and the IPv4 address the other hosts and the clients reach it by. Empty: every member on the stack\'s Docker host.',
+        valid: (item) => parseHostEntry(item) !== undefined,
+        fix: `write a list of hosts, each ${HOST_ENTRY_FORMAT}`,
+        itemFix: `each entry must be ${HOST_ENTRY_FORMAT}: a name of 1-16 lower-case letters, digits or '-', an ssh:// (or on this machine unix://) engine address (not tcp://: the entry carries no TLS client material), and the host's IPv4 address (not 0.x or 127.x)`,
+    }),
+    nodeHosts: list({
+        default: [],
+        unit: "list",
+        description: "With hosts: the host name of each data node, in order (replicas + 1 names). Empty: round-robin from the first host.",
+        valid: (item) => isHostName(item),
+        fix: 'write a list of host names from hosts, one per data node, such as ["a", "b", "c"]',
+        itemFix: "each entry must be the name of a host in hosts",
+    }),
+    sentinelHosts: list({
+        default: [],
+        unit: "list",
+        description: "With hosts: the host name of each Sentinel, in order (sentinels names). Empty: round-robin from the second host.",
+        valid: (item) => isHostName(item),
+        fix: 'write a list of host names from hosts, one per Sentinel, such as ["b", "c", "a"]',
+        itemFix: "each entry must be the name of a host in hosts",
     }),
     metrics: boolean({
         default: false,

@@ -215,6 +215,9 @@ async function main(): Promise<void> {
         "valkey-server",
         [
             settings.config,
+            // Its own port: across hosts each node listens (and is published) on a port of its own.
+            "--tls-port",
+            String(self.port),
             "--replica-announce-ip",
             self.host,
             "--replica-announce-port",

@@ -95,13 +95,18 @@ export interface MemberCerts {
 
 /**
  * The certificates of one member of a replicated set. Its server certificate names what peers and
- * clients dial (its alias, as Sentinel announces it), localhost and 127.0.0.1 (its own supervisor
- * and health check) and any `serverNames`; its peer certificate carries only clientAuth, for the
+ * clients dial (its alias, as Sentinel announces it on one host; across hosts also its host's
+ * address, which it announces there), localhost and 127.0.0.1 (its own supervisor and health check)
+ * and any `serverNames`; its peer certificate carries only clientAuth, for the
  * links it opens (a replica to its primary, a Sentinel to the nodes and the other Sentinels).
  * Valkey checks no host name on those links, only the CA; clients do check the name.
  */
-export function memberCertPlan(settings: CertPlanSettings, alias: string): MemberCerts {
-    const plan = certPlan({ ...settings, networkAlias: alias });
+export function memberCertPlan(settings: CertPlanSettings, alias: string, dial: string = alias): MemberCerts {
+    const plan = certPlan({
+        ...settings,
+        networkAlias: alias,
+        serverNames: unique([dial, ...settings.serverNames]).filter((name) => name !== alias),
+    });
     return { server: plan.server, peer: { ...plan.clients.healthcheck, commonName: alias } };
 }
 

@@ -4,6 +4,7 @@
  * derive the same names from the same settings.
  */
 import { Settings } from "../settings/table";
+import { DockerHost, parseHostEntry, placeMembers } from "./placement";
 import type { SetDescription, SetMember } from "./sentinelConf";
 
 export type MemberKind = "node" | "sentinel";
@@ -13,10 +14,18 @@ export interface Member {
     index: number;
     /** The DNS name peers and clients reach it by; its server certificate names it. */
     alias: string;
+    /** The port it listens on (and, across hosts, is published at on its host's address). */
     port: number;
+    /** Across hosts: the host it runs on; undefined when every member shares the stack's Docker host. */
+    host?: DockerHost;
+    /** What peers and clients dial: its alias on the network, or across hosts its host's address. */
+    dial: string;
 }
 
-export type TopologySettings = Pick<Settings, "replicas" | "sentinels" | "networkAlias" | "tlsPort" | "sentinelPort" | "primaryName">;
+export type TopologySettings = Pick<
+    Settings,
+    "replicas" | "sentinels" | "networkAlias" | "tlsPort" | "sentinelPort" | "primaryName" | "hosts" | "nodeHosts" | "sentinelHosts"
+>;
 
 export interface Topology {
     /** Whether the stack is a replicated set (replicas 1 or more) rather than one node. */
@@ -27,6 +36,8 @@ export interface Topology {
     /** Sentinels that must agree the primary is down: a majority. */
     quorum: number;
     primaryName: string;
+    /** The Docker hosts the set is spread over; empty when every member shares the stack's Docker host. */
+    hosts: DockerHost[];
 }
 
 export function nodeAlias(networkAlias: string, index: number): string {
@@ -46,34 +57,43 @@ export function replicaPriority(index: number): number {
     return 100 + index;
 }
 
+/**
+ * The set's members. On one Docker host every member listens on tlsPort (a data node) or sentinelPort
+ * and is dialled by its alias. Across hosts each member listens on a port of its own (data node N at
+ * tlsPort + N, Sentinel N at sentinelPort + N), so members sharing a host never clash, and is
+ * published and dialled at its host's address on that port.
+ */
 export function topology(settings: TopologySettings): Topology {
     if (settings.replicas === 0) {
-        return { replicated: false, nodes: [], sentinels: [], quorum: 0, primaryName: settings.primaryName };
+        return { replicated: false, nodes: [], sentinels: [], quorum: 0, primaryName: settings.primaryName, hosts: [] };
     }
-    const nodes = Array.from({ length: settings.replicas + 1 }, (_, index): Member => ({
-        kind: "node",
-        index,
-        alias: nodeAlias(settings.networkAlias, index),
-        port: settings.tlsPort,
-    }));
-    const sentinels = Array.from({ length: settings.sentinels }, (_, index): Member => ({
-        kind: "sentinel",
-        index,
-        alias: sentinelAlias(settings.networkAlias, index),
-        port: settings.sentinelPort,
-    }));
-    return { replicated: true, nodes, sentinels, quorum: Math.floor(settings.sentinels / 2) + 1, primaryName: settings.primaryName };
+    const hosts = settings.hosts.map((entry) => parseHostEntry(entry) as DockerHost);
+    const counts = { nodes: settings.replicas + 1, sentinels: settings.sentinels };
+    const placement = hosts.length > 0 ? placeMembers(hosts, counts, settings) : undefined;
+    const member = (kind: MemberKind, index: number, alias: string, basePort: number): Member => {
+        const host = placement?.[kind === "node" ? "nodes" : "sentinels"][index];
+        return host === undefined
+            ? { kind, index, alias, port: basePort, dial: alias }
+            : { kind, index, alias, port: basePort + index, host, dial: host.address };
+    };
+    const nodes = Array.from({ length: counts.nodes }, (_, index) =>
+        member("node", index, nodeAlias(settings.networkAlias, index), settings.tlsPort),
+    );
+    const sentinels = Array.from({ length: counts.sentinels }, (_, index) =>
+        member("sentinel", index, sentinelAlias(settings.networkAlias, index), settings.sentinelPort),
+    );
+    return { replicated: true, nodes, sentinels, quorum: Math.floor(settings.sentinels / 2) + 1, primaryName: settings.primaryName, hosts };
 }
 
 /** `host:port` of each member. */
 export function endpoints(members: readonly Member[]): string[] {
-    return members.map((member) => `${member.alias}:${member.port}`);
+    return members.map((member) => `${member.dial}:${member.port}`);
 }
 
 /** The set's description for its members' supervisors (set.json in the image): names and addresses on the network. */
 export function setDescription(
     settings: TopologySettings & Pick<Settings, "downAfterMilliseconds" | "failoverTimeoutMilliseconds">,
-    address: (member: Member) => Address = (member) => ({ host: member.alias, port: member.port }),
+    address: (member: Member) => Address = (member) => ({ host: member.dial, port: member.port }),
 ): SetDescription {
     const set = topology(settings);
     const describe = (member: Member): SetMember => ({ name: member.alias, ...address(member) });
