@@ -24,6 +24,7 @@ export const primaryName = stack.primaryName;
 export const sentinelEndpoints = stack.sentinelEndpoints;
 export const nodeEndpoints = stack.nodeEndpoints;
 export const containerNames = stack.containerNames;
+export const containerHosts = stack.containerHosts;
 export const metricsEndpoints = stack.metricsEndpoints;
 export const metricsHostEndpoints = stack.metricsHostEndpoints;
 export const metricsContainerNames = stack.metricsContainerNames;

@@ -4,7 +4,7 @@
  */
 import { DeployedStack } from "../tests/deployed/support/deployedStack";
 import { Row } from "./row";
-import { dockerAnswers, engineBuilt, fmt, stat } from "./stats";
+import { fmt, stat, deployedTierMissing } from "./stats";
 
 export const deployRow: Row = {
     number: 4,
@@ -13,11 +13,9 @@ export const deployRow: Row = {
         "`pulumi up` with the engine build (engine/build.sh) on the local Docker Engine, base image cached, from the command's start to a healthy Valkey container (three fresh stacks). Target <= 20 s.",
     ],
     measure: async () => {
-        if (!dockerAnswers() || !engineBuilt()) {
-            return {
-                table: ["Not measured: no Docker Engine answered (`docker info`), or the engine build failed (`npm run engine`)."],
-                missed: [],
-            };
+        const missing = deployedTierMissing();
+        if (missing !== undefined) {
+            return missing;
         }
         const seconds: number[] = [];
         for (let run = 0; run < 3; run++) {

@@ -14,6 +14,7 @@ import { deployRow } from "./deploy";
 import { engineBuildRow } from "./engineBuild";
 import { failoverRow } from "./failover";
 import { healthCostRow } from "./healthCost";
+import { hostsRow } from "./hosts";
 import { metricsCostRow } from "./metricsCost";
 import { rotationRow } from "./rotation";
 import { setOnDockerRow } from "./setOnDocker";
@@ -32,6 +33,7 @@ const ROWS: Row[] = [
     failoverRow,
     setOnDockerRow,
     metricsCostRow,
+    hostsRow,
 ];
 const REPORT = join(ROOT, "docs", "BENCHMARKS.md");
 /** A section's lines that name a missed target; the summary at the top collects them. */

@@ -5,7 +5,7 @@
 import { DeployedStack } from "../tests/deployed/support/deployedStack";
 import { clientStall, rotateUnderLoad } from "../tests/deployed/support/rotation";
 import { Row } from "./row";
-import { dockerAnswers, engineBuilt, fmt, stat } from "./stats";
+import { fmt, stat, deployedTierMissing } from "./stats";
 
 export const rotationRow: Row = {
     number: 6,
@@ -15,11 +15,9 @@ export const rotationRow: Row = {
             "Target: no client command fails; the stop-to-healthy time is bounded by `healthcheckIntervalSeconds` (10 s) plus a few seconds.",
     ],
     measure: async () => {
-        if (!dockerAnswers() || !engineBuilt()) {
-            return {
-                table: ["Not measured: no Docker Engine answered (`docker info`), or the engine build failed (`npm run engine`)."],
-                missed: [],
-            };
+        const missing = deployedTierMissing();
+        if (missing !== undefined) {
+            return missing;
         }
         const runs: Array<{ stoppedToHealthyMs: number; longestWaitMs: number; failures: number }> = [];
         const deployed = await DeployedStack.create(

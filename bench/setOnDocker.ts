@@ -14,7 +14,7 @@ import { FAILOVER_RUNS } from "./failover";
 import { Row } from "./row";
 import { FAILOVER_TABLE_HEADER, failoverLine, Goal, GOALS } from "./failoverTable";
 import { DEFAULTS } from "../settings/table";
-import { dockerAnswers, engineBuilt } from "./stats";
+import { deployedTierMissing } from "./stats";
 
 const STACK = "bench-replicated";
 const CONFIG = {
@@ -106,11 +106,9 @@ export const setOnDockerRow: Row = {
         "A killed container stalls the writer about a second longer than a frozen or cut-off primary. The Sentinels' logs of four kills by hand say where it goes: a killed container's link drops at once, and Sentinel's next reconnection attempt, about 1.1 s after the kill, is where its `down-after-milliseconds` starts (for a frozen one, the first unanswered PING, 0 to 1 s after the freeze); `+sdown` came down-after plus 1.1 to 1.2 s after every kill. The rest varies by Sentinel's one-second periods: the other Sentinels' votes for `+odown` (0.05 to 1.1 s) and the INFO that shows the promoted replica (0.3 to 0.9 s). With 5000 ms a kill stalled 8.3 s median and 8.5 s p95 over 10 runs on an idle machine, over the 8 s target; hence the default of 4000, at the cost of failing over a primary that stalls 4 s (safe: `minReplicasMaxLag` stops an isolated primary's writes first). A run over its target leaves the members' logs in a file the progress line names.",
     ],
     measure: async () => {
-        if (!dockerAnswers() || !engineBuilt()) {
-            return {
-                table: ["Not measured: no Docker Engine answered (`docker info`), or the engine build failed (`npm run engine`)."],
-                missed: [],
-            };
+        const missing = deployedTierMissing();
+        if (missing !== undefined) {
+            return missing;
         }
         const rows: string[] = [];
         const missed: string[] = [];

@@ -1,6 +1,7 @@
 /** Medians, spreads and the timing of commands, for the benchmark rows. */
 import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import type { RowResult } from "./row";
 
 export const ROOT = join(__dirname, "..");
 
@@ -55,6 +56,17 @@ export function dockerAnswers(): boolean {
 }
 
 /** Builds the Pulumi engine (cached after the first time); false when the build fails. */
+/** What a row on the deployed tier reports when it cannot run: no Docker Engine, or the engine build failed; undefined when it can. */
+export function deployedTierMissing(): RowResult | undefined {
+    if (dockerAnswers() && engineBuilt()) {
+        return undefined;
+    }
+    return {
+        table: ["Not measured: no Docker Engine answered (`docker info`), or the engine build failed (`npm run engine`)."],
+        missed: [],
+    };
+}
+
 export function engineBuilt(): boolean {
     return spawnSync("bash", [join(ROOT, "engine", "build.sh")], { cwd: ROOT, stdio: "inherit" }).status === 0;
 }

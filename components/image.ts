@@ -53,6 +53,10 @@ export function localImage(
                 context: contextPathForBuild(context.dir),
                 dockerfile: context.dockerfile,
                 buildArgs: { BASE_IMAGE: settings.baseImage },
+                // Through a host's own provider, the provider's buildx path builds on the engine of
+                // the environment (DOCKER_HOST), not the provider's, and then finds no image on the
+                // host; the engine's own builder runs where the provider points.
+                ...(provider === undefined ? {} : { useLegacyBuilder: true }),
             },
             // A replaced image is removed even when some container still runs it (an operator's
             // `docker run` of valkey-cli, say): untagged, its layers stay until that container

@@ -72,6 +72,8 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly nodeEndpoints: pulumi.Output<string[]>;
     /** Every Valkey and Sentinel container of the stack (for docker logs, backups, inspection); the exporters are in metricsContainerNames. */
     public readonly containerNames: pulumi.Output<string[]>;
+    /** With `hosts`: the host (its name in `hosts`) of each container of containerNames, in that order; none on one host. */
+    public readonly containerHosts: pulumi.Output<string[]>;
     /** With `metrics`: each data node's exporter's `http://<alias>:<port>/metrics` on the network, in the order of nodeEndpoints; none without. */
     public readonly metricsEndpoints: pulumi.Output<string[]>;
     /** With `metrics` and `metricsHostPort`: each exporter's `http://127.0.0.1:<port>/metrics` on the host; none otherwise. */
@@ -145,6 +147,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.sentinelEndpoints = pulumi.output([]);
             this.nodeEndpoints = pulumi.output([`${settings.networkAlias}:${settings.tlsPort}`]);
             this.containerNames = pulumi.all([first.container.name]);
+            this.containerHosts = pulumi.output([]);
             this.ready = first.container.id;
             scraped = [{ host: settings.networkAlias, port: settings.tlsPort, container: first.container }];
         } else {
@@ -157,6 +160,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this.sentinelEndpoints = pulumi.output(set.sentinelEndpoints);
             this.nodeEndpoints = pulumi.output(set.nodeEndpoints);
             this.containerNames = pulumi.all(set.members.map(({ deployed }) => deployed.container.name));
+            this.containerHosts = pulumi.output(set.members.flatMap(({ member }) => (member.host === undefined ? [] : [member.host.name])));
             this.ready = set.ready;
             scraped = set.members
                 .filter(({ member }) => member.kind === "node")
@@ -221,6 +225,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             sentinelEndpoints: this.sentinelEndpoints,
             nodeEndpoints: this.nodeEndpoints,
             containerNames: this.containerNames,
+            containerHosts: this.containerHosts,
             metricsEndpoints: this.metricsEndpoints,
             metricsHostEndpoints: this.metricsHostEndpoints,
             metricsContainerNames: this.metricsContainerNames,

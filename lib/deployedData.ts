@@ -52,6 +52,12 @@ export async function locate(docker: Docker, stack: string | undefined): Promise
     if (typeof outputs.containerName !== "string" || typeof outputs.dataVolumeName !== "string") {
         throw new BackupError(`stack ${name} is not deployed: it has no containerName and dataVolumeName outputs (run pulumi up first)`);
     }
+    const hosts = [...new Set((outputs.containerHosts as string[] | undefined) ?? [])];
+    if (hosts.length > 0) {
+        throw new BackupError(
+            `stack ${name} is spread over several Docker hosts (${hosts.join(", ")}): backup and restore reach the members through one Docker Engine and are not offered across hosts yet (README, Several hosts)`,
+        );
+    }
     const replicated = Number(outputs.replicas ?? 0) > 0;
     const names = replicated ? (outputs.containerNames as string[]) : [outputs.containerName];
     const nodes: Node[] = [];

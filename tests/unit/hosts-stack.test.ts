@@ -46,6 +46,13 @@ test("R15.1 each host gets its own network and images through its provider; each
             providerNames.get(`molis-valkey-${host}-exporter-image`),
         ]).toEqual(["gateway-bridge", `molis-valkey-${host}-docker`, `molis-valkey-${host}-docker`, `molis-valkey-${host}-docker`]);
     }
+    // Built by the engine the provider points at (the provider's buildx path would build on DOCKER_HOST's).
+    expect(resourcesOfType(TYPES.image).map((r) => [r.name, r.inputs.build.useLegacyBuilder])).toEqual(
+        ["a", "b", "c"].flatMap((host) => [
+            [`molis-valkey-${host}-image`, true],
+            [`molis-valkey-${host}-exporter-image`, true],
+        ]),
+    );
     for (const [prefix, host] of MEMBERS) {
         const names = [`${prefix}-data`, `${prefix}-secrets`, `${prefix}-seed-secrets`, `${prefix}-valkey`];
         if (prefix !== "molis-valkey-sentinel-0") {
@@ -75,6 +82,7 @@ test("R15.1 each member publishes its own TLS port on its host's address only, a
 test("R15.1 the outputs name the Sentinels and nodes by host address; each exporter runs beside its node", async () => {
     expect(await promiseOf(stack.sentinelEndpoints)).toEqual(["10.0.0.12:26379", "10.0.0.13:26380", "10.0.0.11:26381"]);
     expect(await promiseOf(stack.nodeEndpoints)).toEqual(["10.0.0.11:6379", "10.0.0.12:6380", "10.0.0.13:6381"]);
+    expect(await promiseOf(stack.containerHosts)).toEqual(MEMBERS.map(([, host]) => host));
     expect(await promiseOf(stack.endpoint)).toBe("rediss+sentinel://10.0.0.12:26379,10.0.0.13:26380,10.0.0.11:26381/molis");
     expect(["molis-valkey-exporter", "molis-valkey-exporter-1", "molis-valkey-exporter-2"].map((name) => providerNames.get(name))).toEqual([
         "molis-valkey-a-docker",

@@ -135,8 +135,10 @@ export class PulumiStack {
         );
     }
 
+    /** Sets a setting; a key with an index (`hosts[0]`) sets one item of a list. */
     async setConfig(key: string, value: string): Promise<void> {
-        await this.must(["config", "set", "--config-file", this.configFile, `${PROJECT}:${key}`, value]);
+        const path = key.includes("[") ? ["--path"] : [];
+        await this.must(["config", "set", ...path, "--config-file", this.configFile, `${PROJECT}:${key}`, value]);
     }
 
     async removeConfig(key: string): Promise<void> {

@@ -1,0 +1,280 @@
+/**
+ * A replicated set spread over three Docker Engines by one `pulumi up` (R15): this machine's and two
+ * stand-in hosts, each an engine of its own in a network namespace of its own, meeting on a private
+ * LAN that never leaves the machine (lib/standInHosts.ts). One data node and one Sentinel on each;
+ * every link TLS over the host addresses; a client on each host writes through the Sentinels. Then
+ * the primary's host is cut off the LAN (its replicas elsewhere take over; it refuses writes; it
+ * rejoins as a replica when healed), and the next primary's host is lost entirely (its engine
+ * killed and cut off) and comes back: no write confirmed by `WAIT 1` is lost through either.
+ *
+ * `npm run test:docker`; `KEEP=1` leaves the stack and the stand-in hosts running.
+ */
+import { connect } from "node:net";
+import { exec } from "../../lib/docker";
+import { answers, LAN, routeTo, setLink, setUpStandInHosts, StandInHost, startEngine, tearDownStandInHosts } from "../../lib/standInHosts";
+import { DeployedStack, KEEP } from "./support/deployedStack";
+import { expectSuccess, runCommand } from "./support/pulumiStack";
+import { cliIn, HOST_LOSS, HostSet, PARTITION, PlacedMember, replicationField, threeHostSet, waitFor } from "./support/hostSet";
+import { seen } from "./support/replicatedSet";
+import { fetchFromNetwork, sample } from "./support/scrape";
+import { startSetWriter, writesThrough } from "./support/setWriter";
+import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+
+const TEST_STACK = "hosts-test";
+const CONFIG = {
+    imageName: "molis-valkey-hosts",
+    networkName: "molis-hosts-bridge",
+    networkSubnet: "10.30.16.0/24",
+    dataVolumeName: "molis-hosts-data",
+    replicas: "2",
+    // An exporter beside each node, on the node's host.
+    metrics: "true",
+};
+/** The data volumes on this machine's engine (the stand-in hosts' go with their data roots). */
+const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+
+let deployed: DeployedStack;
+let standIns: StandInHost[] = [];
+let set: HostSet;
+
+const primaryName = (): string => String(set.outputs.primaryName);
+
+/** A raw TCP exchange: what a member answers to a plain-text PING on its published port. */
+function plainTextAnswer(address: string, port: number): Promise<string> {
+    return new Promise((resolve) => {
+        const socket = connect({ host: address, port });
+        let answer = "";
+        socket.setTimeout(5000, () => socket.destroy());
+        socket.on("connect", () => socket.write("PING\r\n"));
+        socket.on("data", (data) => (answer += data.toString("latin1")));
+        socket.on("close", () => resolve(answer));
+        socket.on("error", () => undefined);
+    });
+}
+
+beforeAll(async () => {
+    standIns = await setUpStandInHosts(2);
+    const { engines, config } = threeHostSet(standIns);
+    deployed = await DeployedStack.create(TEST_STACK, { ...CONFIG, ...config }, VOLUMES);
+    expectSuccess(await deployed.stack.up());
+    set = new HostSet(engines, TEST_STACK, await deployed.stack.outputs());
+    await set.locate();
+}, 900000);
+
+afterAll(async () => {
+    if (KEEP) {
+        process.stdout.write(deployed?.stack.keptMessage() ?? "");
+        return;
+    }
+    try {
+        // A failed event may have left a host cut off or its engine stopped: destroy needs every engine.
+        for (const host of standIns) {
+            setLink(host, true);
+            if (!answers(host)) {
+                await startEngine(host);
+            }
+        }
+        await deployed?.tearDown();
+    } finally {
+        await tearDownStandInHosts(2);
+    }
+}, 600000);
+
+describe("pulumi up over three Docker Engines", () => {
+    test("R15.3 each engine holds one data node and one Sentinel, healthy and hardened, published on its host's address only", async () => {
+        expect(set.members.map((m) => `${m.alias}@${m.engine.name}:${m.port}`)).toEqual([
+            "valkey-0@h1:6379",
+            "valkey-1@h2:6380",
+            "valkey-2@a:6381",
+            "valkey-sentinel-0@h2:26379",
+            "valkey-sentinel-1@a:26380",
+            "valkey-sentinel-2@h1:26381",
+        ]);
+        await set.waitAllHealthy(60000);
+        for (const member of set.members) {
+            const info = await member.container.inspect();
+            expect([
+                member.alias,
+                info.Config.User,
+                info.HostConfig.ReadonlyRootfs,
+                info.HostConfig.CapDrop,
+                info.HostConfig.SecurityOpt,
+                info.HostConfig.PortBindings,
+                // Named volumes only: nothing of this machine's filesystem is shared with a host.
+                (info.HostConfig.Binds ?? []).filter((bind) => bind.startsWith("/")),
+            ]).toEqual([
+                member.alias,
+                "valkey",
+                true,
+                ["ALL"],
+                ["no-new-privileges:true"],
+                { [`${member.port}/tcp`]: [{ HostIp: member.engine.address, HostPort: String(member.port) }] },
+                [],
+            ]);
+        }
+        // The set.engines are distinct: each reports its own ID and name.
+        const infos = await Promise.all(set.engines.map((engine) => engine.docker.info() as Promise<{ ID: string; Name: string }>));
+        expect(new Set(infos.map((info) => info.ID)).size).toBe(3);
+        expect(set.outputs.sentinelEndpoints).toEqual(["10.213.7.3:26379", `${LAN.rootAddress}:26380`, "10.213.7.2:26381"]);
+    });
+
+    test("R15.3 every link runs over TLS between host addresses: replicas and Sentinels announce them; a plain-text PING gets no answer", async () => {
+        const primary = await set.primaryByMajority();
+        expect(primary?.alias).toBe("valkey-0");
+        const replicas = (await cliIn(primary as PlacedMember, ["INFO", "replication"]))
+            .split("\n")
+            .filter((line) => /^slave\d+:/.test(line))
+            .map((line) => /ip=([\d.]+),port=(\d+),state=(\w+)/.exec(line)?.slice(1).join(":"))
+            .sort();
+        expect(replicas).toEqual(["10.213.7.1:6381:online", "10.213.7.3:6380:online"]);
+        // Each Sentinel learned the others and the replicas by their announced host addresses (its saved state).
+        for (const sentinel of set.sentinels) {
+            const saved = (await exec(sentinel.container, ["cat", "/data/sentinel/sentinel.conf"])).stdout;
+            const known = (kind: string): string[] =>
+                [...saved.matchAll(new RegExp(`^sentinel ${kind} ${primaryName()} (\\S+) (\\d+)`, "gm"))]
+                    .map((m) => `${m[1]}:${m[2]}`)
+                    .sort();
+            expect([sentinel.alias, known("known-sentinel"), known("known-replica")]).toEqual([
+                sentinel.alias,
+                set.sentinels
+                    .filter((other) => other !== sentinel)
+                    .map((other) => `${other.engine.address}:${other.port}`)
+                    .sort(),
+                ["10.213.7.1:6381", "10.213.7.3:6380"],
+            ]);
+        }
+        // TLS only: the published ports speak nothing else (port 0: no plain-text listener).
+        for (const member of set.members) {
+            expect([member.alias, await plainTextAnswer(member.engine.address, member.port)]).not.toEqual([
+                member.alias,
+                expect.stringContaining("PONG"),
+            ]);
+        }
+    });
+
+    test("R15.1 backup, which reaches the members through one engine, refuses a stack spread over hosts and names them", async () => {
+        expect(set.outputs.containerHosts).toEqual(["h2", "a", "h1", "h1", "h2", "a"]);
+        const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", "/nonexistent/backup.tar"], deployed.stack.env());
+        expect([result.code, result.stderr.trim()]).toEqual([
+            1,
+            expect.stringMatching(
+                /^error: stack hosts-test is spread over several Docker hosts \(h2, a, h1\): backup and restore reach the members through one Docker Engine/,
+            ),
+        ]);
+    });
+
+    test("R15.1 R14.3 each data node's exporter runs on the node's host and reports its node: one primary with two replicas", async () => {
+        const endpoints = set.outputs.metricsEndpoints as string[];
+        expect(endpoints).toEqual([0, 1, 2].map((i) => `http://valkey-${i}-metrics:9121/metrics`));
+        const roles: string[] = [];
+        for (const [i, url] of endpoints.entries()) {
+            const node = set.members.find((m) => m.alias === `valkey-${i}`) as PlacedMember;
+            const client = await ValkeyClient.start(node.engine.docker, credentialsOf(set.outputs), [], TEST_STACK);
+            try {
+                const { body } = await fetchFromNetwork(client, url);
+                expect([url, node.engine.name, sample(body, "redis_up")]).toEqual([url, node.engine.name, 1]);
+                roles.push(/^redis_instance_info\{[^}]*role="(\w+)"/m.exec(body)?.[1] ?? "none");
+            } finally {
+                await client.remove();
+            }
+        }
+        expect(roles.sort()).toEqual(["master", "slave", "slave"]);
+    });
+
+    test("R15.3 a client on each host writes through the Sentinels; every acknowledged write reads back", async () => {
+        for (const engine of set.engines) {
+            const run = await writesThrough(engine.docker, set.outputs, TEST_STACK, `client-${engine.name}`, 30);
+            expect([engine.name, seen(run)]).toEqual([
+                engine.name,
+                { failed: 0, lost: 0, confirmedLost: 0, failures: [], error: undefined },
+            ]);
+        }
+    });
+});
+
+/** What the kernel does with a packet to a LAN address: the link's route, or the blackhole; never off the machine. */
+function expectStaysOnMachine(address: string): void {
+    expect(routeTo(address)).toMatch(new RegExp(`^(${address} dev ${LAN.rootLink} |blackhole ${address})`));
+}
+
+/** A client on the node's engine writing to it directly (by its network alias): what a write gets. */
+async function directWrite(node: PlacedMember): Promise<string> {
+    const client = await ValkeyClient.start(node.engine.docker, credentialsOf(set.outputs), ["mcp-agent"], TEST_STACK);
+    try {
+        const result = await client.cli("mcp-agent", ["SET", "molis:approved:direct", "1"], { host: node.alias, port: node.port });
+        return `${result.stdout}${result.stderr}`.trim();
+    } finally {
+        await client.remove();
+    }
+}
+
+describe("a host cut off the LAN, a host lost", () => {
+    test("R15.4 the primary's host partitioned: a replica on another host is promoted, the isolated primary refuses writes (NOREPLICAS), healed it rejoins as a replica; no write confirmed before is lost", async () => {
+        const { run, before, promoted } = await set.throughHostEvent(
+            "partition",
+            async (host) => {
+                await PARTITION.cut(host);
+                expectStaysOnMachine(host.address);
+            },
+            PARTITION.restore,
+            async (isolated) => {
+                // Cut off from its replicas, it stops accepting writes once none acknowledged within minReplicasMaxLag.
+                await waitFor("the isolated primary counting no good replica", 30000, async () =>
+                    (await replicationField(isolated, "min_slaves_good_slaves")) === "0" ? true : undefined,
+                );
+                expect(await replicationField(isolated, "role")).toBe("master");
+                expect(await directWrite(isolated)).toMatch(/^NOREPLICAS/);
+            },
+        );
+        expect([before.alias, before.engine.name]).toEqual(["valkey-0", "h1"]);
+        expect(promoted.engine).not.toBe(before.engine);
+        expect(await replicationField(before, "role")).toBe("slave");
+        expect(seen(run)).toMatchObject({ confirmedLost: 0 });
+    }, 400000);
+
+    test("R15.5 the primary's host lost (its engine and every process on it killed, its link down) and back: the other two elect a new primary and keep serving; back, its node rejoins as a replica; nothing confirmed is lost", async () => {
+        const { run, before, promoted } = await set.throughHostEvent(
+            "host-loss",
+            async (host) => {
+                await HOST_LOSS.cut(host);
+                expectStaysOnMachine(host.address);
+            },
+            HOST_LOSS.restore,
+        );
+        // The partition above promoted the replica preferred next (replica-priority): valkey-1, on the second stand-in host.
+        expect([before.alias, before.engine.name]).toEqual(["valkey-1", "h2"]);
+        expect(promoted.engine).not.toBe(before.engine);
+        expect(await replicationField(before, "role")).toBe("slave");
+        expect(seen(run)).toMatchObject({ confirmedLost: 0 });
+    }, 600000);
+});
+
+describe("a rollout across hosts", () => {
+    test("R15.6 a credential rotation replaces every member on every host one at a time under a writer: no command fails, nothing acknowledged is lost; a client on each host then writes with the new generation", async () => {
+        const before = new Set(await Promise.all(set.members.map(async (m) => (await m.container.inspect()).Id)));
+        const writer = await startSetWriter(set.mainEngine.docker, set.outputs, TEST_STACK, "rotation");
+        try {
+            await writer.waitWrites(50);
+            await deployed.stack.setConfig("credentialGeneration", "2");
+            expectSuccess(await deployed.stack.up());
+            await writer.waitWrites((await writer.acknowledged()) + 50);
+            const run = await writer.stop();
+            expect(seen(run)).toEqual({ failed: 0, lost: 0, confirmedLost: 0, failures: [], error: undefined });
+        } finally {
+            await writer.client.remove();
+        }
+        set.outputs = await deployed.stack.outputs();
+        await set.locate();
+        const after = await Promise.all(set.members.map(async (m) => (await m.container.inspect()).Id));
+        expect(after.filter((id) => before.has(id))).toEqual([]);
+        expect(set.members.map((m) => `${m.alias}@${m.engine.name}`)).toHaveLength(6);
+        await set.waitAllHealthy(120000);
+        for (const engine of set.engines) {
+            const run = await writesThrough(engine.docker, set.outputs, TEST_STACK, `rotated-${engine.name}`, 20);
+            expect([engine.name, seen(run)]).toEqual([
+                engine.name,
+                { failed: 0, lost: 0, confirmedLost: 0, failures: [], error: undefined },
+            ]);
+        }
+    }, 900000);
+});
