@@ -29,7 +29,8 @@ export type ValkeyStackArgs = SettingsInput;
  * and per-user client certificates, a random password per ACL user hashed into the ACL file, a short-lived
  * container that places those secrets in a secrets volume, and the Valkey container: read-only,
  * no capabilities, as the valkey user, TLS only, on one network with no published port. With
- * `replicas`, a replicated set and its Sentinels instead; with `metrics`, an exporter per data node.
+ * `replicas`, a replicated set and its Sentinels instead, with `hosts` spread over several Docker
+ * hosts (a provider, network and images per host); with `metrics`, an exporter per data node.
  */
 export class ValkeyStack extends pulumi.ComponentResource {
     /**

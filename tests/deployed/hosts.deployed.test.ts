@@ -4,14 +4,15 @@
  * LAN that never leaves the machine (lib/standInHosts.ts). One data node and one Sentinel on each;
  * every link TLS over the host addresses; a client on each host writes through the Sentinels. Then
  * the primary's host is cut off the LAN (its replicas elsewhere take over; it refuses writes; it
- * rejoins as a replica when healed), and the next primary's host is lost entirely (its engine
- * killed and cut off) and comes back: no write confirmed by `WAIT 1` is lost through either.
+ * rejoins as a replica when healed), and the next primary's host is lost entirely (a power cut: its
+ * engine and processes killed, its network gone) and comes back: no write confirmed by `WAIT 1` is
+ * lost through either.
  *
  * `npm run test:docker`; `KEEP=1` leaves the stack and the stand-in hosts running.
  */
 import { connect } from "node:net";
 import { exec } from "../../lib/docker";
-import { answers, LAN, routeTo, setLink, setUpStandInHosts, StandInHost, startEngine, tearDownStandInHosts } from "../../lib/standInHosts";
+import { LAN, powerOn, routeTo, setUpStandInHosts, StandInHost, tearDownStandInHosts } from "../../lib/standInHosts";
 import { DeployedStack, KEEP } from "./support/deployedStack";
 import { expectSuccess, runCommand } from "./support/pulumiStack";
 import { cliIn, HOST_LOSS, HostSet, PARTITION, PlacedMember, replicationField, threeHostSet, waitFor } from "./support/hostSet";
@@ -69,10 +70,7 @@ afterAll(async () => {
     try {
         // A failed event may have left a host cut off or its engine stopped: destroy needs every engine.
         for (const host of standIns) {
-            setLink(host, true);
-            if (!answers(host)) {
-                await startEngine(host);
-            }
+            await powerOn(host);
         }
         await deployed?.tearDown();
     } finally {
@@ -232,7 +230,7 @@ describe("a host cut off the LAN, a host lost", () => {
         expect(seen(run)).toMatchObject({ confirmedLost: 0 });
     }, 400000);
 
-    test("R15.5 the primary's host lost (its engine and every process on it killed, its link down) and back: the other two elect a new primary and keep serving; back, its node rejoins as a replica; nothing confirmed is lost", async () => {
+    test("R15.5 the primary's host lost (a power cut: its link down, its engine and every process on it killed, its network gone) and back: the other two elect a new primary and keep serving; back, its node rejoins as a replica; nothing confirmed is lost", async () => {
         const { run, before, promoted } = await set.throughHostEvent(
             "host-loss",
             async (host) => {

@@ -7,7 +7,7 @@
 import Docker from "dockerode";
 import { dockerClient, exec } from "../../../lib/docker";
 import { HEALTH_ENV } from "../../../valkey/contract";
-import { killEngine, LAN, setLink, StandInHost, startEngine } from "../../../lib/standInHosts";
+import { LAN, powerOff, powerOn, setLink, StandInHost } from "../../../lib/standInHosts";
 import { SetWriterRun, startSetWriter } from "./setWriter";
 
 /** An engine of the set: this machine's ("a") or a stand-in host's. */
@@ -224,14 +224,5 @@ export const PARTITION = {
     restore: async (host: StandInHost): Promise<void> => setLink(host, true),
 };
 
-/** A host loss: its link down and its engine and every process on it killed; then its engine started and its link up. */
-export const HOST_LOSS = {
-    cut: async (host: StandInHost): Promise<void> => {
-        setLink(host, false);
-        await killEngine(host);
-    },
-    restore: async (host: StandInHost): Promise<void> => {
-        await startEngine(host);
-        setLink(host, true);
-    },
-};
+/** A host loss: a power cut (its link down, its engine and every process killed, its network gone); then it boots again. */
+export const HOST_LOSS = { cut: powerOff, restore: powerOn };
