@@ -1,7 +1,16 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerCpus, Settings, toWholeMb } from "../settings";
-import { DATA_DIR, HEALTHCHECK_TIMEOUT_SECONDS, healthEnv, IMAGE_PATHS, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
+import {
+    DATA_DIR,
+    exporterHealthcheck,
+    HealthcheckSpec,
+    healthEnv,
+    IMAGE_PATHS,
+    SECRETS_DIR,
+    VALKEY_USER,
+    valkeyHealthcheck,
+} from "../valkey/contract";
 
 /** What every container of the stack gets: the valkey user, no capability, no privilege gain. */
 const LEAST_PRIVILEGE = {
@@ -9,6 +18,19 @@ const LEAST_PRIVILEGE = {
     capabilities: { drops: ["ALL"] },
     securityOpts: ["no-new-privileges:true"],
 };
+
+/** A health check as the provider takes it. */
+function containerHealthcheck(spec: HealthcheckSpec): NonNullable<docker.ContainerArgs["healthcheck"]> {
+    return {
+        tests: ["CMD", ...spec.command],
+        interval: `${spec.intervalSeconds}s`,
+        timeout: `${spec.timeoutSeconds}s`,
+        retries: spec.retries,
+        startPeriod: `${spec.startPeriodSeconds}s`,
+        // No startInterval: Docker refuses it below API 1.44 (Engine 25), so a deploy on Engine 20.10-24
+        // fails with it ("requires API version 1.44").
+    };
+}
 
 /** Docker labels: every resource of the stack carries the stack's and the component's name. */
 export type Labels = Array<{ label: string; value: pulumi.Input<string> }>;
@@ -126,15 +148,7 @@ export function valkeyContainerArgs(
             { volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true },
         ],
         envs: Object.entries(profile.env).map(([name, value]) => `${name}=${value}`),
-        healthcheck: {
-            tests: ["CMD", "node", IMAGE_PATHS.healthCheck],
-            interval: `${settings.healthcheckIntervalSeconds}s`,
-            timeout: `${HEALTHCHECK_TIMEOUT_SECONDS}s`,
-            retries: 3,
-            startPeriod: "30s",
-            // No startInterval: Docker refuses it below API 1.44 (Engine 25), so a deploy on Engine 20.10-24
-            // fails with it ("requires API version 1.44").
-        },
+        healthcheck: containerHealthcheck(valkeyHealthcheck(settings.healthcheckIntervalSeconds)),
         stopTimeout: profile.stopTimeoutSeconds,
         destroyGraceSeconds: profile.stopTimeoutSeconds,
         ...(profile.waitHealthy ? { wait: true, waitTimeout: 120 } : {}),
@@ -176,11 +190,6 @@ export function gateContainerArgs(
 export const EXPORTER_MEMORY_MB = 64;
 export const EXPORTER_CPUS = 0.25;
 
-/** Node's fetch of the exporter's own /health (no server traffic): the image has Node.js, and no secret is involved. */
-export function exporterHealthScript(port: number): string {
-    return `fetch("http://127.0.0.1:${port}/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
-}
-
 /**
  * A metrics exporter's container: hardened as Valkey's (read-only, no capability, the valkey user,
  * no privilege gain, memory and CPU limits, rotated logs, restarted unless stopped), on the gateway
@@ -210,13 +219,7 @@ export function exporterContainerArgs(
             ? {}
             : { ports: [{ internal: settings.metricsPort, external: refs.hostPort, ip: "127.0.0.1", protocol: "tcp" }] }),
         volumes: [{ volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true }],
-        healthcheck: {
-            tests: ["CMD", "node", "-e", exporterHealthScript(settings.metricsPort)],
-            interval: `${settings.healthcheckIntervalSeconds}s`,
-            timeout: `${HEALTHCHECK_TIMEOUT_SECONDS}s`,
-            retries: 3,
-            startPeriod: "10s",
-        },
+        healthcheck: containerHealthcheck(exporterHealthcheck(settings.healthcheckIntervalSeconds, settings.metricsPort)),
         stopTimeout: 5,
         wait: true,
         waitTimeout: 60,

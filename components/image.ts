@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../settings";
-import { CONTAINER_PATHS, secretPath } from "../valkey/contract";
+import { CONTAINER_PATHS, secretPath, valkeyHealthcheck } from "../valkey/contract";
 import { renderValkeyConf } from "../valkey/conf";
 import { setDescription } from "../valkey/topology";
 import { contextPathForBuild, ImageContext, writeImageContext } from "./imageContext";
@@ -18,9 +18,10 @@ export function buildImage(
     parent: pulumi.Resource,
     provider?: docker.Provider,
 ): docker.RemoteImage {
+    const health = valkeyHealthcheck(settings.healthcheckIntervalSeconds);
     const context =
         settings.replicas === 0
-            ? writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS))
+            ? writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS), health)
             : writeImageContext(
                   renderValkeyConf(settings, CONTAINER_PATHS, {
                       peerCertFile: secretPath("peerCert"),
@@ -28,6 +29,7 @@ export function buildImage(
                       credentialsFile: secretPath("replicationConf"),
                       minReplicasMaxLag: settings.minReplicasMaxLag,
                   }),
+                  health,
                   `${JSON.stringify(setDescription(settings), null, 2)}\n`,
               );
     return localImage(resourceName, `${settings.imageName}:${context.hash}`, context, settings, parent, provider);

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, isAbsolute, join, posix, relative } from "node:path";
 import { bundleProgram } from "../lib/programs";
-import { DATA_DIR, IMAGE_PATHS, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
+import { DATA_DIR, dockerfileHealthcheck, HealthcheckSpec, IMAGE_PATHS, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
 
 /**
  * Runs once per deploy in the short-lived seeding container, as the valkey user with no
@@ -50,9 +50,10 @@ const SET_FILES: ReadonlyArray<[string, string]> = [
  * The Dockerfile. It checks that the base image has valkey-server and a valkey user, adds Node.js
  * where the base lacks it (the alpine image), and ends as the valkey user with valkey-server as the
  * entrypoint, so no root entrypoint or setpriv (which would need SETUID/SETGID) ever runs. A
- * replicated set's image also carries its description and the supervisors.
+ * replicated set's image also carries its description and the supervisors. The image carries the
+ * container's health check, so that it is checked when run by hand too (CIS Docker 4.6).
  */
-export function dockerfile(replicated: boolean): string {
+export function dockerfile(replicated: boolean, health: HealthcheckSpec): string {
     const extra = replicated ? SET_FILES : [];
     const folders = [...new Set(Object.values(IMAGE_PATHS).map((path) => posix.dirname(path)))].join(" ");
     return `ARG BASE_IMAGE=valkey/valkey:8-alpine
@@ -71,6 +72,7 @@ COPY seed-secrets.sh ${IMAGE_PATHS.seedScript}
 ${extra.map(([file, path]) => `COPY ${file} ${path}\n`).join("")}RUN chmod 0444 ${[IMAGE_PATHS.config, IMAGE_PATHS.healthCheck, ...extra.map(([, path]) => path)].join(" ")} && chmod 0555 ${IMAGE_PATHS.seedScript}
 USER ${VALKEY_USER}
 WORKDIR ${DATA_DIR}
+${dockerfileHealthcheck(health)}
 ENTRYPOINT ["valkey-server"]
 CMD ["${IMAGE_PATHS.config}"]
 `;
@@ -89,9 +91,9 @@ export interface ImageContext {
  * The context's files by name: a single node's, or with `setDescription` (the set's JSON) a
  * replicated set's, which adds the supervisors and the gate.
  */
-export function imageContextFiles(valkeyConf: string, setDescription?: string): Record<string, string> {
+export function imageContextFiles(valkeyConf: string, health: HealthcheckSpec, setDescription?: string): Record<string, string> {
     const files: Record<string, string> = {
-        Dockerfile: dockerfile(setDescription !== undefined),
+        Dockerfile: dockerfile(setDescription !== undefined, health),
         "valkey.conf": valkeyConf,
         [basename(IMAGE_PATHS.healthCheck)]: bundleProgram(basename(IMAGE_PATHS.healthCheck)),
         "seed-secrets.sh": SEED_SCRIPT,
@@ -122,8 +124,13 @@ export const BUILD_ROOT = join(__dirname, "..", ".build");
  * Writing is atomic (a temporary folder renamed into place) and skipped when the same content is
  * already there, so concurrent runs never see a half-written context.
  */
-export function writeImageContext(valkeyConf: string, setDescription?: string, root: string = BUILD_ROOT): ImageContext {
-    return writeContext("image", imageContextFiles(valkeyConf, setDescription), root);
+export function writeImageContext(
+    valkeyConf: string,
+    health: HealthcheckSpec,
+    setDescription?: string,
+    root: string = BUILD_ROOT,
+): ImageContext {
+    return writeContext("image", imageContextFiles(valkeyConf, health, setDescription), root);
 }
 
 /**

@@ -18,7 +18,7 @@ import { IssuedCert } from "./credentials";
 import { exitedCleanly } from "./member";
 import { localImage } from "./image";
 import { SEED_SCRIPT, writeContext } from "./imageContext";
-import { SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
+import { dockerfileHealthcheck, exporterHealthcheck, HealthcheckSpec, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
 
 /** A deployed exporter: its container, and where it is scraped on the network (and on the host, when published). */
 export interface MetricsExporter {
@@ -31,9 +31,9 @@ export interface MetricsExporter {
 
 /**
  * The exporter image: the base image with the exporter's binary and the secrets-seeding script,
- * ending as the valkey user. No secret enters it.
+ * ending as the valkey user, with the container's health check. No secret enters it.
  */
-export function exporterDockerfile(): string {
+export function exporterDockerfile(health: HealthcheckSpec): string {
     return `ARG BASE_IMAGE=valkey/valkey:8-alpine
 FROM \${BASE_IMAGE}
 USER root
@@ -47,6 +47,7 @@ COPY redis_exporter ${EXPORTER_IMAGE_PATHS.binary}
 COPY seed-secrets.sh ${EXPORTER_IMAGE_PATHS.seedScript}
 RUN chmod 0555 ${EXPORTER_IMAGE_PATHS.binary} ${EXPORTER_IMAGE_PATHS.seedScript}
 USER ${VALKEY_USER}
+${dockerfileHealthcheck(health)}
 ENTRYPOINT ["${EXPORTER_IMAGE_PATHS.binary}"]
 `;
 }
@@ -69,7 +70,11 @@ export function buildExporterImage(
 ): docker.RemoteImage {
     const context = writeContext(
         "exporter",
-        { Dockerfile: exporterDockerfile(), redis_exporter: readFileSync(binaryFor(parent)), "seed-secrets.sh": SEED_SCRIPT },
+        {
+            Dockerfile: exporterDockerfile(exporterHealthcheck(settings.healthcheckIntervalSeconds, settings.metricsPort)),
+            redis_exporter: readFileSync(binaryFor(parent)),
+            "seed-secrets.sh": SEED_SCRIPT,
+        },
         undefined,
         ["redis_exporter"],
     );

@@ -158,6 +158,50 @@ export const HEALTH_BOUNDS = {
 export const HEALTHCHECK_TIMEOUT_SECONDS = 5;
 
 /**
+ * A container's health check, declared once for both places Docker reads it: the image's
+ * HEALTHCHECK (so the image run by hand is checked too) and the container's settings.
+ */
+export interface HealthcheckSpec {
+    /** The command, run without a shell. */
+    command: string[];
+    intervalSeconds: number;
+    timeoutSeconds: number;
+    retries: number;
+    startPeriodSeconds: number;
+}
+
+/** Valkey's (and a set member's, role-aware through its environment): the bundled health check. */
+export function valkeyHealthcheck(intervalSeconds: number): HealthcheckSpec {
+    return {
+        command: ["node", IMAGE_PATHS.healthCheck],
+        intervalSeconds,
+        timeoutSeconds: HEALTHCHECK_TIMEOUT_SECONDS,
+        retries: 3,
+        startPeriodSeconds: 30,
+    };
+}
+
+/** A metrics exporter's: Node's fetch of the exporter's own /health (no server traffic, no secret). */
+export function exporterHealthcheck(intervalSeconds: number, port: number): HealthcheckSpec {
+    const script = `fetch("http://127.0.0.1:${port}/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+    return {
+        command: ["node", "-e", script],
+        intervalSeconds,
+        timeoutSeconds: HEALTHCHECK_TIMEOUT_SECONDS,
+        retries: 3,
+        startPeriodSeconds: 10,
+    };
+}
+
+/** The Dockerfile instruction for a health check (exec form: JSON, no shell). */
+export function dockerfileHealthcheck(spec: HealthcheckSpec): string {
+    return (
+        `HEALTHCHECK --interval=${spec.intervalSeconds}s --timeout=${spec.timeoutSeconds}s ` +
+        `--start-period=${spec.startPeriodSeconds}s --retries=${spec.retries} CMD ${JSON.stringify(spec.command)}`
+    );
+}
+
+/**
  * The health check's environment (`VAR` to value): the defaults, overridden by `values`; paths and
  * names only, never a secret. A single node's leaves out the role and the set's name, which only a
  * member of a replicated set needs.

@@ -58,6 +58,11 @@ describe("the deployed container", () => {
         expect(info.Config.Healthcheck?.Test).toEqual(["CMD", "node", "/opt/molis/valkey-health.js"]);
     });
 
+    test("R6 the image itself carries the container's health check (CIS Docker 4.6): run by hand, it is checked the same way", async () => {
+        const image = await docker.getImage(info.Image).inspect();
+        expect(image.Config.Healthcheck).toEqual(info.Config.Healthcheck);
+    });
+
     test("docker inspect shows every hardening property (R1, R8)", () => {
         const host = info.HostConfig;
         expect(info.Config.User).toBe("valkey");

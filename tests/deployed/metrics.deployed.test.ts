@@ -56,6 +56,8 @@ afterAll(async () => {
 
 test("R14.3 the exporter's container is healthy and hardened as Valkey's; its password is in no environment, argv or label", async () => {
     const info = await exporter().inspect();
+    // The exporter's image carries the same health check (CIS Docker 4.6).
+    expect((await deployed.docker.getImage(info.Image).inspect()).Config.Healthcheck).toEqual(info.Config.Healthcheck);
     expect(info.State.Health?.Status).toBe("healthy");
     const host = info.HostConfig;
     expect(info.Config.User).toBe("valkey");

@@ -1,4 +1,6 @@
 /** R1 and R8: the Valkey container's hardening, as the program asks the Docker provider for it. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { findResource, recordedOptions, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
@@ -79,6 +81,16 @@ describe("Valkey container hardening", () => {
 
     test("R6 the health check asks nothing newer than Docker API 1.41 (startInterval needs 1.44; Engine 20.10 refuses the container)", () => {
         expect(Object.keys(valkey().healthcheck).sort()).toEqual(["interval", "retries", "startPeriod", "tests", "timeout"]);
+    });
+
+    test("R6 the image carries the container's health check as its HEALTHCHECK (CIS Docker 4.6), one declaration for both", () => {
+        const build = findResource(TYPES.image, "-image").inputs.build;
+        const dockerfile = readFileSync(join(build.context, build.dockerfile), "utf8");
+        const line = dockerfile.split("\n").find((l) => l.startsWith("HEALTHCHECK "));
+        const hc = valkey().healthcheck;
+        expect(line).toBe(
+            `HEALTHCHECK --interval=${hc.interval} --timeout=${hc.timeout} --start-period=${hc.startPeriod} --retries=${hc.retries} CMD ${JSON.stringify(hc.tests.slice(1))}`,
+        );
     });
 
     test("R7 a replacement stops the old container before starting the new one (one AOF writer)", () => {
