@@ -1,31 +1,61 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readSettingsInput, ValkeyStack } from "./components";
+import { checkNetworkFree, enginesToAsk, readSettingsInput, ValkeyStack } from "./components";
+import { resolveSettings, SettingsError } from "./settings";
+import { topology } from "./valkey/topology";
 
-const stack = new ValkeyStack("molis-valkey", readSettingsInput(new pulumi.Config()));
+const COMPONENT = "molis-valkey";
 
-export const endpoint = stack.endpoint;
-export const host = stack.host;
-export const port = stack.port;
-export const networkName = stack.networkName;
-export const containerName = stack.containerName;
-export const dataVolumeName = stack.dataVolumeName;
-export const imageName = stack.imageName;
-export const caCertPem = stack.caCertPem;
-export const clientCertPems = stack.clientCertPems;
-export const clientKeyPems = stack.clientKeyPems;
-export const passwords = stack.passwords;
-export const credentialGeneration = stack.credentialGeneration;
-export const previousCredentialGeneration = stack.previousCredentialGeneration;
-export const previousPasswords = stack.previousPasswords;
-export const previousClientCertPems = stack.previousClientCertPems;
-export const previousClientKeyPems = stack.previousClientKeyPems;
-export const replicas = stack.replicas;
-export const primaryName = stack.primaryName;
-export const sentinelEndpoints = stack.sentinelEndpoints;
-export const nodeEndpoints = stack.nodeEndpoints;
-export const containerNames = stack.containerNames;
-export const containerHosts = stack.containerHosts;
-export const metricsEndpoints = stack.metricsEndpoints;
-export const metricsHostEndpoints = stack.metricsHostEndpoints;
-export const metricsContainerNames = stack.metricsContainerNames;
-export const metricsAlertRules = stack.metricsAlertRules;
+export = async () => {
+    const input = readSettingsInput(new pulumi.Config());
+    // Before any resource: a network of the stack's name that is not the stack's own is refused with
+    // the settings that fix it (bad settings are left to the component, which reports them all).
+    let settings;
+    try {
+        settings = resolveSettings(input).settings;
+    } catch (error) {
+        if (!(error instanceof SettingsError)) {
+            throw error;
+        }
+    }
+    if (settings !== undefined && !settings.attachToExistingNetwork) {
+        try {
+            await checkNetworkFree(
+                settings.networkName,
+                { stack: pulumi.getStack(), component: COMPONENT },
+                enginesToAsk(topology(settings).hosts),
+            );
+        } catch (error) {
+            // A RunError is printed as its message alone, without the program's stack.
+            throw error instanceof SettingsError ? new pulumi.RunError(error.message) : error;
+        }
+    }
+    const stack = new ValkeyStack(COMPONENT, input);
+    return {
+        endpoint: stack.endpoint,
+        host: stack.host,
+        port: stack.port,
+        networkName: stack.networkName,
+        containerName: stack.containerName,
+        dataVolumeName: stack.dataVolumeName,
+        imageName: stack.imageName,
+        caCertPem: stack.caCertPem,
+        clientCertPems: stack.clientCertPems,
+        clientKeyPems: stack.clientKeyPems,
+        passwords: stack.passwords,
+        credentialGeneration: stack.credentialGeneration,
+        previousCredentialGeneration: stack.previousCredentialGeneration,
+        previousPasswords: stack.previousPasswords,
+        previousClientCertPems: stack.previousClientCertPems,
+        previousClientKeyPems: stack.previousClientKeyPems,
+        replicas: stack.replicas,
+        primaryName: stack.primaryName,
+        sentinelEndpoints: stack.sentinelEndpoints,
+        nodeEndpoints: stack.nodeEndpoints,
+        containerNames: stack.containerNames,
+        containerHosts: stack.containerHosts,
+        metricsEndpoints: stack.metricsEndpoints,
+        metricsHostEndpoints: stack.metricsHostEndpoints,
+        metricsContainerNames: stack.metricsContainerNames,
+        metricsAlertRules: stack.metricsAlertRules,
+    };
+};

@@ -3,7 +3,7 @@
  * same CLI, backend and passphrase. The data volume stays unless retainDataOnDestroy is false.
  */
 import { optional, runCommand } from "../lib/command";
-import { pulumiEnvironment, runPulumi } from "../lib/devStack";
+import { pulumiEnvironment, runPulumi, stackFileOf } from "../lib/devStack";
 
 runCommand({
     usage: "npm run down [-- --stack NAME]",
@@ -11,5 +11,6 @@ runCommand({
         "Destroys the stack npm run up deployed (default dev), with the same CLI, backend and passphrase; the data volume is kept unless retainDataOnDestroy is false.",
     options: { stack: { type: "string" } },
     optionHelp: ["--stack NAME  the stack to destroy (default dev)"],
-    run: async (values) => runPulumi(["destroy", "--yes", "--stack", optional(values, "stack") ?? "dev"], pulumiEnvironment().env),
+    run: async (values) =>
+        runPulumi(["destroy", "--yes", ...stackFileOf(optional(values, "stack") ?? "dev").args], pulumiEnvironment(false).env),
 });

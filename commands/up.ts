@@ -3,10 +3,11 @@
  * uses the Pulumi CLI on the PATH (or else builds the engine from Go modules), the user's backend and
  * passphrase (or else a local file backend and a generated passphrase, kept 0600 outside the
  * checkout), builds the stand-in base image where no registry answers, then runs `pulumi up`.
- * `npm run down` is its pair.
+ * It writes what it chose to DEV_HOME/env for the next commands' shell, and nothing into the
+ * checkout. `npm run down` is its pair.
  */
 import { optional, runCommand } from "../lib/command";
-import { baseImageForHere, pulumiEnvironment, runPulumi, selectStack } from "../lib/devStack";
+import { baseImageForHere, ENV_FILE, prepareStack, pulumiEnvironment, runPulumi } from "../lib/devStack";
 import { dockerClient, requireDocker } from "../lib/docker";
 
 runCommand({
@@ -19,15 +20,15 @@ runCommand({
         const stack = optional(values, "stack") ?? "dev";
         await requireDocker(dockerClient());
         const { env, notes } = pulumiEnvironment();
-        selectStack(stack, env);
-        const baseImage = baseImageForHere(stack, env);
+        const stackFile = prepareStack(stack, env);
+        const baseImage = baseImageForHere(stackFile);
         for (const note of [...notes, ...(baseImage ? [baseImage] : [])]) {
             process.stdout.write(`npm run up: ${note}\n`);
         }
-        const code = await runPulumi(["up", "--yes", "--stack", stack], env);
+        const code = await runPulumi(["up", "--yes", ...stackFile.args], env);
         if (code === 0) {
             process.stdout.write(
-                `npm run up: stack ${stack} is deployed. Credentials: pulumi stack output --stack ${stack} --show-secrets (with the same backend and passphrase; npm run up printed where they are). Remove it: npm run down\n`,
+                `npm run up: stack ${stack} is deployed. In this shell: . ${ENV_FILE}  then  pulumi stack output --stack ${stack} --show-secrets  (the CLI, backend and passphrase npm run up used). Remove it: npm run down\n`,
             );
         }
         return code;

@@ -3,6 +3,7 @@ export * from "./credentials";
 export * from "./image";
 export * from "./imageContext";
 export * from "./network";
+export * from "./networkCheck";
 export * from "./member";
 export * from "./stackConfig";
 export * from "./valkeyStack";

@@ -1,7 +1,7 @@
 /**
  * A deployed stack's data nodes on the local Docker Engine, as backup and restore find them: the
  * containers and volumes come from `pulumi stack output` (run it as you run `pulumi up`: same
- * backend, same PULUMI_CONFIG_PASSPHRASE); a node's role and Valkey's INFO are asked inside its
+ * backend, same PULUMI_CONFIG_PASSPHRASE, or where those are unset what `npm run up` made); a node's role and Valkey's INFO are asked inside its
  * container as the healthcheck user with the container's own secret files.
  */
 import { execFileSync } from "node:child_process";
@@ -9,6 +9,7 @@ import Docker from "dockerode";
 import { DATA_DIR, HEALTH_ENV, HEALTHCHECK_USER, secretPath } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
 import { BackupError } from "./backupFormat";
+import { pulumiEnvironment } from "./devStack";
 import { exec } from "./docker";
 
 /** A data node of the deployed stack: its container, its data volume, its TLS port. */
@@ -31,7 +32,12 @@ export interface Deployed {
 function stackOutputs(stack: string | undefined): Record<string, unknown> {
     const args = ["stack", "output", "--json", ...(stack ? ["--stack", stack] : [])];
     try {
-        return JSON.parse(execFileSync("pulumi", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as Record<string, unknown>;
+        // The user's pulumi, backend and passphrase, or else what npm run up made (never anything new).
+        const { env } = pulumiEnvironment(false);
+        return JSON.parse(execFileSync("pulumi", args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] })) as Record<
+            string,
+            unknown
+        >;
     } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") {
             throw new BackupError(
