@@ -30,32 +30,5 @@ export = async () => {
         }
     }
     const stack = new ValkeyStack(COMPONENT, input);
-    return {
-        endpoint: stack.endpoint,
-        host: stack.host,
-        port: stack.port,
-        networkName: stack.networkName,
-        containerName: stack.containerName,
-        dataVolumeName: stack.dataVolumeName,
-        imageName: stack.imageName,
-        caCertPem: stack.caCertPem,
-        clientCertPems: stack.clientCertPems,
-        clientKeyPems: stack.clientKeyPems,
-        passwords: stack.passwords,
-        credentialGeneration: stack.credentialGeneration,
-        previousCredentialGeneration: stack.previousCredentialGeneration,
-        previousPasswords: stack.previousPasswords,
-        previousClientCertPems: stack.previousClientCertPems,
-        previousClientKeyPems: stack.previousClientKeyPems,
-        replicas: stack.replicas,
-        primaryName: stack.primaryName,
-        sentinelEndpoints: stack.sentinelEndpoints,
-        nodeEndpoints: stack.nodeEndpoints,
-        containerNames: stack.containerNames,
-        containerHosts: stack.containerHosts,
-        metricsEndpoints: stack.metricsEndpoints,
-        metricsHostEndpoints: stack.metricsHostEndpoints,
-        metricsContainerNames: stack.metricsContainerNames,
-        metricsAlertRules: stack.metricsAlertRules,
-    };
+    return stack.outputs();
 };

@@ -7,3 +7,4 @@ export * from "./networkCheck";
 export * from "./member";
 export * from "./stackConfig";
 export * from "./valkeyStack";
+export * from "./outputs";

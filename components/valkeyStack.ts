@@ -9,6 +9,7 @@ import { byUser, createStackSecrets, IssuedCert, UserCredentials } from "./crede
 import { hostPlaces, placeOf } from "./hosts";
 import { deployMember, Member } from "./member";
 import { deployMetricsExporter, MetricsExporter } from "./metricsExporter";
+import { STACK_OUTPUT_NAMES, StackOutputName } from "./outputs";
 import { deployReplicatedSet } from "./replicatedSet";
 
 /** Values by ACL user; empty where there is nothing to give (the previous generation at generation 1). */
@@ -219,34 +220,15 @@ export class ValkeyStack extends pulumi.ComponentResource {
         this.previousClientCertPems = previousOf((credentials) => perUser((user) => credentials.clients[user].certPem));
         this.previousClientKeyPems = pulumi.secret(previousOf((credentials) => perUser((user) => credentials.clients[user].privateKeyPem)));
 
-        this.registerOutputs({
-            ready: this.ready,
-            replicas: this.replicas,
-            primaryName: this.primaryName,
-            sentinelEndpoints: this.sentinelEndpoints,
-            nodeEndpoints: this.nodeEndpoints,
-            containerNames: this.containerNames,
-            containerHosts: this.containerHosts,
-            metricsEndpoints: this.metricsEndpoints,
-            metricsHostEndpoints: this.metricsHostEndpoints,
-            metricsContainerNames: this.metricsContainerNames,
-            metricsAlertRules: this.metricsAlertRules,
-            endpoint: this.endpoint,
-            host: this.host,
-            port: this.port,
-            networkName: this.networkName,
-            containerName: this.containerName,
-            dataVolumeName: this.dataVolumeName,
-            imageName: this.imageName,
-            caCertPem: this.caCertPem,
-            clientCertPems: this.clientCertPems,
-            clientKeyPems: this.clientKeyPems,
-            passwords: this.passwords,
-            credentialGeneration: this.credentialGeneration,
-            previousCredentialGeneration: this.previousCredentialGeneration,
-            previousPasswords: this.previousPasswords,
-            previousClientCertPems: this.previousClientCertPems,
-            previousClientKeyPems: this.previousClientKeyPems,
-        });
+        this.registerOutputs({ ready: this.ready, ...this.outputs() });
+    }
+
+    /** The stack's outputs as declared in components/outputs.ts: what a program exports. */
+    public outputs(): { [K in StackOutputName]: ValkeyStack[K] } {
+        const outputs: Partial<Record<StackOutputName, unknown>> = {};
+        for (const name of STACK_OUTPUT_NAMES) {
+            outputs[name] = this[name];
+        }
+        return outputs as { [K in StackOutputName]: ValkeyStack[K] };
     }
 }

@@ -5,3 +5,4 @@ export * from "./kinds";
 export * from "./resolve";
 export * from "./rules";
 export * from "./table";
+export * from "./docs";

@@ -2,7 +2,7 @@
  * The one declaration of every setting: its name (the Pulumi config key, the input field and the
  * resolved field alike), kind, default, unit, bounds and description. The input and resolved types,
  * the defaults and the per-setting checks derive from it; Pulumi.yaml's `config:` block and the
- * README's settings table are tested against it (tests/unit/settings-table.test.ts). Cross-setting
+ * README's settings table are generated from it and docs.ts (`npm run docs`, tools/generatedDocs.ts). Cross-setting
  * rules live in rules.ts. Pure code (no Pulumi import).
  */
 import { isDnsName, isImageReference, isIpv4, isIpv4Network, isObjectName, isRepositoryName, MIB } from "./formats";

@@ -1,0 +1,70 @@
+/**
+ * The stack's outputs, declared once: their names and order, which are secret, and what each is.
+ * The component registers exactly these (`ValkeyStack.outputs()`), the program exports them, and
+ * the README's outputs table is generated from them (`npm run docs`). Pure data (no Pulumi import).
+ */
+
+export interface OutputDoc {
+    /** Encrypted in the state; `pulumi stack output` shows it only with `--show-secrets`. */
+    secret: boolean;
+    /** The README's "What" cell (Markdown). */
+    what: string;
+}
+
+export const STACK_OUTPUTS = {
+    endpoint: {
+        secret: false,
+        what: "`rediss://valkey:6379`; for a replicated set `rediss+sentinel://valkey-sentinel-0:26379,.../molis` (informational: ioredis takes `sentinels` and `name`)",
+    },
+    host: { secret: false, what: "The host name clients connect to (a replicated set: the first Sentinel)." },
+    port: { secret: false, what: "The port clients connect to (a replicated set: the first Sentinel's)." },
+    networkName: { secret: false, what: "The network clients must join." },
+    containerName: { secret: false, what: "For `docker logs`, backups, inspection (a replicated set: node 0's)." },
+    dataVolumeName: { secret: false, what: "The data volume (a replicated set: node 0's)." },
+    imageName: { secret: false, what: "The image the data nodes run." },
+    caCertPem: { secret: false, what: "CA certificate to verify the server." },
+    clientCertPems: { secret: false, what: "Each user's client certificate, by user name." },
+    clientKeyPems: { secret: true, what: "Each user's client private key." },
+    passwords: { secret: true, what: "Each user's password." },
+    credentialGeneration: { secret: false, what: "The generation of `passwords`, `clientCertPems`, `clientKeyPems`." },
+    previousCredentialGeneration: {
+        secret: false,
+        what: "The generation before it, still accepted; `null` at generation 1, which has none.",
+    },
+    previousPasswords: { secret: true, what: "The previous generation's passwords, by user; `{}` at generation 1." },
+    previousClientCertPems: { secret: false, what: "The previous generation's client certificates; `{}` at generation 1." },
+    previousClientKeyPems: { secret: true, what: "The previous generation's client keys, by user; `{}` at generation 1." },
+    replicas: { secret: false, what: "0 for a single node; a replicated set's replicas." },
+    primaryName: { secret: false, what: "The name the Sentinels know a replicated set by." },
+    sentinelEndpoints: {
+        secret: false,
+        what: "`host:port` of each Sentinel (`[]` for a single node): what a client in Sentinel mode is given.",
+    },
+    nodeEndpoints: { secret: false, what: "`host:port` of each data node." },
+    containerNames: {
+        secret: false,
+        what: "Every Valkey and Sentinel container of the stack (the exporters are in `metricsContainerNames`).",
+    },
+    containerHosts: {
+        secret: false,
+        what: "With `hosts`: the host of each container of `containerNames`, in that order; `[]` on one host.",
+    },
+    metricsEndpoints: {
+        secret: false,
+        what: "With `metrics`: each exporter's `http://<alias>:9121/metrics` on the network, in the order of `nodeEndpoints`; `[]` without.",
+    },
+    metricsHostEndpoints: {
+        secret: false,
+        what: "With `metricsHostPort`: each exporter's `http://127.0.0.1:<port>/metrics` on the host; `[]` without.",
+    },
+    metricsContainerNames: { secret: false, what: "The exporters' containers; `[]` without `metrics`." },
+    metricsAlertRules: {
+        secret: false,
+        what: 'With `metrics`: the Prometheus rule file (YAML) for this stack\'s settings (see [Alerts](#alerts)); `""` without.',
+    },
+} as const satisfies Record<string, OutputDoc>;
+
+export type StackOutputName = keyof typeof STACK_OUTPUTS;
+
+/** The outputs in their declared order. */
+export const STACK_OUTPUT_NAMES = Object.keys(STACK_OUTPUTS) as StackOutputName[];
