@@ -2,7 +2,7 @@
  * Row 4: `pulumi up` of the default configuration on the local Docker Engine, from the command's
  * start to a healthy Valkey container; the same support the deployed-stack tier uses.
  */
-import { DeployedStack } from "../tests/deployed/support/deployedStack";
+import { DeployedStack } from "../harness/deployed/deployedStack";
 import { Row } from "./row";
 import { fmt, stat, deployedTierMissing } from "./stats";
 

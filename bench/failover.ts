@@ -7,8 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { EventRun, primaryOf, throughEvent, waitFor } from "../lib/setEvents";
-import { RunningMember, RunningSet } from "../lib/setProcesses";
+import { EventRun, primaryOf, throughEvent, waitFor } from "../harness/setEvents";
+import { RunningMember, RunningSet } from "../harness/setProcesses";
 import { DEFAULTS } from "../settings/table";
 import { Row } from "./row";
 import { FAILOVER_TABLE_HEADER, failoverLine, Goal, GOALS } from "./failoverTable";

@@ -1,5 +1,5 @@
 /** The table rows 7 and 8 share: what a writer saw through each event, over repeated runs, against its goal. */
-import { WriterOutcome } from "../lib/setWriter";
+import { WriterOutcome } from "../harness/setWriter";
 import { stat } from "./stats";
 
 /** An event's goal: its target as the table states it, and what checks it. */

@@ -1,13 +1,13 @@
 /**
  * Row 10: a replicated set spread over three Docker Engines (this machine's and two stand-in hosts
- * in network namespaces, lib/standInHosts.ts) under a writer on this machine's engine: the primary's
+ * in network namespaces, harness/standInHosts.ts) under a writer on this machine's engine: the primary's
  * host cut off the LAN and healed, and lost (its engine and every process on it killed, its link
  * down) and brought back; the same support the several-hosts suite asserts on.
  */
-import { powerOn, setLink, setUpStandInHosts, tearDownStandInHosts } from "../lib/standInHosts";
-import { DeployedStack } from "../tests/deployed/support/deployedStack";
-import { HOST_LOSS, HostEventRun, HostSet, PARTITION, replicationField, threeHostSet, waitFor } from "../tests/deployed/support/hostSet";
-import { expectSuccess } from "../tests/deployed/support/pulumiStack";
+import { powerOn, setLink, setUpStandInHosts, tearDownStandInHosts } from "../harness/standInHosts";
+import { DeployedStack } from "../harness/deployed/deployedStack";
+import { HOST_LOSS, HostEventRun, HostSet, PARTITION, replicationField, threeHostSet, waitFor } from "../harness/deployed/hostSet";
+import { expectSuccess } from "../harness/deployed/pulumiStack";
 import { FAILOVER_RUNS } from "./failover";
 import { FAILOVER_TABLE_HEADER, failoverLine, Goal } from "./failoverTable";
 import { Row } from "./row";
@@ -70,7 +70,7 @@ export const hostsRow: Row = {
     number: 10,
     heading: "10. Failover across Docker hosts (three engines)",
     intro: [
-        `One \`pulumi up\` of \`replicas 2\` with three \`hosts\`: this machine's Docker Engine and two stand-in hosts, each a Docker Engine of its own in a network namespace, meeting on a private /29 bridged in another namespace (lib/standInHosts.ts); one data node and one Sentinel on each. A client container on this machine's engine writes an approval about every 10 ms in Sentinel mode with README's settings and asks \`WAIT 1 100\` after each. ${FAILOVER_RUNS} runs per event, one after another on the same set, each until every member is healthy again; the primary is always on a stand-in host when the event starts. Columns as in row 7; the single-host figures are row 8's.`,
+        `One \`pulumi up\` of \`replicas 2\` with three \`hosts\`: this machine's Docker Engine and two stand-in hosts, each a Docker Engine of its own in a network namespace, meeting on a private /29 bridged in another namespace (harness/standInHosts.ts); one data node and one Sentinel on each. A client container on this machine's engine writes an approval about every 10 ms in Sentinel mode with README's settings and asks \`WAIT 1 100\` after each. ${FAILOVER_RUNS} runs per event, one after another on the same set, each until every member is healthy again; the primary is always on a stand-in host when the event starts. Columns as in row 7; the single-host figures are row 8's.`,
     ],
     outro: [
         "The writer runs on this machine's engine, so it is never on the cut-off side: it waits for the Sentinels, then writes to the new primary. A host loss deletes the host's network namespace as well as killing its engine and processes (a rebooted host keeps no network state): with the namespace kept, a first run measured the restarted host's replication links dropping every few seconds, and the fifth loss in a row stalled its writer for over a minute; the suite and this row now cut power that way.",

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { Exporters, scrapeText } from "../lib/exporterProcess";
+import { Exporters, scrapeText } from "../harness/exporterProcess";
 import { freePort, localClientOptions, renderLocal } from "../lib/localMode";
 import { startServer } from "../lib/valkeyProcess";
 import { EXPORTER_MEMORY_MB } from "../components/containerSpecs";

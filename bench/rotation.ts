@@ -2,8 +2,8 @@
  * Row 6: a credential rotation under a writing client: from the old container's stop to the new
  * one's health, and what the client saw; the same support the rotation test asserts on.
  */
-import { DeployedStack } from "../tests/deployed/support/deployedStack";
-import { clientStall, rotateUnderLoad } from "../tests/deployed/support/rotation";
+import { DeployedStack } from "../harness/deployed/deployedStack";
+import { clientStall, rotateUnderLoad } from "../harness/deployed/rotation";
 import { Row } from "./row";
 import { fmt, stat, deployedTierMissing } from "./stats";
 

@@ -7,9 +7,9 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DeployedStack } from "../tests/deployed/support/deployedStack";
-import { DeployedSet } from "../tests/deployed/support/replicatedSet";
-import { SetWriterRun } from "../tests/deployed/support/setWriter";
+import { DeployedStack } from "../harness/deployed/deployedStack";
+import { DeployedSet } from "../harness/deployed/replicatedSet";
+import { SetWriterRun } from "../harness/deployed/setWriter";
 import { FAILOVER_RUNS } from "./failover";
 import { Row } from "./row";
 import { FAILOVER_TABLE_HEADER, failoverLine, Goal, GOALS } from "./failoverTable";

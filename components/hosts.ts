@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../settings";
-import { DockerHost } from "../valkey/placement";
+import { DockerHost } from "../settings/placement";
 import { Labels } from "./containerSpecs";
 import { buildImage } from "./image";
 import { buildExporterImage } from "./metricsExporter";

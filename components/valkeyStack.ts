@@ -3,7 +3,7 @@ import { renderAlertRules } from "../metrics/alertRules";
 import { resolveSettings, Settings, SettingsError, SettingsInput } from "../settings";
 import { AclUserName, perUser } from "../valkey/acl";
 import { certPlan } from "../valkey/certPlan";
-import { DockerHost } from "../valkey/placement";
+import { DockerHost } from "../settings/placement";
 import { topology } from "../valkey/topology";
 import { byUser, createStackSecrets, IssuedCert, UserCredentials } from "./credentials";
 import { hostPlaces, placeOf } from "./hosts";

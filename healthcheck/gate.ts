@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { CheckDepth, HealthSettings, isVerdict, readHealthSettings, Verdict } from "./checks";
 import { checkMember, withConnection } from "./probe";
+import { majority } from "../settings/names";
 import { GATE_ENV, IMAGE_PATHS, MemberRole, SUPERVISOR_ENV } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
 import { SetDescription } from "../valkey/sentinelConf";
@@ -61,7 +62,7 @@ async function knownToSentinels(base: HealthSettings, target: Target): Promise<b
                 fields.get("ip") === target.host && fields.get("port") === String(target.port) && !/down/.test(fields.get("flags") ?? ""),
         ),
     );
-    return listing.length >= Math.floor(set.sentinels.length / 2) + 1;
+    return listing.length >= majority(set.sentinels.length);
 }
 
 async function main(): Promise<number> {

@@ -3,7 +3,7 @@
  * rides through a replacement of the Valkey container (a credential rotation, a restore, a changed
  * setting): it reconnects for ever, backing off to 2 s between attempts, and keeps each command
  * queued through up to 20 reconnection attempts (about 20 s) before failing it. The deployed-stack
- * suite runs a client with exactly these (tests/deployed/support/rideThrough.ts) through a rotation,
+ * suite runs a client with exactly these (harness/deployed/rideThrough.ts) through a rotation,
  * and tests/unit/readme.test.ts keeps README's snippet equal to them.
  */
 import type { ConnectionOptions } from "node:tls";
@@ -24,7 +24,7 @@ export const RIDE_THROUGH_OPTIONS = {
  * the ones above: TLS to the Sentinels too; a primary demoted under the client answers READONLY, so
  * the client asks the Sentinels again and sends the command once more; a dead primary's connection
  * is dropped after 300 ms instead of 2 s. With `followFailovers` below. The real-server and
- * deployed-stack suites write through failovers with exactly these (lib/setWriter.ts).
+ * deployed-stack suites write through failovers with exactly these (harness/setWriter.ts).
  */
 export const SENTINEL_CLIENT_OPTIONS = {
     ...RIDE_THROUGH_OPTIONS,

@@ -8,13 +8,7 @@ import { IMAGE_PATHS, SECRETS_DIR } from "../valkey/contract";
 /** The ACL user the exporter asks as (valkey/acl.ts grants it what the flags below make it send). */
 export const METRICS_USER = "metrics";
 
-/** What an exporter's name on the network adds to its data node's name. */
-export const METRICS_ALIAS_SUFFIX = "-metrics";
-
-/** An exporter's name on the network: its data node's alias and the suffix. */
-export function metricsAlias(nodeAlias: string): string {
-    return `${nodeAlias}${METRICS_ALIAS_SUFFIX}`;
-}
+export { METRICS_ALIAS_SUFFIX, metricsAlias } from "../settings/names";
 
 /** The exporter image's own files. */
 export const EXPORTER_IMAGE_PATHS = {

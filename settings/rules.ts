@@ -4,11 +4,10 @@
  * reports a problem naming the setting to change and the fix, or a warning for a valid but risky
  * choice. Pure code (no Pulumi import).
  */
-import { metricsAlias } from "../metrics/exporterConfig";
-import { DockerHost, parseHostEntry, placeMembers, reviewPlacement } from "../valkey/placement";
-import { nodeAlias } from "../valkey/topology";
+import { DockerHost, parseHostEntry, placeMembers, reviewPlacement } from "./placement";
 import { Problems } from "./checks";
 import { formatMb } from "./formats";
+import { majority, metricsAlias, nodeAlias } from "./names";
 import { Settings, SettingsInput } from "./table";
 
 /** The ioThreads value that asks for the automatic choice (the default). */
@@ -253,7 +252,7 @@ function hosts({ settings: s, ok, problems, warnings }: RuleContext): void {
     if (problems.lines.length > before || !ok("nodeHosts") || !ok("sentinelHosts")) {
         return;
     }
-    const quorum = Math.floor(s.sentinels / 2) + 1;
+    const quorum = majority(s.sentinels);
     const review = reviewPlacement(list, placeMembers(list, { nodes: s.replicas + 1, sentinels: s.sentinels }, s), quorum);
     for (const problem of review.problems) {
         problems.fail(problem.setting, s[problem.setting], problem.fix);

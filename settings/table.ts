@@ -20,7 +20,7 @@ import {
     SizeSetting,
     TextSetting,
 } from "./kinds";
-import { HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "../valkey/placement";
+import { HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "./placement";
 
 /** Eviction policies that never evict a key without a TTL (blocked requests have none). */
 export const EVICTION_POLICIES = ["volatile-lru", "volatile-lfu", "volatile-ttl", "volatile-random", "noeviction"] as const;

@@ -3,8 +3,9 @@
  * ports. Pure code (no Pulumi import): the component, the supervisors' settings and local mode all
  * derive the same names from the same settings.
  */
+import { majority, nodeAlias, sentinelAlias } from "../settings/names";
 import { Settings } from "../settings/table";
-import { DockerHost, parseHostEntry, placeMembers } from "./placement";
+import { DockerHost, parseHostEntry, placeMembers } from "../settings/placement";
 import type { SetDescription, SetMember } from "./sentinelConf";
 
 export type MemberKind = "node" | "sentinel";
@@ -40,13 +41,7 @@ export interface Topology {
     hosts: DockerHost[];
 }
 
-export function nodeAlias(networkAlias: string, index: number): string {
-    return `${networkAlias}-${index}`;
-}
-
-export function sentinelAlias(networkAlias: string, index: number): string {
-    return `${networkAlias}-sentinel-${index}`;
-}
+export { nodeAlias, sentinelAlias };
 
 /**
  * The preference a node has as a failover target (Valkey's replica-priority: lower goes first). The
@@ -82,7 +77,7 @@ export function topology(settings: TopologySettings): Topology {
     const sentinels = Array.from({ length: counts.sentinels }, (_, index) =>
         member("sentinel", index, sentinelAlias(settings.networkAlias, index), settings.sentinelPort),
     );
-    return { replicated: true, nodes, sentinels, quorum: Math.floor(settings.sentinels / 2) + 1, primaryName: settings.primaryName, hosts };
+    return { replicated: true, nodes, sentinels, quorum: majority(settings.sentinels), primaryName: settings.primaryName, hosts };
 }
 
 /** `host:port` of each member. */
@@ -119,7 +114,7 @@ export interface Address {
  * waits, so that a restarted former primary never serves as a second primary on a minority's word.
  */
 export function primaryFromAnswers(answers: ReadonlyArray<Address | undefined>, sentinels: number): Address | undefined {
-    const majority = Math.floor(sentinels / 2) + 1;
+    const needed = majority(sentinels);
     const counts = new Map<string, { address: Address; count: number }>();
     for (const answer of answers) {
         if (answer !== undefined) {
@@ -129,5 +124,5 @@ export function primaryFromAnswers(answers: ReadonlyArray<Address | undefined>, 
             counts.set(key, entry);
         }
     }
-    return [...counts.values()].find((entry) => entry.count >= majority)?.address;
+    return [...counts.values()].find((entry) => entry.count >= needed)?.address;
 }

@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exec } from "../../lib/docker";
 import { ACL_USER_NAMES, AclUserName } from "../../valkey/acl";
-import { DeployedStack } from "./support/deployedStack";
-import { runCommand } from "./support/pulumiStack";
-import { readTar, writeTar } from "./support/tarFile";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { runCommand } from "../../harness/deployed/pulumiStack";
+import { readTar, writeTar } from "../../harness/deployed/tarFile";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 
 const TEST_STACK = "backup-test";
 const CONFIG = {

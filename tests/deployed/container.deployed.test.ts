@@ -8,9 +8,9 @@
 import Docker from "dockerode";
 import { exec, tarArchive, waitHealthy } from "../../lib/docker";
 import { ACL_USER_NAMES, AclUserName } from "../../valkey/acl";
-import { BURST_SCRIPT } from "./support/burst";
-import { DeployedStack } from "./support/deployedStack";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+import { BURST_SCRIPT } from "../../harness/deployed/burst";
+import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 
 /** The stack's name; every container, network and volume it creates carries it as a label. */
 const TEST_STACK = "docker-test";

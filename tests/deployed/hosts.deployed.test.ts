@@ -1,7 +1,7 @@
 /**
  * A replicated set spread over three Docker Engines by one `pulumi up` (R15): this machine's and two
  * stand-in hosts, each an engine of its own in a network namespace of its own, meeting on a private
- * LAN that never leaves the machine (lib/standInHosts.ts). One data node and one Sentinel on each;
+ * LAN that never leaves the machine (harness/standInHosts.ts). One data node and one Sentinel on each;
  * every link TLS over the host addresses; a client on each host writes through the Sentinels. Then
  * the primary's host is cut off the LAN (its replicas elsewhere take over; it refuses writes; it
  * rejoins as a replica when healed), and the next primary's host is lost entirely (a power cut: its
@@ -12,14 +12,23 @@
  */
 import { connect } from "node:net";
 import { exec } from "../../lib/docker";
-import { LAN, powerOn, routeTo, setUpStandInHosts, StandInHost, tearDownStandInHosts } from "../../lib/standInHosts";
-import { DeployedStack, KEEP } from "./support/deployedStack";
-import { expectSuccess, runCommand } from "./support/pulumiStack";
-import { cliIn, HOST_LOSS, HostSet, PARTITION, PlacedMember, replicationField, threeHostSet, waitFor } from "./support/hostSet";
-import { seen } from "./support/replicatedSet";
-import { fetchFromNetwork, sample } from "./support/scrape";
-import { startSetWriter, writesThrough } from "./support/setWriter";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+import { LAN, powerOn, routeTo, setUpStandInHosts, StandInHost, tearDownStandInHosts } from "../../harness/standInHosts";
+import { DeployedStack, KEEP } from "../../harness/deployed/deployedStack";
+import { expectSuccess, runCommand } from "../../harness/deployed/pulumiStack";
+import {
+    cliIn,
+    HOST_LOSS,
+    HostSet,
+    PARTITION,
+    PlacedMember,
+    replicationField,
+    threeHostSet,
+    waitFor,
+} from "../../harness/deployed/hostSet";
+import { seen } from "../../harness/deployed/replicatedSet";
+import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
+import { startSetWriter, writesThrough } from "../../harness/deployed/setWriter";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 
 const TEST_STACK = "hosts-test";
 const CONFIG = {

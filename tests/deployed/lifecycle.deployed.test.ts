@@ -14,9 +14,9 @@ import Docker from "dockerode";
 import { ensureStandInBaseImage, STAND_IN_BASE_IMAGE } from "../../lib/baseImage";
 import { dockerClient, exec, requireDocker } from "../../lib/docker";
 import { ACL_USER_NAMES } from "../../valkey/acl";
-import { KEEP } from "./support/deployedStack";
-import { expectSuccess, PulumiStack, removeLeftovers } from "./support/pulumiStack";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+import { KEEP } from "../../harness/deployed/deployedStack";
+import { expectSuccess, PulumiStack, removeLeftovers } from "../../harness/deployed/pulumiStack";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 
 const ROOT = join(__dirname, "..", "..");
 const STACK = "ci";

@@ -9,9 +9,9 @@ import Docker from "dockerode";
 import { exec } from "../../lib/docker";
 import { freePort } from "../../lib/localMode";
 import { AclUserName } from "../../valkey/acl";
-import { DeployedStack } from "./support/deployedStack";
-import { fetchFromNetwork, sample } from "./support/scrape";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 
 const TEST_STACK = "metrics-test";
 const CONFIG = {

@@ -17,7 +17,7 @@ import Docker from "dockerode";
 import { ensureStandInBaseImage } from "../../lib/baseImage";
 import { dockerClient, requireDocker } from "../../lib/docker";
 import { DEFAULTS } from "../../settings/table";
-import { engineBuild, removeLeftovers } from "./support/pulumiStack";
+import { engineBuild, removeLeftovers } from "../../harness/deployed/pulumiStack";
 
 const ROOT = join(__dirname, "..", "..");
 const STACK = "dev";

@@ -14,12 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { exec } from "../../lib/docker";
-import { DeployedStack, KEEP } from "./support/deployedStack";
-import { expectSuccess, runCommand } from "./support/pulumiStack";
-import { DeployedSet, handoverLines, seen } from "./support/replicatedSet";
-import { fetchFromNetwork, sample } from "./support/scrape";
-import { writesThrough } from "./support/setWriter";
-import { readTar } from "./support/tarFile";
+import { DeployedStack, KEEP } from "../../harness/deployed/deployedStack";
+import { expectSuccess, runCommand } from "../../harness/deployed/pulumiStack";
+import { DeployedSet, handoverLines, seen } from "../../harness/deployed/replicatedSet";
+import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
+import { writesThrough } from "../../harness/deployed/setWriter";
+import { readTar } from "../../harness/deployed/tarFile";
 
 const TEST_STACK = "replicated-test";
 const CONFIG = {

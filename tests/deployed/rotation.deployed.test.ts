@@ -8,10 +8,10 @@
  */
 import { exec } from "../../lib/docker";
 import { ACL_USER_NAMES, AclUserName } from "../../valkey/acl";
-import { DeployedStack } from "./support/deployedStack";
-import { clientStall, rotateUnderLoad } from "./support/rotation";
-import { fetchFromNetwork, sample } from "./support/scrape";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { clientStall, rotateUnderLoad } from "../../harness/deployed/rotation";
+import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 
 const TEST_STACK = "rotation-test";
 const CONFIG = {

@@ -5,8 +5,8 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
-import { DeployedStack } from "./support/deployedStack";
-import { credentialsOf, ValkeyClient } from "./support/valkeyClient";
+import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 
 const TEST_STACK = "scaling-test";
 const CONFIG = {

@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { engineBuild } from "./support/pulumiStack";
+import { engineBuild } from "../../harness/deployed/pulumiStack";
 
 const SDK_ROOT = join(__dirname, "..", "..", "node_modules", "@pulumi");
 

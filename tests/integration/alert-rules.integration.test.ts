@@ -14,7 +14,7 @@ import { alertRules, SCRAPE_JOB } from "../../metrics/alertRules";
 import { DEFAULTS } from "../../settings/table";
 import { certPlan } from "../../valkey/certPlan";
 import { parseInfo } from "../../valkey/info";
-import { Exporters, RunningExporter, samplesOf, scrapeText } from "../../lib/exporterProcess";
+import { Exporters, RunningExporter, samplesOf, scrapeText } from "../../harness/exporterProcess";
 import { Phase, promtoolTestFile } from "./promtoolTest";
 import { mountSmallVolume, unmountSmallVolume } from "./smallVolume";
 import { isError, RespClient } from "./respClient";

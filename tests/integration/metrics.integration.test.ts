@@ -10,7 +10,7 @@ import { issueStandaloneCa } from "../../lib/certificates";
 import { certPlan } from "../../valkey/certPlan";
 import { parseInfo } from "../../valkey/info";
 import { isError, RespClient } from "./respClient";
-import { Exporters, ExporterTls, scrape } from "../../lib/exporterProcess";
+import { Exporters, ExporterTls, scrape } from "../../harness/exporterProcess";
 import { createFixture, Fixture } from "./valkeyServer";
 
 let fixture: Fixture;

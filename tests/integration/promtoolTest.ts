@@ -7,7 +7,7 @@
  */
 import { stringify } from "yaml";
 import type { AlertRule } from "../../metrics/alertRules";
-import { samplesOf } from "../../lib/exporterProcess";
+import { samplesOf } from "../../harness/exporterProcess";
 
 /** How long each phase holds its scrape, in one-minute samples. */
 export const PHASE_MINUTES = 10;

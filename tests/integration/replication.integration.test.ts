@@ -1,6 +1,6 @@
 /**
  * R13 on real servers: a replicated set of three data nodes and three Sentinels, each under its
- * supervisor as in the container, rendered from the stack's own config and ACL files (lib/localSet.ts)
+ * supervisor as in the container, rendered from the stack's own config and ACL files (harness/localSet.ts)
  * and run as processes on 127.0.0.1. Replication over mTLS only; every new user swept over the
  * server's whole COMMAND table; an isolated primary stops writing; the health checks know the role;
  * and a writer on README's client settings through a kill -9 of the primary, a frozen primary, a
@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { issueStandaloneCa } from "../../lib/certificates";
-import { LocalSet } from "../../lib/localSet";
-import { freshSet, primaryOf, serviceClient, throughEvent } from "../../lib/setEvents";
-import { memberClient, RunningMember, RunningSet, waitSettled } from "../../lib/setProcesses";
+import { LocalSet } from "../../harness/localSet";
+import { freshSet, primaryOf, serviceClient, throughEvent } from "../../harness/setEvents";
+import { memberClient, RunningMember, RunningSet, waitSettled } from "../../harness/setProcesses";
 import { freePort } from "../../lib/localMode";
 import { startServer } from "../../lib/valkeyProcess";
 import { ACL_USER_NAMES, AclUserName, RENAMED_COMMANDS } from "../../valkey/acl";
@@ -385,7 +385,7 @@ describe("R13.5 failovers under a writer on README's client settings", () => {
     test("R13.5 a former primary restarted asks the Sentinels first: it serves as a replica from its first answer and refuses writes (READONLY)", async () => {
         const { running, outcome, before } = await throughEvent(work, "restarted", async (_set, primary) => primary.kill());
         sets.push(running);
-        const restarted = await (await import("../../lib/setProcesses")).startMember(before.member);
+        const restarted = await (await import("../../harness/setProcesses")).startMember(before.member);
         running.members.set(before.member.name, restarted);
         expect(restarted.log()).toMatch(/serving as a replica of 127\.0\.0\.1:\d+/);
         expect(restarted.log()).not.toMatch(/serving as the primary/);

@@ -1,6 +1,6 @@
 /** R15: several Docker hosts: the `hosts` setting read, members placed, placements that cannot survive a host's loss refused. */
 import { resolveSettings, SettingsError } from "../../settings";
-import { DockerHost, parseHostEntry, placeMembers, reviewPlacement } from "../../valkey/placement";
+import { DockerHost, parseHostEntry, placeMembers, reviewPlacement } from "../../settings/placement";
 import { endpoints, setDescription, topology } from "../../valkey/topology";
 import { memberCertPlan } from "../../valkey/certPlan";
 

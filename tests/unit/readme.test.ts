@@ -5,7 +5,7 @@ import { NOREPLICAS_RETRY, RIDE_THROUGH_OPTIONS, SENTINEL_CLIENT_OPTIONS } from 
 
 const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
 
-test("README shows the reconnect settings of lib/clientOptions.ts, which tests/deployed/support/rideThrough.ts uses", () => {
+test("README shows the reconnect settings of lib/clientOptions.ts, which harness/deployed/rideThrough.ts uses", () => {
     expect(readme).toContain(`connectTimeout: ${RIDE_THROUGH_OPTIONS.connectTimeout},`);
     expect(readme).toContain(`maxRetriesPerRequest: ${RIDE_THROUGH_OPTIONS.maxRetriesPerRequest},`);
     expect(readme).toContain("retryStrategy: (times) => Math.min(times * 100, 2000),");

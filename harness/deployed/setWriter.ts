@@ -1,12 +1,12 @@
 /**
- * Runs tests/deployed/support/setWriterProgram.ts in a client container on a replicated stack's
+ * Runs harness/deployed/setWriterProgram.ts in a client container on a replicated stack's
  * network, through an event, and returns what it saw.
  */
 import { clientProgram } from "./clientProgram";
 import Docker from "dockerode";
-import { exec } from "../../../lib/docker";
-import { WriterOutcome } from "../../../lib/setWriter";
-import { AclUserName } from "../../../valkey/acl";
+import { exec } from "../../lib/docker";
+import { WriterOutcome } from "../setWriter";
+import { AclUserName } from "../../valkey/acl";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
 export interface SetWriterRun extends WriterOutcome {

@@ -4,8 +4,8 @@
  * the next credential generation. Returns what the engine and the client recorded; the rotation
  * test asserts on it, the benchmark reports it.
  */
-import { containerEvents, exec, tarArchive } from "../../../lib/docker";
-import { AclUserName } from "../../../valkey/acl";
+import { containerEvents, exec, tarArchive } from "../../lib/docker";
+import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./deployedStack";
 import { parseRide, RideRecord, rideThroughProgram } from "./rideThroughProgram";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";

@@ -4,7 +4,7 @@
  * README's Sentinel settings run through an event on the primary until the set is whole again.
  */
 import Docker from "dockerode";
-import { exec } from "../../../lib/docker";
+import { exec } from "../../lib/docker";
 import { DeployedStack } from "./deployedStack";
 import { MemberLogs } from "./memberLogs";
 import { SetWriterRun, startSetWriter } from "./setWriter";

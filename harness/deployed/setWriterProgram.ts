@@ -1,12 +1,12 @@
 /**
- * The writer of lib/setWriter.ts as a program for a client container on a replicated stack's network:
+ * The writer of harness/setWriter.ts as a program for a client container on a replicated stack's network:
  * it connects through the Sentinels with README's settings as mcp-agent, writes until
  * /tmp/client/stop exists, then reads every acknowledged key back as mcp-admin and prints one JSON
- * line: what it saw (lib/setWriter.ts, WriterOutcome) and when each failed command was issued.
+ * line: what it saw (harness/setWriter.ts, WriterOutcome) and when each failed command was issued.
  * SENTINELS (host:port, separated by commas) and PRIMARY_NAME come from the environment.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { sentinelClient, startWriter, writerOutcome } from "../../../lib/setWriter";
+import { sentinelClient, startWriter, writerOutcome } from "../setWriter";
 
 const files = "/tmp/client";
 const sentinels = (process.env.SENTINELS ?? "").split(",").map((endpoint) => {

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exporterBinary } from "../metrics/exporterBinary";
 import { exporterFlags, exporterPasswordFile } from "../metrics/exporterConfig";
-import { freePort, RenderResult } from "./localMode";
+import { freePort, RenderResult } from "../lib/localMode";
 
 /** How long an exporter may take to answer its first scrape. */
 const START_TIMEOUT_MS = 20000;

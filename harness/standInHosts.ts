@@ -19,7 +19,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { ensureStandInBaseImage, STAND_IN_BASE_IMAGE } from "./baseImage";
+import { ensureStandInBaseImage, STAND_IN_BASE_IMAGE } from "../lib/baseImage";
 
 export const LAN = {
     namespace: "molis-lan",

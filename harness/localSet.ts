@@ -19,8 +19,8 @@ import { HealthSettings, HEALTHCHECK_USER, healthEnv, supervisorEnv } from "../v
 import { INTERNAL_USER_NAMES, REPLICATED_NODE_USERS, SENTINEL_USERS, SetUserName } from "../valkey/replicationAcl";
 import { SetDescription, SetMember } from "../valkey/sentinelConf";
 import { setDescription } from "../valkey/topology";
-import { issueLeaf, issueMaterials } from "./certificates";
-import { freePort, generatePassword, writePublic, writeSecret } from "./localMode";
+import { issueLeaf, issueMaterials } from "../lib/certificates";
+import { freePort, generatePassword, writePublic, writeSecret } from "../lib/localMode";
 
 export interface LocalMember extends SetMember {
     kind: "node" | "sentinel";

@@ -6,7 +6,7 @@
  * back from the primary: an acknowledged write that is missing was lost.
  */
 import Redis, { RedisOptions } from "ioredis";
-import { followFailovers, retryNoReplicas, SENTINEL_CLIENT_OPTIONS } from "./clientOptions";
+import { followFailovers, retryNoReplicas, SENTINEL_CLIENT_OPTIONS } from "../lib/clientOptions";
 
 export interface WriteRecord {
     key: string;

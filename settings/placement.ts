@@ -3,7 +3,7 @@
  * whether that placement survives the loss of any one host. Pure code (no Pulumi import): the
  * settings' rules, the component and the tests read the same placement.
  */
-import { isIpv4 } from "../settings/formats";
+import { isIpv4 } from "./formats";
 
 /** A Docker host as the `hosts` setting names it. */
 export interface DockerHost {

@@ -1,7 +1,7 @@
 /** `npm run build`: writes every program of the image (lib/programs.ts) to dist/. */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { builtProgram, bundleProgram, PROGRAMS } from "./programs";
+import { builtProgram, bundleProgram, PROGRAMS } from "../lib/programs";
 
 for (const file of Object.keys(PROGRAMS)) {
     const out = builtProgram(file);

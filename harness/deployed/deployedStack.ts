@@ -5,8 +5,8 @@
  * torn down at the end unless KEEP=1.
  */
 import Docker from "dockerode";
-import { ensureStandInBaseImage, STAND_IN_BASE_IMAGE } from "../../../lib/baseImage";
-import { dockerClient, requireDocker } from "../../../lib/docker";
+import { ensureStandInBaseImage, STAND_IN_BASE_IMAGE } from "../../lib/baseImage";
+import { dockerClient, requireDocker } from "../../lib/docker";
 import { expectSuccess, PulumiStack, removeLeftovers } from "./pulumiStack";
 
 /** KEEP=1 leaves each file's stack deployed (its teardown prints how to remove it). */

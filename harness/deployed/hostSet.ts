@@ -1,13 +1,14 @@
 /**
- * A replicated set spread over this machine's engine and stand-in hosts (lib/standInHosts.ts), as
+ * A replicated set spread over this machine's engine and stand-in hosts (harness/standInHosts.ts), as
  * the several-hosts suite drives it: each engine's client, each member's container and engine, and
  * valkey-cli run inside a member with its own health-check credentials (its secrets volume), so
  * that a question reaches a node or a Sentinel over TLS however the LAN is cut.
  */
 import Docker from "dockerode";
-import { dockerClient, exec } from "../../../lib/docker";
-import { HEALTH_ENV } from "../../../valkey/contract";
-import { LAN, powerOff, powerOn, setLink, StandInHost } from "../../../lib/standInHosts";
+import { dockerClient, exec } from "../../lib/docker";
+import { majority } from "../../settings/names";
+import { HEALTH_ENV } from "../../valkey/contract";
+import { LAN, powerOff, powerOn, setLink, StandInHost } from "../standInHosts";
 import { SetWriterRun, startSetWriter } from "./setWriter";
 
 /** An engine of the set: this machine's ("a") or a stand-in host's. */
@@ -157,8 +158,8 @@ export class HostSet {
         const answers = await Promise.all(this.sentinels.filter((s) => s.engine !== excluded).map((s) => primaryNamedBy(s, primaryName)));
         const counts = new Map<string, number>();
         answers.forEach((answer) => answer !== undefined && counts.set(answer, (counts.get(answer) ?? 0) + 1));
-        const majority = Math.floor(this.sentinels.length / 2) + 1;
-        const named = [...counts.entries()].find(([, count]) => count >= majority)?.[0];
+        const needed = majority(this.sentinels.length);
+        const named = [...counts.entries()].find(([, count]) => count >= needed)?.[0];
         return named === undefined ? undefined : nodeAt(this.members, named);
     }
 

@@ -1,5 +1,5 @@
 /**
- * A replicated set rendered by lib/localSet.ts, run as processes: each member under its supervisor
+ * A replicated set rendered by harness/localSet.ts, run as processes: each member under its supervisor
  * (dist/valkey-node.js, dist/valkey-sentinel.js from `npm run build`) in a process group of its
  * own, so that a test or the benchmark can stop it as `docker stop` would (SIGTERM to the
  * supervisor), kill it as `docker kill` would (SIGKILL to every process of the member) or freeze it
@@ -13,7 +13,7 @@ import { AclUserName } from "../valkey/acl";
 import { HEALTHCHECK_USER, IMAGE_PATHS } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
 import { LocalMember, LocalSet } from "./localSet";
-import { builtProgram } from "./programs";
+import { builtProgram } from "../lib/programs";
 
 export interface RunningMember {
     member: LocalMember;

@@ -1,6 +1,6 @@
 /** Scraping a deployed exporter as Prometheus on the network would: an HTTP GET from a client container. */
-import { exec } from "../../../lib/docker";
-import { samplesOf } from "../../../lib/exporterProcess";
+import { exec } from "../../lib/docker";
+import { samplesOf } from "../exporterProcess";
 import { ValkeyClient } from "./valkeyClient";
 
 /** An HTTP GET from the client container on the stack's network: the status and the body. */
@@ -13,7 +13,7 @@ export async function fetchFromNetwork(client: ValkeyClient, url: string): Promi
     return JSON.parse(result.stdout) as { status: number; body: string };
 }
 
-/** A sample's value in exposition text (`redis_up`, `redis_db_keys{db="db0"}`), as lib/exporterProcess.ts reads it. */
+/** A sample's value in exposition text (`redis_up`, `redis_db_keys{db="db0"}`), as harness/exporterProcess.ts reads it. */
 export function sample(text: string, name: string): number | undefined {
     return samplesOf(text).get(name);
 }

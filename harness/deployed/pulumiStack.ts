@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 
-const ROOT = join(__dirname, "..", "..", "..");
+const ROOT = join(__dirname, "..", "..");
 const PROJECT = "molis-valkey";
 
 /** Where the test stacks keep their backend, config file and passphrase: one folder per stack. */

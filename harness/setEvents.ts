@@ -1,5 +1,5 @@
 /**
- * Failover scenarios on a replicated set run as processes (lib/setProcesses.ts), shared by the
+ * Failover scenarios on a replicated set run as processes (harness/setProcesses.ts), shared by the
  * real-server suite, which asserts on them, and the benchmark, which measures them: a fresh settled
  * set, the primary the Sentinels name, a client in Sentinel mode with README's settings, and a
  * writer running through an event until the set has settled again.

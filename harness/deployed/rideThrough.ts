@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import Redis from "ioredis";
-import { RIDE_THROUGH_OPTIONS } from "../../../lib/clientOptions";
+import { RIDE_THROUGH_OPTIONS } from "../../lib/clientOptions";
 
 const user = process.env.RIDE_USER ?? "mcp-agent";
 const files = "/tmp/client";

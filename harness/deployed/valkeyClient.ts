@@ -4,8 +4,8 @@
  * and key, each user's password), talking to Valkey with valkey-cli over TLS.
  */
 import Docker from "dockerode";
-import { AclUserName } from "../../../valkey/acl";
-import { exec, ExecResult, tarArchive } from "../../../lib/docker";
+import { AclUserName } from "../../valkey/acl";
+import { exec, ExecResult, tarArchive } from "../../lib/docker";
 
 /** The stack outputs a client needs (names as in index.ts). */
 export interface ClientCredentials {
