@@ -19,6 +19,31 @@ const LEAST_PRIVILEGE = {
     securityOpts: ["no-new-privileges:true"],
 };
 
+/**
+ * What a long-running container of the stack (Valkey, a set's member, an exporter) is held to
+ * besides least privilege: a read-only root with a small no-exec /tmp, memory with no swap, a CPU
+ * limit, bounded processes, private IPC, rotated logs, restarted unless stopped. The keys keep
+ * their order: a member's revision label is a digest of its arguments.
+ */
+function runtimeBounds(
+    settings: Settings,
+    bounds: { tmpfsMb: number; memoryMb: number; memoryReservationMb?: number; cpus: string },
+): Partial<docker.ContainerArgs> {
+    return {
+        readOnly: true,
+        tmpfs: { "/tmp": `rw,noexec,nosuid,nodev,size=${bounds.tmpfsMb}m,mode=1777` },
+        memory: bounds.memoryMb,
+        memorySwap: bounds.memoryMb, // equal to memory: no swap
+        ...(bounds.memoryReservationMb === undefined ? {} : { memoryReservation: bounds.memoryReservationMb }),
+        cpus: bounds.cpus,
+        ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
+        ipcMode: "private",
+        logDriver: "json-file",
+        logOpts: { "max-size": `${toWholeMb(settings.logMaxSize)}m`, "max-file": String(settings.logMaxFiles) },
+        restart: "unless-stopped",
+    };
+}
+
 /** A health check as the provider takes it. */
 function containerHealthcheck(spec: HealthcheckSpec): NonNullable<docker.ContainerArgs["healthcheck"]> {
     return {
@@ -128,17 +153,12 @@ export function valkeyContainerArgs(
         image: refs.image,
         entrypoints: profile.entrypoints,
         ...(profile.command ? { command: profile.command } : {}),
-        readOnly: true,
-        tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=10m,mode=1777" },
-        memory: profile.memoryMb,
-        memorySwap: profile.memoryMb, // equal to memory: no swap
-        memoryReservation: profile.memoryReservationMb,
-        cpus: profile.cpus,
-        ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
-        ipcMode: "private",
-        logDriver: "json-file",
-        logOpts: { "max-size": `${toWholeMb(settings.logMaxSize)}m`, "max-file": String(settings.logMaxFiles) },
-        restart: "unless-stopped",
+        ...runtimeBounds(settings, {
+            tmpfsMb: 10,
+            memoryMb: profile.memoryMb,
+            memoryReservationMb: profile.memoryReservationMb,
+            cpus: profile.cpus,
+        }),
         networksAdvanced: [{ name: refs.networkName, aliases: [profile.alias] }],
         ...(profile.publish === undefined
             ? {}
@@ -204,16 +224,7 @@ export function exporterContainerArgs(
         ...LEAST_PRIVILEGE,
         image: refs.image,
         command: refs.command,
-        readOnly: true,
-        tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=1m,mode=1777" },
-        memory: EXPORTER_MEMORY_MB,
-        memorySwap: EXPORTER_MEMORY_MB,
-        cpus: dockerCpus(EXPORTER_CPUS),
-        ulimits: [{ name: "nproc", soft: settings.processLimit, hard: settings.processLimit }],
-        ipcMode: "private",
-        logDriver: "json-file",
-        logOpts: { "max-size": `${toWholeMb(settings.logMaxSize)}m`, "max-file": String(settings.logMaxFiles) },
-        restart: "unless-stopped",
+        ...runtimeBounds(settings, { tmpfsMb: 1, memoryMb: EXPORTER_MEMORY_MB, cpus: dockerCpus(EXPORTER_CPUS) }),
         networksAdvanced: [{ name: refs.networkName, aliases: [refs.alias] }],
         ...(refs.hostPort === undefined
             ? {}

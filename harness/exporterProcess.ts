@@ -3,6 +3,7 @@
  * local mode, with the deployed exporter's flags (metrics/exporterConfig.ts), and what it serves: for
  * the metrics and alert-rule suites and the benchmark.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -73,7 +74,7 @@ export class Exporters {
                 child.kill("SIGKILL");
                 throw new Error(`the exporter did not answer on ${address} within ${START_TIMEOUT_MS} ms: ${log}`);
             }
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            await sleep(100);
         }
         throw new Error(`the exporter exited ${child.exitCode}: ${log}`);
     }

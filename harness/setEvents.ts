@@ -4,6 +4,7 @@
  * set, the primary the Sentinels name, a client in Sentinel mode with README's settings, and a
  * writer running through an event until the set has settled again.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { SettingsInput } from "../settings";
@@ -22,7 +23,7 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, timeo
         if (Date.now() > deadline) {
             throw new Error(`${what} did not hold within ${timeoutMs} ms`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
     }
 }
 

@@ -5,6 +5,7 @@
  * supervisor), kill it as `docker kill` would (SIGKILL to every process of the member) or freeze it
  * as `docker pause` would (SIGSTOP to every process).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
@@ -222,6 +223,6 @@ export async function waitSettled(running: RunningSet, timeoutMs = 40000): Promi
         if (Date.now() > deadline) {
             throw new Error(`the set did not settle within ${timeoutMs} ms (${last})`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await sleep(250);
     }
 }

@@ -5,6 +5,7 @@
  * whether it succeeded, and whether a replica confirmed it. Afterwards `lostWrites` reads the keys
  * back from the primary: an acknowledged write that is missing was lost.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import Redis, { RedisOptions } from "ioredis";
 import { followFailovers, retryNoReplicas, SENTINEL_CLIENT_OPTIONS } from "../lib/clientOptions";
 
@@ -79,7 +80,7 @@ export function startWriter(redis: Redis, prefix: string, intervalMs = 10): Writ
             } catch (error) {
                 records.push({ key, issued, done: Date.now(), ok: false, confirmed: false, error: (error as Error).message });
             }
-            await new Promise((resolve) => setTimeout(resolve, intervalMs));
+            await sleep(intervalMs);
         }
     })();
     return {

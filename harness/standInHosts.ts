@@ -16,6 +16,7 @@
  * first, for what a crashed run left): the engines' containers, dockerd and containerd by pid, what
  * stays mounted under their roots, their cgroup folders, the route, the namespaces.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs";
 import { join } from "node:path";
@@ -83,7 +84,6 @@ function tryRun(command: string, args: string[]): boolean {
     }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function namespaces(): string[] {
     return run("ip", ["netns", "list"])

@@ -8,6 +8,7 @@
  * Its settings: the health check's (credentials from the secrets volume it mounts read-only), and
  * MOLIS_GATE_TARGETS (`role:host:port` separated by commas), MOLIS_GATE_DEPTH, MOLIS_GATE_TIMEOUT_SECONDS.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { readFileSync } from "node:fs";
 import { CheckDepth, HealthSettings, isVerdict, readHealthSettings, Verdict } from "./checks";
 import { checkMember, withConnection } from "./probe";
@@ -85,7 +86,7 @@ async function main(): Promise<number> {
             if (verdict.exitCode === 0 || Date.now() > deadline) {
                 break;
             }
-            await new Promise((resolve) => setTimeout(resolve, 500));
+            await sleep(500);
         }
         const name = `${target.role} ${target.host}:${target.port}`;
         if (verdict.exitCode !== 0) {

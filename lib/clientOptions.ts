@@ -6,6 +6,7 @@
  * suite runs a client with exactly these (harness/deployed/rideThrough.ts) through a rotation,
  * and tests/unit/readme.test.ts keeps README's snippet equal to them.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectionOptions } from "node:tls";
 import Redis, { RedisOptions } from "ioredis";
 
@@ -111,7 +112,7 @@ export async function retryNoReplicas<T>(write: () => Promise<T>): Promise<T> {
             if (!(error instanceof Error) || !error.message.startsWith("NOREPLICAS") || attempt >= NOREPLICAS_RETRY.attempts) {
                 throw error;
             }
-            await new Promise((resolve) => setTimeout(resolve, NOREPLICAS_RETRY.delayMs));
+            await sleep(NOREPLICAS_RETRY.delayMs);
         }
     }
 }

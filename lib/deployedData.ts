@@ -6,11 +6,11 @@
  */
 import { execFileSync } from "node:child_process";
 import Docker from "dockerode";
-import { DATA_DIR, HEALTH_ENV, HEALTHCHECK_USER, secretPath } from "../valkey/contract";
+import { DATA_DIR, HEALTH_ENV } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
 import { BackupError } from "./backupFormat";
 import { pulumiEnvironment } from "./devStack";
-import { exec } from "./docker";
+import { memberCli } from "./docker";
 
 /** A data node of the deployed stack: its container, its data volume, its TLS port. */
 export interface Node {
@@ -99,11 +99,7 @@ export async function roleOf(node: Node): Promise<{ role: string; linked: boolea
 
 /** INFO <section> inside the container, as the healthcheck user; the password never reaches argv. */
 export async function info(deployed: Node, section: string): Promise<string> {
-    const script =
-        `REDISCLI_AUTH="$(cat ${secretPath("healthcheckPassword")})" exec valkey-cli --no-auth-warning --tls ` +
-        `--cacert ${secretPath("caCert")} --cert ${secretPath("healthcheckCert")} --key ${secretPath("healthcheckKey")} ` +
-        `-h 127.0.0.1 -p ${deployed.port} --user ${HEALTHCHECK_USER} INFO ${section}`;
-    const result = await exec(deployed.container, ["sh", "-c", script]);
+    const result = await memberCli(deployed.container, deployed.port, ["INFO", section]);
     if (result.code !== 0 || /ERR|NOPERM|WRONGPASS/.test(result.stdout)) {
         throw new BackupError(`INFO ${section} failed in ${deployed.containerName}: ${result.stdout}${result.stderr}`);
     }

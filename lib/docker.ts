@@ -3,10 +3,12 @@
  * connection, a clear failure when none answers, `docker exec`, tar archives for the archive API,
  * the engine's events, and waiting for a container to be healthy.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { pack } from "tar-stream";
 import { UserError } from "../settings/errors";
+import { HEALTHCHECK_USER, secretPath } from "../valkey/contract";
 
 /** A client of the Docker Engine at DOCKER_HOST or the default socket. */
 export function dockerClient(): Docker {
@@ -51,6 +53,19 @@ export async function exec(
     await new Promise<void>((resolve) => stream.on("end", () => resolve()));
     const { ExitCode } = await instance.inspect();
     return { code: ExitCode ?? -1, stdout: out, stderr: err };
+}
+
+/**
+ * valkey-cli inside a member of the stack, to itself as its health check connects: TLS with the
+ * healthcheck user's certificate and the member's own secret files, the password through
+ * REDISCLI_AUTH (never argv). The arguments reach valkey-cli as they are, unquoted by any shell.
+ */
+export function memberCli(container: Docker.Container, port: number, args: string[]): Promise<ExecResult> {
+    const script =
+        `REDISCLI_AUTH="$(cat ${secretPath("healthcheckPassword")})" exec valkey-cli --no-auth-warning --tls ` +
+        `--cacert ${secretPath("caCert")} --cert ${secretPath("healthcheckCert")} --key ${secretPath("healthcheckKey")} ` +
+        `-h 127.0.0.1 -p ${port} --user ${HEALTHCHECK_USER} "$@"`;
+    return exec(container, ["sh", "-c", script, "valkey-cli", ...args]);
 }
 
 /** A tar archive of files owned by root (uid 0), as the Docker provider builds its uploads. */
@@ -143,7 +158,7 @@ export async function waitHealthy(
             }
             throw new Error(`container did not become healthy: ${why} (running: ${state.Running}, health log: ${log})`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
     }
 }
 

@@ -6,6 +6,7 @@
  * the replicas and waits until all are healthy. If they do not come up, the previous files go back
  * in every volume and the nodes start on them: no volume is left half-written.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { createReadStream, existsSync } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -159,7 +160,7 @@ async function waitSentinelsSeePrimary(deployed: Deployed, timeoutSeconds: numbe
             if (Date.now() > deadline) {
                 throw new Error(`the Sentinel ${sentinel.containerName} did not see the primary up within ${timeoutSeconds} s`);
             }
-            await new Promise((resolve) => setTimeout(resolve, 500));
+            await sleep(500);
         }
     }
 }

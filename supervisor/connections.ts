@@ -2,6 +2,7 @@
  * The supervisors' connections: TLS with the member's clientAuth certificate, as the supervisor
  * user, to its own node or to the Sentinels. Each is short-lived and bounded in time.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { isIpv4 } from "../settings/formats";
@@ -108,7 +109,7 @@ export function memberOf(members: SetMember[], name: string): SetMember {
     return member;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** One line on stdout (the container's log), with the member's name and the time. */
 export function log(member: string, line: string): void {

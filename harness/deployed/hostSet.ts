@@ -4,8 +4,9 @@
  * valkey-cli run inside a member with its own health-check credentials (its secrets volume), so
  * that a question reaches a node or a Sentinel over TLS however the LAN is cut.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
-import { dockerClient, exec } from "../../lib/docker";
+import { dockerClient, memberCli } from "../../lib/docker";
 import { majority } from "../../settings/names";
 import { HEALTH_ENV } from "../../valkey/contract";
 import { LAN, powerOff, powerOn, setLink, StandInHost } from "../standInHosts";
@@ -75,11 +76,7 @@ export async function placedMembers(engines: Engine[], stack: string): Promise<P
 
 /** valkey-cli inside a member, to itself, as its health check connects (TLS, the healthcheck user). */
 export async function cliIn(member: PlacedMember, args: string[]): Promise<string> {
-    const result = await exec(member.container, [
-        "sh",
-        "-c",
-        `REDISCLI_AUTH="$(cat /run/secrets/valkey_password)" valkey-cli --no-auth-warning --tls --cacert /run/secrets/ca.crt --cert /run/secrets/healthcheck.crt --key /run/secrets/healthcheck.key -h 127.0.0.1 -p ${member.port} --user healthcheck ${args.map((arg) => `'${arg}'`).join(" ")}`,
-    ]);
+    const result = await memberCli(member.container, member.port, args);
     return `${result.stdout}${result.stderr}`.trim();
 }
 
@@ -102,7 +99,6 @@ export function nodeAt(members: PlacedMember[], endpoint: string): PlacedMember 
     return members.find((member) => member.kind === "node" && member.engine.address === address && member.port === Number(port));
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` every half second until it gives a value; an error naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {

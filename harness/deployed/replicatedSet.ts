@@ -3,14 +3,15 @@
  * container the Sentinels name the primary, whether every member is healthy, and a writer on
  * README's Sentinel settings run through an event on the primary until the set is whole again.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
-import { exec } from "../../lib/docker";
+import { memberCli } from "../../lib/docker";
+import { DEFAULTS } from "../../settings/table";
 import { DeployedStack } from "./deployedStack";
 import { MemberLogs } from "./memberLogs";
 import { SetWriterRun, startSetWriter } from "./setWriter";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Acknowledged writes before an event and after the set is whole again (about half a second's worth each). */
 const WRITES_AROUND = 50;
@@ -113,11 +114,7 @@ export class DeployedSet {
 
     /** A field of a node container's INFO replication, asked inside it as the health check does. */
     async infoField(container: Docker.Container, field: string): Promise<string> {
-        const info = await exec(container, [
-            "sh",
-            "-c",
-            'REDISCLI_AUTH="$(cat /run/secrets/valkey_password)" valkey-cli --no-auth-warning --tls --cacert /run/secrets/ca.crt --cert /run/secrets/healthcheck.crt --key /run/secrets/healthcheck.key -h 127.0.0.1 -p 6379 --user healthcheck INFO replication',
-        ]);
+        const info = await memberCli(container, DEFAULTS.tlsPort, ["INFO", "replication"]);
         return new RegExp(`^${field}:(\\S+)`, "m").exec(info.stdout)?.[1] ?? `unknown (${info.stdout}${info.stderr})`;
     }
 

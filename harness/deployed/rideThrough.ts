@@ -4,6 +4,7 @@
  * (lib/clientOptions.ts), writes an approval every 100 ms until /tmp/client/stop exists, and
  * prints one JSON line per command: when it was issued, when it finished, and whether it succeeded.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { existsSync, readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { RIDE_THROUGH_OPTIONS } from "../../lib/clientOptions";
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
         } catch (error) {
             process.stdout.write(`${JSON.stringify({ issued, done: Date.now(), ok: false, error: (error as Error).message })}\n`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
     }
     valkey.disconnect();
 }

@@ -4,6 +4,7 @@
  * the next credential generation. Returns what the engine and the client recorded; the rotation
  * test asserts on it, the benchmark reports it.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { containerEvents, exec, tarArchive } from "../../lib/docker";
 import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./deployedStack";
@@ -20,7 +21,6 @@ export interface RotationRun {
     healthy?: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Bumps credentialGeneration by one with `pulumi up` while a client writes through it. */
 export async function rotateUnderLoad(deployed: DeployedStack): Promise<RotationRun> {

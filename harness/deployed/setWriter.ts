@@ -2,6 +2,7 @@
  * Runs harness/deployed/setWriterProgram.ts in a client container on a replicated stack's
  * network, through an event, and returns what it saw.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { clientProgram } from "./clientProgram";
 import Docker from "dockerode";
 import { exec } from "../../lib/docker";
@@ -49,7 +50,7 @@ export async function startSetWriter(docker: Docker, outputs: Record<string, unk
                     const log = (await exec(client.container, ["cat", "/tmp/client/writer.log"], { user: "root" })).stdout;
                     throw new Error(`the writer has ${seen} acknowledged writes after ${timeoutMs} ms, not ${count}; its log: ${log}`);
                 }
-                await new Promise((resolve) => setTimeout(resolve, 200));
+                await sleep(200);
                 seen = await acknowledged();
             }
         },
@@ -62,7 +63,7 @@ export async function startSetWriter(docker: Docker, outputs: Record<string, unk
                     await client.remove();
                     return JSON.parse(line) as SetWriterRun;
                 }
-                await new Promise((resolve) => setTimeout(resolve, 200));
+                await sleep(200);
             }
             await client.remove();
             throw new Error("the writer printed no outcome within 60 s");

@@ -5,6 +5,7 @@
  * line: what it saw (harness/setWriter.ts, WriterOutcome) and when each failed command was issued.
  * SENTINELS (host:port, separated by commas) and PRIMARY_NAME come from the environment.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { sentinelClient, startWriter, writerOutcome } from "../setWriter";
 
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
     while (!existsSync(`${files}/stop`)) {
         // What it has written so far, so that a test waits for writes rather than for time.
         writeFileSync(`${files}/acknowledged`, String(writer.records().filter((record) => record.ok).length));
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
     }
     const records = await writer.stop();
     const reader = clientAs("mcp-admin");

@@ -5,6 +5,7 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -57,7 +58,7 @@ describe("backup and restore", () => {
 
     test("R10.3 npm run backup: a 0600 file with a manifest (time, Valkey version, key count, SHA-256 of each file); keys acknowledged a second before are in it", async () => {
         await contract();
-        await new Promise((resolve) => setTimeout(resolve, 1100));
+        await sleep(1100);
         const keysBefore = await keyCount();
         const startedBefore = (await deployed.valkey.inspect()).State.StartedAt;
         const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", backupFile], deployed.stack.env());

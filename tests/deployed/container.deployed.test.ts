@@ -5,6 +5,7 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { exec, tarArchive, waitHealthy } from "../../lib/docker";
 import { ACL_USER_NAMES, AclUserName } from "../../valkey/acl";
@@ -247,7 +248,7 @@ describe("persistence in the named volume (R7)", () => {
         for (let i = 0; i < 50; i++) {
             await cli("mcp-agent", ["SETNX", `molis:blocked:before-kill-${i}`, "{}"]);
         }
-        await new Promise((resolve) => setTimeout(resolve, 2500));
+        await sleep(2500);
         await valkey.kill({ signal: "SIGKILL" });
         await valkey.wait();
         await valkey.start().catch(() => undefined); // unless-stopped may already have restarted it

@@ -9,6 +9,7 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,7 +40,6 @@ let docker: Docker;
 
 const outputs = (): Record<string, unknown> => deployed.outputs;
 const containers = (): string[] => set.containers();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Each primary stopped for its replacement (one or two in a rollout: which node is primary moves)

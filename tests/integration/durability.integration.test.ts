@@ -2,13 +2,13 @@
  * R7 and R2.6 on a real valkey-server: AOF persistence across SIGKILL and clean restarts,
  * volatile-lru eviction that never touches blocked requests, and AOF replay with the renames.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { appendFileSync, copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer, startServer } from "./valkeyServer";
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function infoField(fixture: Fixture, section: string, field: string): Promise<string | undefined> {
     const hc = await RespClient.open(fixture.render, "healthcheck");

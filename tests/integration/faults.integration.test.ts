@@ -3,6 +3,7 @@
  * Nothing acknowledged may be lost through either. The full volume is a small tmpfs as the data
  * folder (mounting one needs root, as the deployed-stack suite does).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +12,6 @@ import { mountSmallVolume, unmountSmallVolume } from "./smallVolume";
 import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The newest incremental file of the AOF (appendonly.aof.<n>.incr.aof with the highest n). */
 function newestIncrement(aofDir: string): string | undefined {

@@ -1,4 +1,5 @@
 /** R2.8 on a real valkey-server: at most 100 clients, idle clients closed after the timeout. */
+import { setTimeout as sleep } from "node:timers/promises";
 import { connectAs, RespClient } from "./respClient";
 import { createFixture, Fixture, RunningServer, waitUntil } from "./valkeyServer";
 
@@ -59,7 +60,7 @@ test("R2.8 an idle client is closed after the timeout; an active one is not", as
     const active = await RespClient.open(fixture.render, "mcp-agent");
     // Four seconds, twice the timeout, with a command every half second: never idle for long.
     for (let i = 0; i < 8; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
         expect(await active.send(["PING"])).toBe("PONG");
     }
     active.close();

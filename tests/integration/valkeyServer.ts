@@ -3,6 +3,7 @@
  * a temporary folder (the stack's own config, ACL file and certificates), starts servers on free
  * ports, and stops them and removes the folder afterwards, also on failure.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,6 +78,6 @@ export async function waitUntil(condition: () => Promise<boolean> | boolean, tim
         if (Date.now() > deadline) {
             throw new Error(`${what} did not hold within ${timeoutMs} ms`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
     }
 }

@@ -1,4 +1,5 @@
 /** R12.1: every setting is validated up front; errors name the setting, the value and the fix. */
+import { setTimeout as sleep } from "node:timers/promises";
 import { defaultIoThreads, dockerCpus, resolveSettings, SettingsError } from "../../settings";
 
 function problemsOf(input: Parameters<typeof resolveSettings>[0]): string[] {
@@ -133,7 +134,7 @@ describe("bad input fails with the setting, the value and the fix", () => {
         const { ValkeyStack } = await import("../../components/valkeyStack");
         recorded.length = 0;
         expect(() => new ValkeyStack("bad", { maxmemory: "1GB" })).toThrow(/maxmemory: "1GB" is not valid; set it below memoryLimit/);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
         expect(recorded.filter((r) => r.name !== "bad")).toEqual([]);
     });
 });
