@@ -84,7 +84,6 @@ function tryRun(command: string, args: string[]): boolean {
     }
 }
 
-
 function namespaces(): string[] {
     return run("ip", ["netns", "list"])
         .split("\n")

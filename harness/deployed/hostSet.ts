@@ -99,7 +99,6 @@ export function nodeAt(members: PlacedMember[], endpoint: string): PlacedMember 
     return members.find((member) => member.kind === "node" && member.engine.address === address && member.port === Number(port));
 }
 
-
 /** Polls `probe` every half second until it gives a value; an error naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + timeoutMs;

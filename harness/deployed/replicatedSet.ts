@@ -12,7 +12,6 @@ import { MemberLogs } from "./memberLogs";
 import { SetWriterRun, startSetWriter } from "./setWriter";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
-
 /** Acknowledged writes before an event and after the set is whole again (about half a second's worth each). */
 const WRITES_AROUND = 50;
 

@@ -21,7 +21,6 @@ export interface RotationRun {
     healthy?: number;
 }
 
-
 /** Bumps credentialGeneration by one with `pulumi up` while a client writes through it. */
 export async function rotateUnderLoad(deployed: DeployedStack): Promise<RotationRun> {
     const { docker, stack } = deployed;

@@ -9,7 +9,6 @@ import Redis from "ioredis";
 import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer, startServer } from "./valkeyServer";
 
-
 async function infoField(fixture: Fixture, section: string, field: string): Promise<string | undefined> {
     const hc = await RespClient.open(fixture.render, "healthcheck");
     const info = String(await hc.send(["INFO", section]));

@@ -12,7 +12,6 @@ import { mountSmallVolume, unmountSmallVolume } from "./smallVolume";
 import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
-
 /** The newest incremental file of the AOF (appendonly.aof.<n>.incr.aof with the highest n). */
 function newestIncrement(aofDir: string): string | undefined {
     const sequence = (name: string): number => Number(/\.(\d+)\.incr\.aof$/.exec(name)?.[1]);
