@@ -5,9 +5,10 @@
  * share it.
  */
 import { checkSetting, Problems } from "./checks";
+import { parseHostEntry } from "./placement";
 import { SettingsError } from "./errors";
 import { applyRules } from "./rules";
-import { SETTING_NAMES, SETTINGS, Settings, SettingsInput } from "./table";
+import { SETTING_NAMES, SettingName, SETTINGS, Settings, SettingsInput } from "./table";
 
 /**
  * Applies defaults and validates. Throws {@link SettingsError} listing every bad setting.
@@ -17,7 +18,7 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
     const problems = new Problems();
     const failed = new Set<string>();
     const resolved: Record<string, unknown> = {};
-    const written = (name: keyof Settings): unknown => input[name] ?? SETTINGS[name].default;
+    const written = (name: SettingName): unknown => input[name] ?? SETTINGS[name].default;
     for (const name of SETTING_NAMES) {
         const before = problems.lines.length;
         resolved[name] = checkSetting(name, SETTINGS[name], written(name), problems);
@@ -25,6 +26,13 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
             failed.add(name);
         }
     }
+    // Host entries are read once, here; a bad one was reported above and is left out.
+    resolved.dockerHosts = failed.has("hosts")
+        ? []
+        : (resolved.hosts as string[]).flatMap((entry) => {
+              const host = parseHostEntry(entry);
+              return host === undefined ? [] : [host];
+          });
     const settings = resolved as Settings;
     const warnings: string[] = [];
     applyRules({ settings, written, ok: (name) => !failed.has(name), problems, warnings }, input);

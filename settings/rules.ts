@@ -4,11 +4,11 @@
  * reports a problem naming the setting to change and the fix, or a warning for a valid but risky
  * choice. Pure code (no Pulumi import).
  */
-import { DockerHost, parseHostEntry, placeMembers, reviewPlacement } from "./placement";
+import { placeMembers, reviewPlacement } from "./placement";
 import { Problems } from "./checks";
 import { formatMb } from "./formats";
 import { majority, metricsAlias, nodeAlias } from "./names";
-import { Settings, SettingsInput } from "./table";
+import { SettingName, Settings, SettingsInput } from "./table";
 
 /** The ioThreads value that asks for the automatic choice (the default). */
 export const AUTO_IO_THREADS = 0;
@@ -36,9 +36,9 @@ export function perClientBufferBytes(settings: Pick<Settings, "clientBuffersLimi
 export interface RuleContext {
     settings: Settings;
     /** The value as the operator wrote it (for messages), default applied. */
-    written: (name: keyof Settings) => unknown;
+    written: (name: SettingName) => unknown;
     /** True when the setting passed its own check. */
-    ok: (name: keyof Settings) => boolean;
+    ok: (name: SettingName) => boolean;
     problems: Problems;
     warnings: string[];
 }
@@ -200,7 +200,7 @@ function hosts({ settings: s, ok, problems, warnings }: RuleContext): void {
         problems.fail("hosts", s.hosts, "list 2 or more hosts (3 or more for a set that survives the loss of any one), or leave it empty");
         return;
     }
-    const list = s.hosts.map((entry) => parseHostEntry(entry) as DockerHost);
+    const list = s.dockerHosts;
     const before = problems.lines.length;
     for (const field of ["name", "address"] as const) {
         const seen = list.map((host) => host[field]).filter((value, index, all) => all.indexOf(value) !== index);

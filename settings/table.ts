@@ -20,7 +20,7 @@ import {
     SizeSetting,
     TextSetting,
 } from "./kinds";
-import { HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "./placement";
+import { DockerHost, HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "./placement";
 
 /** Eviction policies that never evict a key without a TTL (blocked requests have none). */
 export const EVICTION_POLICIES = ["volatile-lru", "volatile-lfu", "volatile-ttl", "volatile-random", "noeviction"] as const;
@@ -385,7 +385,10 @@ export type SettingsInput = { [K in SettingName]?: InputOf<(typeof SETTINGS)[K]>
  * Validated settings with every default applied, under the same names. Sizes are bytes; `ioThreads`
  * is the number of threads Valkey runs (the automatic choice made).
  */
-export type Settings = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
+export type Settings = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> } & {
+    /** `hosts` parsed once, when the settings are resolved: each host's name, engine and address. */
+    readonly dockerHosts: readonly DockerHost[];
+};
 
 /** The default of every setting as an operator would write it. */
 export const DEFAULTS = Object.fromEntries(SETTING_NAMES.map((name) => [name, SETTINGS[name].default])) as {

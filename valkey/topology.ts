@@ -5,7 +5,7 @@
  */
 import { majority, nodeAlias, sentinelAlias } from "../settings/names";
 import { Settings } from "../settings/table";
-import { DockerHost, parseHostEntry, placeMembers } from "../settings/placement";
+import { DockerHost, placeMembers } from "../settings/placement";
 import type { SetDescription, SetMember } from "./sentinelConf";
 
 export type MemberKind = "node" | "sentinel";
@@ -25,7 +25,7 @@ export interface Member {
 
 export type TopologySettings = Pick<
     Settings,
-    "replicas" | "sentinels" | "networkAlias" | "tlsPort" | "sentinelPort" | "primaryName" | "hosts" | "nodeHosts" | "sentinelHosts"
+    "replicas" | "sentinels" | "networkAlias" | "tlsPort" | "sentinelPort" | "primaryName" | "dockerHosts" | "nodeHosts" | "sentinelHosts"
 >;
 
 export interface Topology {
@@ -62,7 +62,7 @@ export function topology(settings: TopologySettings): Topology {
     if (settings.replicas === 0) {
         return { replicated: false, nodes: [], sentinels: [], quorum: 0, primaryName: settings.primaryName, hosts: [] };
     }
-    const hosts = settings.hosts.map((entry) => parseHostEntry(entry) as DockerHost);
+    const hosts = [...settings.dockerHosts];
     const counts = { nodes: settings.replicas + 1, sentinels: settings.sentinels };
     const placement = hosts.length > 0 ? placeMembers(hosts, counts, settings) : undefined;
     const member = (kind: MemberKind, index: number, alias: string, basePort: number): Member => {
