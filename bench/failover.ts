@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { EventRun, primaryOf, throughEvent, waitFor } from "../harness/setEvents";
+import { EventRun, primaryOf, throughEvent, waitUntil } from "../harness/setEvents";
 import { RunningMember, RunningSet } from "../harness/setProcesses";
 import { DEFAULTS } from "../settings/table";
 import { Row } from "./row";
@@ -38,7 +38,7 @@ async function failoverWithoutPause(running: RunningSet): Promise<void> {
     try {
         const before = (await primaryOf(running)).member.name;
         await sentinel.call("SENTINEL", "FAILOVER", local.set.primaryName);
-        await waitFor(async () => (await primaryOf(running)).member.name !== before, 30000, "a new primary after SENTINEL FAILOVER");
+        await waitUntil(async () => (await primaryOf(running)).member.name !== before, 30000, "a new primary after SENTINEL FAILOVER");
     } finally {
         sentinel.disconnect();
     }
@@ -62,7 +62,7 @@ const SCENARIOS: Scenario[] = [
         run: async (set, primary) => {
             primary.freeze();
             try {
-                await waitFor(async () => (await primaryOf(set)).member.name !== primary.member.name, 30000, "a new primary");
+                await waitUntil(async () => (await primaryOf(set)).member.name !== primary.member.name, 30000, "a new primary");
             } finally {
                 primary.thaw();
             }

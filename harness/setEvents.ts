@@ -4,7 +4,7 @@
  * set, the primary the Sentinels name, a client in Sentinel mode with README's settings, and a
  * writer running through an event until the set has settled again.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { waitUntil } from "../lib/poll";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { SettingsInput } from "../settings";
@@ -16,16 +16,7 @@ import { sentinelClient, startWriter, WriterOutcome, writerOutcome } from "./set
 /** Writes before and after an event: enough to see the writer run on either side of it. */
 const WRITES_AROUND = 50;
 
-/** Polls `condition` every 50 ms until it holds; fails after `timeoutMs`, naming `what`. */
-export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-        if (Date.now() > deadline) {
-            throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-        }
-        await sleep(50);
-    }
-}
+export { waitUntil };
 
 /** A fresh set in `dir` (new; two replicas, three Sentinels unless `input` says otherwise), settled. */
 export async function freshSet(dir: string, input: SettingsInput = {}): Promise<RunningSet> {
@@ -85,7 +76,7 @@ export async function throughEvent(
     const reader = serviceClient(running.local, "mcp-admin");
     try {
         const writer = startWriter(writerClient, name);
-        await waitFor(
+        await waitUntil(
             () => writer.records().filter((r) => r.ok).length >= WRITES_AROUND,
             10000,
             `${WRITES_AROUND} writes before the event`,
@@ -93,7 +84,7 @@ export async function throughEvent(
         await event(running, before);
         await waitSettled(running, 60000);
         const written = writer.records().length;
-        await waitFor(() => writer.records().length >= written + WRITES_AROUND, 20000, `${WRITES_AROUND} writes after the set settled`);
+        await waitUntil(() => writer.records().length >= written + WRITES_AROUND, 20000, `${WRITES_AROUND} writes after the set settled`);
         const outcome = await writerOutcome(await writer.stop(), reader);
         return { running, outcome, before };
     } catch (error) {

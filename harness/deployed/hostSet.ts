@@ -4,7 +4,7 @@
  * valkey-cli run inside a member with its own health-check credentials (its secrets volume), so
  * that a question reaches a node or a Sentinel over TLS however the LAN is cut.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollFor } from "../../lib/poll";
 import Docker from "dockerode";
 import { dockerClient, memberCli } from "../../lib/docker";
 import { majority } from "../../settings/names";
@@ -100,18 +100,8 @@ export function nodeAt(members: PlacedMember[], endpoint: string): PlacedMember 
 }
 
 /** Polls `probe` every half second until it gives a value; an error naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await probe();
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`${what}: not within ${timeoutMs} ms`);
-        }
-        await sleep(500);
-    }
+export function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+    return pollFor(what, timeoutMs, probe, 500);
 }
 
 /** What a host event did: the writer's outcome, the primary before and after, and how long the Sentinels took to name another. */

@@ -3,7 +3,6 @@
  * a temporary folder (the stack's own config, ACL file and certificates), starts servers on free
  * ports, and stops them and removes the folder afterwards, also on failure.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,16 +67,5 @@ export async function createFixture(): Promise<Fixture> {
 /** ioredis options for a user on a local server (lib/localMode.ts). */
 export const clientOptions = localClientOptions;
 
-/**
- * Polls `condition` every 50 ms until it holds; fails after `timeoutMs`. Tests wait for what the
- * server did (a count, a state), never for a fixed time.
- */
-export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs: number, what = "the condition"): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-        if (Date.now() > deadline) {
-            throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-        }
-        await sleep(50);
-    }
-}
+/** Tests wait for what the server did (a count, a state), never for a fixed time. */
+export { waitUntil } from "../../lib/poll";
