@@ -8,6 +8,8 @@
  * COMMAND table is refused for each user.
  */
 import { createHash } from "node:crypto";
+import { MOLIS_KEYS, MOLIS_USERS } from "../settings/molisUsers";
+import { ServiceUser, ServiceUserGrant } from "../settings/users";
 
 /** One permission set: commands allowed on keys matching the patterns (Valkey selector syntax). */
 export interface AclGrant {
@@ -33,90 +35,29 @@ export const ACL_USER_NAMES = ["mcp-agent", "mcp-admin", "log-writer", "healthch
 export type AclUserName = (typeof ACL_USER_NAMES)[number];
 
 /** Key names and patterns of the Molis data model. */
-export const KEYS = {
-    blocked: "molis:blocked:*",
-    approved: "molis:approved:*",
-    config: "molis:config:*",
-    events: "molis:log:events",
-    all: "molis:*",
-} as const;
+export const KEYS = MOLIS_KEYS;
 
-/**
- * The users. Key data model (README, "Data contract"):
- * - `molis:blocked:{id}`: string (JSON), no TTL, created once, never changed by the agent.
- * - `molis:approved:{id}`: string with a TTL (the agent writes `SET ... EX 300` for auto-approvals).
- * - `molis:config:*`: auto-approve rules, strings or hashes, managed by the admin.
- * - `molis:log:events`: sorted set scored by Unix time.
- */
+/** A service user's grant in the ACL's terms: `~` read-write, `%R~` read-only, `%W~` write-only, `&` channels. */
+export function aclGrantOf(grant: ServiceUserGrant): AclGrant {
+    return {
+        commands: grant.commands,
+        keys: [
+            ...(grant.keys?.readWrite ?? []).map((pattern) => `~${pattern}`),
+            ...(grant.keys?.readOnly ?? []).map((pattern) => `%R~${pattern}`),
+            ...(grant.keys?.writeOnly ?? []).map((pattern) => `%W~${pattern}`),
+        ],
+        ...(grant.channels === undefined ? {} : { channels: grant.channels.map((channel) => `&${channel}`) }),
+    };
+}
+
+/** A service user as an ACL user: its root grant, then its selectors. */
+export function aclUserOf<Name extends string>(user: ServiceUser & { name: Name }): AclUserSpec<Name> {
+    return { name: user.name, job: user.job ?? "", grants: [aclGrantOf(user), ...(user.selectors ?? []).map(aclGrantOf)] };
+}
+
+/** The users: the Molis gateway's service users (settings/molisUsers.ts), then the stack's own. */
 export const ACL_USERS: readonly AclUserSpec[] = [
-    {
-        name: "mcp-agent",
-        job: "queues blocked requests (create-only), writes and reads approvals, reads auto-approve rules",
-        grants: [
-            // SETNX creates a blocked request but can never overwrite one; no delete, expire,
-            // rename, GETEX or SET on blocked keys (R7: blocked requests are never lost).
-            { commands: ["ping", "setnx", "get", "exists"], keys: [`~${KEYS.blocked}`] },
-            { commands: ["set", "get", "exists", "ttl", "pttl"], keys: [`~${KEYS.approved}`] },
-            { commands: ["get", "mget", "exists", "hget", "hmget", "hgetall"], keys: [`%R~${KEYS.config}`] },
-        ],
-    },
-    {
-        name: "mcp-admin",
-        job: "reviews the queue, approves or rejects, manages auto-approve rules, reads and trims the event log",
-        grants: [
-            {
-                commands: [
-                    "ping",
-                    // strings and keyspace
-                    "get",
-                    "mget",
-                    "set",
-                    "setnx",
-                    "exists",
-                    "del",
-                    "unlink",
-                    "expire",
-                    "pexpire",
-                    "persist",
-                    "ttl",
-                    "pttl",
-                    "type",
-                    "scan",
-                    // hashes (rules)
-                    "hget",
-                    "hmget",
-                    "hgetall",
-                    "hset",
-                    "hdel",
-                    "hexists",
-                    "hkeys",
-                    "hlen",
-                    // sorted sets (event log)
-                    "zadd",
-                    "zcard",
-                    "zcount",
-                    "zrange",
-                    "zrangebyscore",
-                    "zrevrangebyscore",
-                    "zrem",
-                    "zremrangebyscore",
-                    "zscore",
-                    // transactions for approve-and-remove in one step
-                    "multi",
-                    "exec",
-                    "discard",
-                    "watch",
-                    "unwatch",
-                ],
-                keys: [`~${KEYS.all}`],
-            },
-        ],
-    },
-    {
-        name: "log-writer",
-        job: "appends security events to the event log and reads it back (R3.4)",
-        grants: [{ commands: ["ping", "zadd", "zrangebyscore", "zcard"], keys: [`~${KEYS.events}`] }],
-    },
+    ...MOLIS_USERS.map((user) => aclUserOf(user as ServiceUser & { name: AclUserName })),
     {
         name: "healthcheck",
         job: "checks liveness, memory and persistence (PING and INFO, no keys)",
