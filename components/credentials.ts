@@ -3,7 +3,9 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { AclUserName, hashPassword, perUser, renderAclFile, renderUsersAclFile } from "../valkey/acl";
 import { CertPlan, CertSpec } from "../valkey/certPlan";
-import { INTERNAL_USER_NAMES, InternalUserName, REPLICATED_NODE_USERS, SENTINEL_USERS, SetUserName } from "../valkey/replicationAcl";
+import { MOLIS_USERS } from "../settings/molisUsers";
+import { ServiceUser } from "../settings/users";
+import { INTERNAL_USER_NAMES, InternalUserName, replicatedNodeUsers, SetUserName, sentinelUsers } from "../valkey/replicationAcl";
 import {
     credentialGenerations,
     CredentialSlot,
@@ -96,8 +98,11 @@ export function createStackSecrets(
     generation: number,
     parent: pulumi.Resource,
     replicated = false,
+    users: readonly ServiceUser[] = MOLIS_USERS,
 ): StackSecrets {
     const opts = { parent };
+    // One client certificate and password per user of the plan: the service users, then the stack's own.
+    const names = Object.keys(plan.clients);
     const caKey = privateKey(`${name}-ca`, plan.ca, parent);
     const caCert = new tls.SelfSignedCert(
         `${name}-ca-cert`,
@@ -133,8 +138,8 @@ export function createStackSecrets(
         const suffix = slotSuffix(which);
         return {
             generation: held,
-            clients: perUser((user) => leaf(`${name}-client-${user}${suffix}`, plan.clients[user], marker)),
-            passwords: perUser((user) => password(user, suffix, marker)),
+            clients: perUser((user) => leaf(`${name}-client-${user}${suffix}`, plan.clients[user], marker), names),
+            passwords: perUser((user) => password(user, suffix, marker), names),
         };
     };
 
@@ -147,13 +152,12 @@ export function createStackSecrets(
     const previous = generations.previousSlot === undefined ? undefined : slots[generations.previousSlot];
     const accepted = previous === undefined ? [current] : [current, previous];
     if (!replicated) {
-        const aclFile = pulumi
-            .all(accepted.map((credentials) => pulumi.all(credentials.passwords)))
-            .apply((generationsPlain) =>
-                renderAclFile(
-                    perUser((user) => generationsPlain.map((plain) => hashPassword((plain as Record<AclUserName, string>)[user]))),
-                ),
-            );
+        const aclFile = pulumi.all(accepted.map((credentials) => pulumi.all(credentials.passwords))).apply((generationsPlain) =>
+            renderAclFile(
+                perUser((user) => generationsPlain.map((plain) => hashPassword((plain as Record<AclUserName, string>)[user])), names),
+                users,
+            ),
+        );
         return { ca, server: leaf(`${name}-server`, plan.server), current, previous, aclFile: pulumi.secret(aclFile) };
     }
     // The set's own users, in three slots (valkey/rotation.ts, linkGenerations).
@@ -183,8 +187,8 @@ export function createStackSecrets(
         ca,
         current,
         previous,
-        aclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(REPLICATED_NODE_USERS, h))),
-        sentinelAclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(SENTINEL_USERS, h))),
+        aclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(replicatedNodeUsers(users), h))),
+        sentinelAclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(sentinelUsers(users), h))),
         linkPasswords: linkPasswords[links.outbound],
     };
 }

@@ -32,6 +32,9 @@ export function readSettingsInput(config: pulumi.Config): SettingsInput {
             case "list":
                 value = config.getObject<string[]>(name);
                 break;
+            case "users":
+                value = config.getObject<unknown[]>(name);
+                break;
         }
         if (value !== undefined) {
             input[name] = value;

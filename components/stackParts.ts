@@ -189,18 +189,21 @@ export function metricsOutputs(settings: Settings, exporters: MetricsExporter[])
 /** What a client is given: the CA, and per user its certificate, key and password, of both generations (keys and passwords secret). */
 export function credentialOutputs(secrets: StackSecrets) {
     const { ca, current, previous } = secrets;
+    const names = Object.keys(current.clients);
     // The previous generation's credentials by user; at generation 1 there are none: {}.
     const previousOf = (pick: (credentials: UserCredentials) => Record<AclUserName, pulumi.Input<string>>): pulumi.Output<PerUserOrNone> =>
         previous === undefined ? pulumi.output<PerUserOrNone>({}) : byUser(pick(previous)).apply((values): PerUserOrNone => values);
     return {
         caCertPem: ca.certPem,
-        clientCertPems: byUser(perUser((user) => current.clients[user].certPem)),
-        clientKeyPems: pulumi.secret(byUser(perUser((user) => current.clients[user].privateKeyPem))),
+        clientCertPems: byUser(perUser((user) => current.clients[user].certPem, names)),
+        clientKeyPems: pulumi.secret(byUser(perUser((user) => current.clients[user].privateKeyPem, names))),
         passwords: pulumi.secret(byUser(current.passwords)),
         credentialGeneration: pulumi.output(current.generation),
         previousCredentialGeneration: pulumi.output(previous?.generation ?? null),
         previousPasswords: pulumi.secret(previousOf((credentials) => credentials.passwords)),
-        previousClientCertPems: previousOf((credentials) => perUser((user) => credentials.clients[user].certPem)),
-        previousClientKeyPems: pulumi.secret(previousOf((credentials) => perUser((user) => credentials.clients[user].privateKeyPem))),
+        previousClientCertPems: previousOf((credentials) => perUser((user) => credentials.clients[user].certPem, names)),
+        previousClientKeyPems: pulumi.secret(
+            previousOf((credentials) => perUser((user) => credentials.clients[user].privateKeyPem, names)),
+        ),
     };
 }

@@ -101,7 +101,14 @@ export class ValkeyStack extends pulumi.ComponentResource {
         const labels = stackLabels(name);
         // Certificates from the plan; per ACL user a password and a client certificate of the current
         // credential generation, and of the previous one while it is still accepted.
-        const secrets = createStackSecrets(name, certPlan(settings), settings.credentialGeneration, this, settings.replicas > 0);
+        const secrets = createStackSecrets(
+            name,
+            certPlan(settings),
+            settings.credentialGeneration,
+            this,
+            settings.replicas > 0,
+            settings.users,
+        );
         const places = hostPlaces(name, settings, topology(settings).hosts, labels, this);
         const served = (settings.replicas === 0 ? deploySingleNode : deploySet)(name, settings, secrets, { places, labels }, this);
         const { first, scraped, ...where } = served;

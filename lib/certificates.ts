@@ -189,7 +189,7 @@ export async function issueMaterials(plan: CertPlan, now: number = Date.now()): 
         ...Object.values(plan.clients).map((spec) => issueLeaf(spec, ca, now)),
     ]);
     const byUser = new Map(Object.keys(plan.clients).map((user, i) => [user, clientList[i]]));
-    return { ca, server, clients: perUser((user) => byUser.get(user) as KeyAndCert) };
+    return { ca, server, clients: perUser((user) => byUser.get(user) as KeyAndCert, [...byUser.keys()]) };
 }
 
 /** Another CA and a client certificate signer under it (tests: certificates a server must refuse). */

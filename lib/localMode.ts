@@ -15,7 +15,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { createServer } from "node:net";
 import { basename, dirname, join, resolve } from "node:path";
 import { resolveSettings, Settings, SettingsInput, UserError } from "../settings";
-import { ACL_USER_NAMES, AclUserName, hashPassword, perUser, renderAclFile } from "../valkey/acl";
+import { AclUserName, hashPassword, perUser, renderAclFile, userNamesOf } from "../valkey/acl";
 import { certPlan } from "../valkey/certPlan";
 import { renderValkeyConf } from "../valkey/conf";
 import { HEALTHCHECK_USER, healthEnv, HealthSettings } from "../valkey/contract";
@@ -211,13 +211,13 @@ interface LocalSecrets {
     clients: Record<AclUserName, KeyAndCert>;
 }
 
-function readExisting(paths: LocalPaths): LocalSecrets {
+function readExisting(paths: LocalPaths, names: readonly string[]): LocalSecrets {
     const read = (path: string): string => readFileSync(path, "utf8");
     return {
-        passwords: perUser((user) => read(paths.passwordFile(user)).trim()),
+        passwords: perUser((user) => read(paths.passwordFile(user)).trim(), names),
         caCertPem: read(paths.caCert),
         server: { certPem: read(paths.serverCert), keyPem: read(paths.serverKey) },
-        clients: perUser((user) => ({ certPem: read(paths.userCert(user)), keyPem: read(paths.userKey(user)) })),
+        clients: perUser((user) => ({ certPem: read(paths.userCert(user)), keyPem: read(paths.userKey(user)) }), names),
     };
 }
 
@@ -227,7 +227,7 @@ function credentialsEnv(paths: LocalPaths, port: number, passwords: Record<AclUs
         "VALKEY_HOST=127.0.0.1",
         `VALKEY_PORT=${port}`,
         `VALKEY_TLS_CA=${paths.caCert}`,
-        ...ACL_USER_NAMES.flatMap((user) => {
+        ...Object.keys(passwords).flatMap((user) => {
             const prefix = `VALKEY_${user.toUpperCase().replace(/-/g, "_")}`;
             return [
                 `${prefix}_USER=${user}`,
@@ -257,14 +257,15 @@ export async function renderLocal(dir: string, options: RenderOptions = {}): Pro
         throw new LocalModeError(`port ${port} on 127.0.0.1 is taken; stop what listens there or pass --port N`);
     }
 
-    const reuse = state === "ours" && !options.reset && existsSync(paths.passwordFile("healthcheck"));
+    const names = userNamesOf(settings.users);
+    const reuse = state === "ours" && !options.reset && names.every((user) => existsSync(paths.passwordFile(user))); // a new user: all anew
     let secrets: LocalSecrets;
     if (reuse) {
-        secrets = readExisting(paths);
+        secrets = readExisting(paths, names);
     } else {
         const issued = await issueMaterials(certPlan(settings));
         secrets = {
-            passwords: perUser(() => generatePassword()),
+            passwords: perUser(() => generatePassword(), names),
             caCertPem: issued.ca.certPem,
             server: issued.server,
             clients: issued.clients,
@@ -291,11 +292,17 @@ export async function renderLocal(dir: string, options: RenderOptions = {}): Pro
                 dataDir: paths.dataDir,
             }),
         );
-        writeSecret(tmpPaths.acl, renderAclFile(perUser((user) => hashPassword(passwords[user]))));
+        writeSecret(
+            tmpPaths.acl,
+            renderAclFile(
+                perUser((user) => hashPassword(passwords[user]), names),
+                settings.users,
+            ),
+        );
         writePublic(tmpPaths.caCert, secrets.caCertPem);
         writePublic(tmpPaths.serverCert, secrets.server.certPem);
         writeSecret(tmpPaths.serverKey, secrets.server.keyPem);
-        for (const user of ACL_USER_NAMES) {
+        for (const user of names) {
             writePublic(tmpPaths.userCert(user), secrets.clients[user].certPem);
             writeSecret(tmpPaths.userKey(user), secrets.clients[user].keyPem);
             writeSecret(tmpPaths.passwordFile(user), `${passwords[user]}\n`);

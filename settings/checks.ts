@@ -4,6 +4,7 @@
  */
 import { formatMb, parseSize } from "./formats";
 import { SettingSpec } from "./kinds";
+import { reviewUsers, ServiceUser } from "./users";
 
 /** Collects problems while settings are read, so that all are reported together. */
 export class Problems {
@@ -69,6 +70,19 @@ export function checkSetting(name: string, spec: SettingSpec, value: unknown, pr
                 }
             }
             return [...(value as string[])];
+        }
+        case "users": {
+            if (!Array.isArray(value) || value.some((item) => item === null || typeof item !== "object" || Array.isArray(item))) {
+                problems.fail(
+                    name,
+                    value,
+                    'write a list of users, each an object such as {"name": "auth", "commands": ["get"], "keys": {"readWrite": ["oauth:*"]}}',
+                );
+                return [];
+            }
+            const review = reviewUsers(value as ServiceUser[]);
+            problems.lines.push(...review.problems);
+            return value as ServiceUser[];
         }
     }
 }

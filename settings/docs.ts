@@ -25,7 +25,9 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     memoryLimit: { what: "Container memory limit; swap disabled (swap = limit)." },
     memoryReservation: { what: "Soft limit under memory contention." },
     maxmemory: { what: "Valkey `maxmemory`; must be below `memoryLimit` (a warning above half: the AOF rewrite fork needs room)." },
-    maxmemoryPolicy: { what: "`volatile-*` or `noeviction` only: `allkeys-*` would evict blocked requests." },
+    maxmemoryPolicy: {
+        what: "`volatile-*` evicts only keys with a TTL; `noeviction` refuses writes when memory is full; `allkeys-*` for a cache, refused with the Molis users (it would evict blocked requests).",
+    },
     cpus: { what: "Container CPU limit." },
     ioThreads: {
         what: "Valkey `io-threads`; a warning when above the CPU limit.",
@@ -51,6 +53,10 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     healthcheckIntervalSeconds: { what: "Container health-check interval (timeout 5 s, 3 retries)." },
     certExpiryWarnDays: {
         what: "The health check warns this long before the CA, server or its client certificate expires; CRITICAL once expired.",
+    },
+    users: {
+        what: "The service users, each with the commands it may run (by name), its key patterns (read-write, read-only, write-only) and channels; no category, administrative or scripting grant. See [Service users](#service-users).",
+        defaultNote: "the Molis users",
     },
     credentialGeneration: {
         what: "Bump by one to rotate every user's password and client certificate; the previous generation keeps working until the next bump. See [Rotating credentials](#rotating-credentials).",

@@ -3,6 +3,8 @@
  * settings/table.ts, and the Pulumi config type each is declared with in Pulumi.yaml. Pure code.
  */
 
+import type { ServiceUser } from "./users";
+
 export interface Described {
     /** The unit column of the README's table ("size", "hours", ...). */
     unit: string;
@@ -61,7 +63,13 @@ export interface ListSetting extends Described {
     itemFix: string;
 }
 
-export type SettingSpec = TextSetting | SizeSetting | IntegerSetting | DecimalSetting | BooleanSetting | ListSetting;
+/** The service users (settings/users.ts): objects, checked by reviewUsers. */
+export interface UsersSetting extends Described {
+    kind: "users";
+    default: readonly ServiceUser[];
+}
+
+export type SettingSpec = TextSetting | SizeSetting | IntegerSetting | DecimalSetting | BooleanSetting | ListSetting | UsersSetting;
 
 export const text = (spec: Omit<TextSetting, "kind">): TextSetting => ({ kind: "text", ...spec });
 export const size = (spec: Omit<SizeSetting, "kind" | "unit">): SizeSetting => ({ kind: "size", unit: "size", ...spec });
@@ -69,6 +77,7 @@ export const integer = (spec: Omit<IntegerSetting, "kind">): IntegerSetting => (
 export const decimal = (spec: Omit<DecimalSetting, "kind">): DecimalSetting => ({ kind: "decimal", ...spec });
 export const boolean = (spec: Omit<BooleanSetting, "kind" | "unit">): BooleanSetting => ({ kind: "boolean", unit: "bool", ...spec });
 export const list = (spec: Omit<ListSetting, "kind">): ListSetting => ({ kind: "list", ...spec });
+export const users = (spec: Omit<UsersSetting, "kind">): UsersSetting => ({ kind: "users", ...spec });
 
 /** The Pulumi config type each kind is declared with in Pulumi.yaml. */
 export const PULUMI_CONFIG_TYPES: Record<SettingSpec["kind"], "string" | "integer" | "boolean" | "array"> = {
@@ -78,4 +87,8 @@ export const PULUMI_CONFIG_TYPES: Record<SettingSpec["kind"], "string" | "intege
     integer: "integer",
     boolean: "boolean",
     list: "array",
+    users: "array",
 };
+
+/** What each item of a list kind is declared as in Pulumi.yaml. */
+export const PULUMI_ITEM_TYPES: Partial<Record<SettingSpec["kind"], "string" | "object">> = { list: "string", users: "object" };

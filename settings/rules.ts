@@ -7,6 +7,7 @@
 import { placeMembers, reviewPlacement } from "./placement";
 import { Problems } from "./checks";
 import { formatMb } from "./formats";
+import { reviewUsers } from "./users";
 import { majority, metricsAlias, nodeAlias } from "./names";
 import { SettingName, Settings, SettingsInput } from "./table";
 
@@ -261,6 +262,26 @@ function hosts({ settings: s, ok, problems, warnings }: RuleContext): void {
 }
 
 /** Applies every rule, in the order their messages are reported. */
+/** What is risky in valid service users (their problems were reported with the setting), and an eviction policy their data cannot take. */
+function serviceUsers({ settings: s, ok, problems, warnings }: RuleContext): void {
+    if (!ok("users")) {
+        return;
+    }
+    warnings.push(...reviewUsers(s.users).warnings);
+    const molis = s.users.some((user) =>
+        [user, ...(user.selectors ?? [])].some((grant) =>
+            Object.values(grant.keys ?? {}).some((list) => (list ?? []).some((pattern: string) => pattern.startsWith("molis:"))),
+        ),
+    );
+    if (ok("maxmemoryPolicy") && s.maxmemoryPolicy.startsWith("allkeys-") && molis) {
+        problems.fail(
+            "maxmemoryPolicy",
+            s.maxmemoryPolicy,
+            "allkeys-* would evict the Molis users' blocked requests, which have no TTL (R7.2): use volatile-lru (or another volatile-* policy), or noeviction",
+        );
+    }
+}
+
 export function applyRules(context: RuleContext, input: SettingsInput): void {
     memory(context);
     ioThreads(context, input);
@@ -269,4 +290,5 @@ export function applyRules(context: RuleContext, input: SettingsInput): void {
     replication(context);
     hosts(context);
     metrics(context);
+    serviceUsers(context);
 }

@@ -6,24 +6,15 @@
  * rules live in rules.ts. Pure code (no Pulumi import).
  */
 import { isDnsName, isImageReference, isIpv4, isIpv4Network, isObjectName, isRepositoryName, MIB } from "./formats";
-import {
-    boolean,
-    decimal,
-    integer,
-    list,
-    size,
-    text,
-    BooleanSetting,
-    DecimalSetting,
-    IntegerSetting,
-    SettingSpec,
-    SizeSetting,
-    TextSetting,
-} from "./kinds";
-import { DockerHost, HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "./placement";
+import { boolean, decimal, integer, list, size, text, SettingSpec, TextSetting, users } from "./kinds";
+import { MOLIS_USERS } from "./molisUsers";
+import { HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "./placement";
 
 /** Eviction policies that never evict a key without a TTL (blocked requests have none). */
 export const EVICTION_POLICIES = ["volatile-lru", "volatile-lfu", "volatile-ttl", "volatile-random", "noeviction"] as const;
+
+/** Policies that evict any key: only for a store whose every key may go (a cache), never the Molis users' (rules.ts). */
+export const ALLKEYS_POLICIES = ["allkeys-lru", "allkeys-lfu", "allkeys-random"] as const;
 
 const objectName = (what: string): Pick<TextSetting, "valid" | "fix"> => ({
     valid: isObjectName,
@@ -99,9 +90,10 @@ export const SETTINGS = {
     maxmemoryPolicy: text({
         default: "volatile-lru",
         unit: "policy",
-        description: "Eviction policy; volatile-* or noeviction only, so keys without a TTL (blocked requests) are never evicted.",
-        valid: (value) => (EVICTION_POLICIES as readonly string[]).includes(value),
-        fix: `use one of ${EVICTION_POLICIES.join(", ")}; allkeys-* policies would evict blocked requests, which have no TTL (R7.2)`,
+        description:
+            "Eviction policy. volatile-* evicts only keys with a TTL; noeviction refuses writes when memory is full (the health check and the alerts say so); allkeys-* (a cache whose every key may go) is refused for the Molis users, whose blocked requests have no TTL.",
+        valid: (value) => ([...EVICTION_POLICIES, ...ALLKEYS_POLICIES] as readonly string[]).includes(value),
+        fix: `use one of ${[...EVICTION_POLICIES, ...ALLKEYS_POLICIES].join(", ")}`,
     }),
     cpus: decimal({
         default: 1.0,
@@ -234,6 +226,12 @@ export const SETTINGS = {
         description:
             "The health check warns this many days before the server, CA or its client certificate expires (CRITICAL once expired).",
     }),
+    users: users({
+        default: MOLIS_USERS,
+        unit: "list",
+        description:
+            "The service users: each a name, the commands it may run (by name; a subcommand as parent|sub), the key patterns it may use (keys.readWrite, keys.readOnly, keys.writeOnly), optional Pub/Sub channels and optional selectors (alternative grants). No category grants, no administrative, persistence, replication, scripting or dangerous command. Default: the Molis gateway's users (mcp-agent, mcp-admin, log-writer).",
+    }),
     credentialGeneration: integer({
         default: 1,
         min: 1,
@@ -357,38 +355,7 @@ export type SettingName = keyof typeof SETTINGS;
 /** The names in declaration order. */
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
 
-type InputOf<S extends SettingSpec> = S extends TextSetting | SizeSetting
-    ? string
-    : S extends IntegerSetting
-      ? number
-      : S extends DecimalSetting
-        ? number | string
-        : S extends BooleanSetting
-          ? boolean
-          : string[];
-
-type ValueOf<S extends SettingSpec> = S extends TextSetting
-    ? string
-    : S extends SizeSetting | IntegerSetting | DecimalSetting
-      ? number
-      : S extends BooleanSetting
-        ? boolean
-        : string[];
-
-/**
- * Settings as the operator writes them: every key optional, defaults in {@link SETTINGS}. Sizes are
- * text with a binary unit ("512MB", "1GB", "64KB"); a decimal may come as text from config.
- */
-export type SettingsInput = { [K in SettingName]?: InputOf<(typeof SETTINGS)[K]> };
-
-/**
- * Validated settings with every default applied, under the same names. Sizes are bytes; `ioThreads`
- * is the number of threads Valkey runs (the automatic choice made).
- */
-export type Settings = { [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> } & {
-    /** `hosts` parsed once, when the settings are resolved: each host's name, engine and address. */
-    readonly dockerHosts: readonly DockerHost[];
-};
+export type { Settings, SettingsInput } from "./types";
 
 /** The default of every setting as an operator would write it. */
 export const DEFAULTS = Object.fromEntries(SETTING_NAMES.map((name) => [name, SETTINGS[name].default])) as {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { format, resolveConfig } from "prettier";
 import { parse, stringify } from "yaml";
 import { STACK_OUTPUT_NAMES, STACK_OUTPUTS } from "../components/outputs";
-import { PULUMI_CONFIG_TYPES, SETTING_DOCS, SETTING_NAMES, SETTINGS, SettingName } from "../settings";
+import { PULUMI_CONFIG_TYPES, PULUMI_ITEM_TYPES, SETTING_DOCS, SETTING_NAMES, SETTINGS, SettingName } from "../settings";
 
 const ROOT = join(__dirname, "..");
 
@@ -32,7 +32,7 @@ export async function renderPulumiYaml(current: string): Promise<string> {
         const spec = SETTINGS[name];
         config[name] = {
             type: PULUMI_CONFIG_TYPES[spec.kind],
-            ...(spec.kind === "list" ? { items: { type: "string" } } : {}),
+            ...(PULUMI_ITEM_TYPES[spec.kind] === undefined ? {} : { items: { type: PULUMI_ITEM_TYPES[spec.kind] } }),
             default: configDefault(name),
             description: spec.description,
         };
@@ -61,7 +61,8 @@ export function settingsTable(): string {
     for (const name of SETTING_NAMES) {
         const spec = SETTINGS[name];
         const doc = SETTING_DOCS[name];
-        const shown = spec.kind === "list" ? JSON.stringify(spec.default) : String(configDefault(name));
+        // A list of users is too long for a cell: its note says what it holds.
+        const shown = spec.kind === "users" ? "[...]" : spec.kind === "list" ? JSON.stringify(spec.default) : String(configDefault(name));
         const defaultCell = `\`${shown}\`${doc.defaultNote === undefined ? "" : ` (${doc.defaultNote})`}`;
         lines.push(row([`\`${name}\``, defaultCell, spec.unit, doc.what]));
     }

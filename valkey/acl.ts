@@ -31,8 +31,8 @@ export interface AclUserSpec<Name extends string = AclUserName> {
     grants: readonly AclGrant[];
 }
 
-export const ACL_USER_NAMES = ["mcp-agent", "mcp-admin", "log-writer", "healthcheck", "metrics"] as const;
-export type AclUserName = (typeof ACL_USER_NAMES)[number];
+/** An ACL user's name: a service user's (the `users` setting) or one of the stack's own. */
+export type AclUserName = string;
 
 /** Key names and patterns of the Molis data model. */
 export const KEYS = MOLIS_KEYS;
@@ -55,9 +55,8 @@ export function aclUserOf<Name extends string>(user: ServiceUser & { name: Name 
     return { name: user.name, job: user.job ?? "", grants: [aclGrantOf(user), ...(user.selectors ?? []).map(aclGrantOf)] };
 }
 
-/** The users: the Molis gateway's service users (settings/molisUsers.ts), then the stack's own. */
-export const ACL_USERS: readonly AclUserSpec[] = [
-    ...MOLIS_USERS.map((user) => aclUserOf(user as ServiceUser & { name: AclUserName })),
+/** The users the stack makes for itself on every data node: the health check's and the exporter's. */
+export const BUILT_IN_ACL_USERS: readonly AclUserSpec[] = [
     {
         name: "healthcheck",
         job: "checks liveness, memory and persistence (PING and INFO, no keys)",
@@ -72,6 +71,22 @@ export const ACL_USERS: readonly AclUserSpec[] = [
         grants: [{ commands: ["info", "latency|latest", "latency|histogram", "slowlog|len", "slowlog|get"], keys: [] }],
     },
 ];
+
+/** The ACL users of a data node: the service users, then the stack's own. */
+export function aclUsersOf(users: readonly ServiceUser[]): AclUserSpec[] {
+    return [...users.map(aclUserOf), ...BUILT_IN_ACL_USERS];
+}
+
+/** Every ACL user's name, in the order of {@link aclUsersOf}. */
+export function userNamesOf(users: readonly ServiceUser[]): string[] {
+    return aclUsersOf(users).map((user) => user.name);
+}
+
+/** The default users: the Molis gateway's service users (settings/molisUsers.ts), then the stack's own. */
+export const ACL_USERS: readonly AclUserSpec[] = aclUsersOf(MOLIS_USERS);
+
+/** The default users' names. */
+export const ACL_USER_NAMES: readonly string[] = userNamesOf(MOLIS_USERS);
 
 /**
  * Commands renamed to "" in valkey.conf (R2.6). FLUSHALL and FLUSHDB are deliberately not
@@ -135,15 +150,18 @@ export function renderUsersAclFile<Name extends string>(
     return `${lines.join("\n")}\n`;
 }
 
-/** The ACL file of a single node: the service users ({@link ACL_USERS}). */
-export function renderAclFile(passwordSha256: Record<AclUserName, string | readonly string[]>): string {
-    return renderUsersAclFile(ACL_USERS, passwordSha256);
+/** The ACL file of a single node: the service users `users` (the Molis users by default) and the stack's own. */
+export function renderAclFile(
+    passwordSha256: Record<AclUserName, string | readonly string[]>,
+    users: readonly ServiceUser[] = MOLIS_USERS,
+): string {
+    return renderUsersAclFile(aclUsersOf(users), passwordSha256);
 }
 
-/** Builds a record with one entry per ACL user. */
-export function perUser<T>(fn: (user: AclUserName) => T): Record<AclUserName, T> {
-    const result = {} as Record<AclUserName, T>;
-    for (const user of ACL_USER_NAMES) {
+/** Builds a record with one entry per ACL user of `names` (the default users' unless given). */
+export function perUser<T>(fn: (user: AclUserName) => T, names: readonly string[] = ACL_USER_NAMES): Record<AclUserName, T> {
+    const result: Record<AclUserName, T> = {};
+    for (const user of names) {
         result[user] = fn(user);
     }
     return result;

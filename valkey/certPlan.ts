@@ -5,7 +5,7 @@
  * Both sign with SHA-256 (R4.2).
  */
 import { isIpv4, Settings } from "../settings";
-import { AclUserName, perUser } from "./acl";
+import { AclUserName, perUser, userNamesOf } from "./acl";
 
 /** Usages in @pulumi/tls vocabulary (`allowedUses`). */
 export type CertUsage = "cert_signing" | "crl_signing" | "digital_signature" | "key_encipherment" | "server_auth" | "client_auth";
@@ -37,7 +37,7 @@ export const ORGANIZATION = "Molis";
 
 export type CertPlanSettings = Pick<
     Settings,
-    "networkAlias" | "serverNames" | "caValidityHours" | "certValidityHours" | "earlyRenewalHours"
+    "networkAlias" | "serverNames" | "caValidityHours" | "certValidityHours" | "earlyRenewalHours" | "users"
 >;
 
 /**
@@ -55,14 +55,17 @@ export function certPlan(settings: CertPlanSettings): CertPlan {
         validityHours: settings.certValidityHours,
         earlyRenewalHours: settings.earlyRenewalHours,
     };
-    const clients = perUser((user): CertSpec => ({
-        ...leaf,
-        rsaBits: 2048,
-        commonName: user,
-        dnsNames: [],
-        ipAddresses: [],
-        usages: ["digital_signature", "key_encipherment", "client_auth"],
-    }));
+    const clients = perUser(
+        (user): CertSpec => ({
+            ...leaf,
+            rsaBits: 2048,
+            commonName: user,
+            dnsNames: [],
+            ipAddresses: [],
+            usages: ["digital_signature", "key_encipherment", "client_auth"],
+        }),
+        userNamesOf(settings.users),
+    );
     return {
         ca: {
             rsaBits: 4096,

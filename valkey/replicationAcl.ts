@@ -10,7 +10,10 @@
  * CONFIG REWRITE, CLIENT KILL, EXEC (SCRIPT KILL when a node is busy); Sentinels talk to each other
  * with PING, the hello channel, CLIENT SETNAME and SENTINEL IS-MASTER-DOWN-BY-ADDR.
  */
-import { ACL_USERS, AclGrant, AclUserName, AclUserSpec } from "./acl";
+import { MOLIS_USERS } from "../settings/molisUsers";
+import { VALKEY_COMMANDS } from "../settings/commands";
+import { ServiceUser } from "../settings/users";
+import { aclUsersOf, AclGrant, AclUserName, AclUserSpec } from "./acl";
 
 /** The set's own users: they never appear in the outputs, and have no client certificate of their own. */
 export const INTERNAL_USER_NAMES = ["replicator", "sentinel", "sentinel-peer", "supervisor"] as const;
@@ -25,17 +28,31 @@ export const HELLO_CHANNEL = "__sentinel__:hello";
 /** The channel Sentinels announce a new primary on; clients subscribe to it to follow a failover. */
 export const SWITCH_MASTER_CHANNEL = "+switch-master";
 
-/** The service users that write data; in a replicated set they may WAIT until a replica has their writes. */
-const WRITERS: readonly AclUserName[] = ["mcp-agent", "mcp-admin", "log-writer"];
+/** The service users that write data (any command Valkey flags as a write); in a replicated set they may WAIT until a replica has their writes. */
+export function writersOf(users: readonly ServiceUser[]): string[] {
+    return users
+        .filter((user) =>
+            [user, ...(user.selectors ?? [])].some((grant) =>
+                grant.commands.some((command) => VALKEY_COMMANDS.get(command)?.flags.includes("write")),
+            ),
+        )
+        .map((user) => user.name);
+}
 
 /** The service users on a data node of a replicated set: as on a single node, with WAIT for the writers. */
-export const REPLICATED_SERVICE_USERS: readonly AclUserSpec[] = ACL_USERS.map((user) => {
-    if (!WRITERS.includes(user.name)) {
-        return user;
-    }
-    const [root, ...selectors] = user.grants;
-    return { ...user, grants: [{ ...root, commands: [...root.commands, "wait"] }, ...selectors] };
-});
+export function replicatedServiceUsers(users: readonly ServiceUser[]): AclUserSpec[] {
+    const writers = writersOf(users);
+    return aclUsersOf(users).map((user) => {
+        if (!writers.includes(user.name)) {
+            return user;
+        }
+        const [root, ...selectors] = user.grants;
+        return { ...user, grants: [{ ...root, commands: [...root.commands, "wait"] }, ...selectors] };
+    });
+}
+
+/** The default (Molis) service users on a data node of a replicated set. */
+export const REPLICATED_SERVICE_USERS: readonly AclUserSpec[] = replicatedServiceUsers(MOLIS_USERS);
 
 const keyless = (commands: readonly string[], channels?: readonly string[]): AclGrant => ({
     commands,
@@ -81,43 +98,53 @@ export const NODE_INTERNAL_USERS: readonly AclUserSpec<InternalUserName>[] = [
 ];
 
 /** Every user of a data node's ACL file in a replicated set. */
-export const REPLICATED_NODE_USERS: readonly AclUserSpec<SetUserName>[] = [...REPLICATED_SERVICE_USERS, ...NODE_INTERNAL_USERS];
+export function replicatedNodeUsers(users: readonly ServiceUser[]): AclUserSpec<SetUserName>[] {
+    return [...replicatedServiceUsers(users), ...NODE_INTERNAL_USERS];
+}
+
+/** The default users of a data node's ACL file in a replicated set. */
+export const REPLICATED_NODE_USERS: readonly AclUserSpec<SetUserName>[] = replicatedNodeUsers(MOLIS_USERS);
 
 /**
- * The users of the Sentinels' ACL file. The service users only find the primary and follow its
+ * The users of the Sentinels' ACL file. Every service user may only find the primary and follow its
  * changes (what a client in Sentinel mode sends; CLIENT SETINFO labels the connection, as ioredis
  * does on every connection); the health check reads the Sentinel's view; the supervisor asks for a
  * coordinated failover; Sentinels talk to each other as `sentinel-peer`.
  */
-export const SENTINEL_USERS: readonly AclUserSpec<SetUserName>[] = [
-    ...WRITERS.map((name): AclUserSpec<SetUserName> => ({
-        name,
-        job: "finds the primary and follows a failover (a client in Sentinel mode)",
-        grants: [
-            keyless(
-                ["ping", "sentinel|get-master-addr-by-name", "sentinel|sentinels", "subscribe", "client|setinfo"],
-                [`&${SWITCH_MASTER_CHANNEL}`],
-            ),
-        ],
-    })),
-    {
-        name: "healthcheck",
-        job: "the Sentinel's health: the primary it sees, whether a quorum can be reached, and its statistics",
-        grants: [
-            keyless(["ping", "info", "sentinel|master", "sentinel|replicas", "sentinel|ckquorum", "sentinel|get-master-addr-by-name"]),
-        ],
-    },
-    {
-        name: "supervisor",
-        job: "a node's supervisor: who is primary, what the Sentinels see of it and its replicas, and a coordinated failover before the primary stops",
-        grants: [keyless(["ping", "sentinel|get-master-addr-by-name", "sentinel|master", "sentinel|replicas", "sentinel|failover"])],
-    },
-    {
-        name: "sentinel-peer",
-        job: "one Sentinel talking to another: hello messages and the vote on a failover",
-        grants: [keyless(["ping", "publish", "client|setname", "sentinel|is-master-down-by-addr"], [`&${HELLO_CHANNEL}`])],
-    },
-];
+export function sentinelUsers(users: readonly ServiceUser[]): AclUserSpec<SetUserName>[] {
+    return [
+        ...users.map(({ name }): AclUserSpec<SetUserName> => ({
+            name,
+            job: "finds the primary and follows a failover (a client in Sentinel mode)",
+            grants: [
+                keyless(
+                    ["ping", "sentinel|get-master-addr-by-name", "sentinel|sentinels", "subscribe", "client|setinfo"],
+                    [`&${SWITCH_MASTER_CHANNEL}`],
+                ),
+            ],
+        })),
+        {
+            name: "healthcheck",
+            job: "the Sentinel's health: the primary it sees, whether a quorum can be reached, and its statistics",
+            grants: [
+                keyless(["ping", "info", "sentinel|master", "sentinel|replicas", "sentinel|ckquorum", "sentinel|get-master-addr-by-name"]),
+            ],
+        },
+        {
+            name: "supervisor",
+            job: "a node's supervisor: who is primary, what the Sentinels see of it and its replicas, and a coordinated failover before the primary stops",
+            grants: [keyless(["ping", "sentinel|get-master-addr-by-name", "sentinel|master", "sentinel|replicas", "sentinel|failover"])],
+        },
+        {
+            name: "sentinel-peer",
+            job: "one Sentinel talking to another: hello messages and the vote on a failover",
+            grants: [keyless(["ping", "publish", "client|setname", "sentinel|is-master-down-by-addr"], [`&${HELLO_CHANNEL}`])],
+        },
+    ];
+}
+
+/** The Sentinels' ACL file's users with the default (Molis) service users. */
+export const SENTINEL_USERS: readonly AclUserSpec<SetUserName>[] = sentinelUsers(MOLIS_USERS);
 
 /**
  * Commands renamed away on a data node of a replicated set: as on a single node, but CONFIG,

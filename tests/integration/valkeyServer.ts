@@ -3,6 +3,7 @@
  * a temporary folder (the stack's own config, ACL file and certificates), starts servers on free
  * ports, and stops them and removes the folder afterwards, also on failure.
  */
+import type { SettingsInput } from "../../settings";
 import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,12 +23,12 @@ export interface Fixture {
     client: (user: AclUserName, options?: Partial<RedisOptions>) => Promise<Redis>;
 }
 
-/** Renders local mode into a new temporary folder on a free port. */
-export async function createFixture(): Promise<Fixture> {
+/** Renders local mode into a new temporary folder on a free port, with `settings` (the defaults unless given). */
+export async function createFixture(settings: SettingsInput = {}): Promise<Fixture> {
     requireValkeyServer();
     const dir = mkdtempSync(join(tmpdir(), "molis-it-"));
     const port = await freePort();
-    const render = await renderLocal(join(dir, "local"), { port, checkPort: false });
+    const render = await renderLocal(join(dir, "local"), { port, checkPort: false, settings });
     const servers = new Set<RunningServer>();
     const clients = new Set<Redis>();
 

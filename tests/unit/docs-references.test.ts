@@ -21,6 +21,7 @@ const FOLDERS = [
     "components",
     "docs",
     "engine",
+    "examples",
     "harness",
     "healthcheck",
     "lib",

@@ -3,9 +3,20 @@
  * bad user is refused with the user, the value and the fix (all problems at once), before anything
  * is deployed. Least privilege on a real server is proved by the integration suite's sweeps.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { resolveSettings, SettingsInput } from "../../settings";
 import { MOLIS_USERS } from "../../settings/molisUsers";
 import { reviewUsers, ServiceUser } from "../../settings/users";
-import { ACL_USERS, aclUserOf, renderAclUser } from "../../valkey/acl";
+import { valkeyContainerArgs } from "../../components/containerSpecs";
+import { ACL_USERS, aclUserOf, perUser, renderAclFile, renderAclUser, renderUsersAclFile, userNamesOf } from "../../valkey/acl";
+import { renderValkeyConf } from "../../valkey/conf";
+import { CONTAINER_PATHS } from "../../valkey/contract";
+import { replicatedNodeUsers, sentinelUsers } from "../../valkey/replicationAcl";
+import { findResource, promiseOf, recorded, TYPES } from "./mocks";
+import { deployStack, useMocks } from "./stackHarness";
 
 const HASH = "a".repeat(64);
 const user = (over: Partial<ServiceUser>): ServiceUser => ({ name: "auth", commands: ["get"], keys: { readWrite: ["oauth:*"] }, ...over });
@@ -119,5 +130,92 @@ describe("R3 risky but valid users are warned about", () => {
         expect(peers.warnings).toEqual([
             "users: a and b may both write the same keys (shared:* / shared:*): one service's bug can then damage the other's data",
         ]);
+    });
+});
+
+describe("R3 a stack of other service users (examples/mcp-oauth-gateway)", () => {
+    const oauth = (): SettingsInput => {
+        const { config } = parse(
+            readFileSync(join(__dirname, "..", "..", "examples", "mcp-oauth-gateway", "Pulumi.oauth.yaml"), "utf8"),
+        ) as {
+            config: Record<string, unknown>;
+        };
+        return Object.fromEntries(
+            Object.entries(config).map(([key, value]) => [key.replace(/^molis-valkey:/, ""), value]),
+        ) as SettingsInput;
+    };
+
+    test("the example stack files pass the settings' checks with no warning", () => {
+        for (const file of ["mcp-oauth-gateway/Pulumi.oauth.yaml", "mcp-cache/Pulumi.cache.yaml"]) {
+            const { config } = parse(readFileSync(join(__dirname, "..", "..", "examples", file), "utf8")) as {
+                config: Record<string, unknown>;
+            };
+            const input = Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^molis-valkey:/, ""), value]));
+            expect([file, resolveSettings(input as SettingsInput).warnings]).toEqual([file, []]);
+        }
+    });
+
+    test("each user gets its own password and client certificate, keyed by its name in the outputs; the ACL file holds them and no Molis user", async () => {
+        await useMocks();
+        const stack = await deployStack(oauth());
+        expect(Object.keys(await promiseOf(stack.passwords)).sort()).toEqual(["auth", "healthcheck", "metrics"]);
+        expect(Object.keys(await promiseOf(stack.clientCertPems)).sort()).toEqual(["auth", "healthcheck", "metrics"]);
+        expect(
+            recorded
+                .filter((r) => r.type === TYPES.password)
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["molis-valkey-password-auth", "molis-valkey-password-healthcheck", "molis-valkey-password-metrics"]);
+        const seeder = findResource(TYPES.container, "-seed-secrets").inputs;
+        const acl = seeder.uploads.find((u: { file: string }) => u.file.endsWith("/valkey_acl"));
+        const text = String(acl.content);
+        expect(text).toMatch(/^user auth reset on #[0-9a-f]{64} resetchannels -@all \+ping \+get .* ~oauth:\* ~redis:session:\*$/m);
+        expect(text).not.toMatch(/mcp-agent|mcp-admin|log-writer/);
+    });
+
+    test("a bad user fails the deploy before any resource, with every problem", async () => {
+        await useMocks();
+        const { ValkeyStack } = await import("../../components/valkeyStack");
+        expect(() => new ValkeyStack("bad", { users: [user({ name: "metrics" }), user({ commands: ["eval"] })] })).toThrow(
+            /users\[0\] \(metrics\): name "metrics" is the stack's own user[\s\S]*users\[1\] \(auth\): command "eval" is never granted/,
+        );
+    });
+
+    test("allkeys-* eviction is refused with the Molis users and accepted for a cache's", () => {
+        expect(() => resolveSettings({ maxmemoryPolicy: "allkeys-lru" })).toThrow(
+            /allkeys-\* would evict the Molis users' blocked requests/,
+        );
+        expect(
+            resolveSettings({ maxmemoryPolicy: "allkeys-lru", users: [user({ name: "cache", keys: { readWrite: ["cache:*"] } })] }).settings
+                .maxmemoryPolicy,
+        ).toBe("allkeys-lru");
+    });
+});
+
+test("R3 the default stack renders byte for byte what it rendered before users were a setting (ACL files, valkey.conf, the container's arguments): an upgrade rolls nothing for it", () => {
+    const fingerprint = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
+    const settings = resolveSettings({}).settings;
+    const hash = "a".repeat(64);
+    const names = [...replicatedNodeUsers(settings.users), ...sentinelUsers(settings.users)].map((u) => u.name);
+    const hashes = Object.fromEntries(names.map((name) => [name, [hash]]));
+    expect({
+        acl: fingerprint(
+            renderAclFile(
+                perUser(() => hash, userNamesOf(settings.users)),
+                settings.users,
+            ),
+        ),
+        setNodes: fingerprint(renderUsersAclFile(replicatedNodeUsers(settings.users), hashes)),
+        sentinels: fingerprint(renderUsersAclFile(sentinelUsers(settings.users), hashes)),
+        conf: fingerprint(renderValkeyConf(settings, CONTAINER_PATHS)),
+        container: fingerprint(
+            JSON.stringify(valkeyContainerArgs(settings, { image: "", networkName: "", dataVolume: "d", secretsVolume: "", labels: [] })),
+        ),
+    }).toEqual({
+        acl: "bedd10b776c298ae",
+        setNodes: "226219305db8a0ce",
+        sentinels: "ba21b8400e25072a",
+        conf: "8d11076f5af3f68a",
+        container: "3169a8cfcbec4998",
     });
 });

@@ -53,8 +53,8 @@ describe("Pulumi.yaml", () => {
             expect([name, declared.type]).toEqual([name, PULUMI_CONFIG_TYPES[spec.kind]]);
             expect([name, declared.default]).toEqual([name, yamlDefault(name)]);
             expect([name, declared.description]).toEqual([name, spec.description]);
-            if (spec.kind === "list") {
-                expect([name, declared.items]).toEqual([name, { type: "string" }]);
+            if (spec.kind === "list" || spec.kind === "users") {
+                expect([name, declared.items]).toEqual([name, { type: spec.kind === "list" ? "string" : "object" }]);
             }
         }
     });
@@ -76,7 +76,12 @@ describe("README's settings table", () => {
     test("gives each setting the table's default and unit", () => {
         for (const row of readmeRows()) {
             const spec = SETTINGS[row.name as SettingName];
-            const shown = spec.kind === "list" ? JSON.stringify(spec.default) : String(yamlDefault(row.name as SettingName));
+            const shown =
+                spec.kind === "users"
+                    ? "[...]"
+                    : spec.kind === "list"
+                      ? JSON.stringify(spec.default)
+                      : String(yamlDefault(row.name as SettingName));
             expect([row.name, row.defaultCell.startsWith(`\`${shown}\``)]).toEqual([row.name, true]);
             expect([row.name, row.unit]).toEqual([row.name, spec.unit]);
         }

@@ -75,7 +75,11 @@ describe("bad input fails with the setting, the value and the fix", () => {
         [{ maxClients: 0 }, /maxClients: 0 is not valid/],
         [
             { maxmemoryPolicy: "allkeys-lru" },
-            /maxmemoryPolicy: "allkeys-lru" is not valid; use one of volatile-lru.*would evict blocked requests/,
+            /maxmemoryPolicy: "allkeys-lru" is not valid; allkeys-\* would evict the Molis users' blocked requests, which have no TTL \(R7\.2\): use volatile-lru/,
+        ],
+        [
+            { maxmemoryPolicy: "allkeys-fifo" },
+            /maxmemoryPolicy: "allkeys-fifo" is not valid; use one of volatile-lru, volatile-lfu, volatile-ttl, volatile-random, noeviction, allkeys-lru/,
         ],
         [{ baseImage: "Valkey:8 alpine" }, /baseImage: "Valkey:8 alpine" is not valid; name an image reference/],
         [
