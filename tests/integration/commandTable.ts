@@ -3,6 +3,8 @@
  * binary (no user of the hardened server may run COMMAND). The ACL probes are generated from it.
  */
 import Redis from "ioredis";
+import type { CommandSpec } from "../../settings/commands";
+import { commandSpecs } from "../../tools/commandTable";
 import { isError, Reply } from "./respClient";
 import { freePort } from "../../lib/localMode";
 import { startServer } from "./valkeyServer";
@@ -10,30 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export interface CommandInfo {
-    /** Lower-case name; subcommands as `parent|sub`. */
-    name: string;
-    /** Valkey arity: positive exact token count, negative minimum. */
-    arity: number;
-    flags: string[];
-    firstKey: number;
-    lastKey: number;
-    step: number;
-}
-
-type RawEntry = [string, number, string[], number, number, number, string[], unknown, unknown, RawEntry[]?];
-
-function flatten(entries: RawEntry[]): CommandInfo[] {
-    const result: CommandInfo[] = [];
-    for (const [name, arity, flags, firstKey, lastKey, step, , , , subcommands] of entries) {
-        if (subcommands && subcommands.length > 0) {
-            result.push(...flatten(subcommands));
-        } else {
-            result.push({ name: name.toLowerCase(), arity, flags, firstKey, lastKey, step });
-        }
-    }
-    return result;
-}
+/** A command as COMMAND describes it (settings/commands.ts): subcommands as `parent|sub`. */
+export type CommandInfo = CommandSpec;
 
 /**
  * Reads the full command table, subcommands expanded, sorted by name: a data node's, or a
@@ -48,8 +28,7 @@ export async function readCommandTable(mode: "server" | "sentinel" = "server"): 
     const server = await startServer(conf, port, mode === "sentinel" ? { sentinel: true } : {});
     const client = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0, retryStrategy: () => null });
     try {
-        const raw = (await client.call("COMMAND")) as RawEntry[];
-        return flatten(raw).sort((a, b) => a.name.localeCompare(b.name));
+        return commandSpecs((await client.call("COMMAND")) as Parameters<typeof commandSpecs>[0]);
     } finally {
         client.disconnect();
         await server.kill();
