@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SETTING_NAMES, SETTINGS, SettingsInput } from "../settings";
+import { resolveSettings, Settings, SETTING_NAMES, SETTINGS, SettingsError, SettingsInput } from "../settings";
+import { checkNetworkFree, enginesToAsk } from "./networkCheck";
 
 /**
  * Reads every setting from the stack's config (namespace `molis-valkey`), each by the kind its
@@ -41,4 +42,30 @@ export function readSettingsInput(config: pulumi.Config): SettingsInput {
         }
     }
     return input as SettingsInput;
+}
+
+/**
+ * Before any resource: a network of the stack's name that is not the stack's own (another stack's,
+ * or a gateway's compose network) is refused with the settings that fix it. Bad settings are left
+ * to the component, which reports them all.
+ */
+export async function refuseForeignNetwork(input: SettingsInput, component: string): Promise<void> {
+    let settings: Settings;
+    try {
+        settings = resolveSettings(input).settings;
+    } catch (error) {
+        if (error instanceof SettingsError) {
+            return;
+        }
+        throw error;
+    }
+    if (settings.attachToExistingNetwork) {
+        return;
+    }
+    try {
+        await checkNetworkFree(settings.networkName, { stack: pulumi.getStack(), component }, enginesToAsk(settings.dockerHosts));
+    } catch (error) {
+        // A RunError is printed as its message alone, without the program's stack.
+        throw error instanceof SettingsError ? new pulumi.RunError(error.message) : error;
+    }
 }
