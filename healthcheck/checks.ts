@@ -84,6 +84,20 @@ export function isVerdict<T extends object>(value: T | Verdict): value is Verdic
     return "exitCode" in value;
 }
 
+/** What the server will do at maxmemory under its eviction policy, said where memory runs high. */
+export function whatMaxmemoryDoes(policy: string | undefined): string | undefined {
+    if (policy === "noeviction") {
+        return "at maxmemory every write is refused (noeviction)";
+    }
+    if (policy?.startsWith("allkeys-")) {
+        return `at maxmemory any key may be evicted (${policy})`;
+    }
+    if (policy?.startsWith("volatile-")) {
+        return `at maxmemory keys with a TTL are evicted, then writes are refused (${policy})`;
+    }
+    return undefined;
+}
+
 /**
  * Judges INFO memory and persistence (R6.3, R6.4, R6.7): AOF off or failing is CRITICAL (exit 1);
  * memory above the threshold is a WARNING with the percentage (still healthy); otherwise OK.
@@ -101,7 +115,11 @@ export function judgeInfo(info: Map<string, string>, memoryWarnPercent: number):
     }
     const percent = memoryPercent(info);
     if (percent !== undefined && percent > memoryWarnPercent) {
-        return { line: `WARNING: memory usage ${percent.toFixed(1)}% of maxmemory exceeds ${memoryWarnPercent}%`, exitCode: 0 };
+        const atLimit = whatMaxmemoryDoes(info.get("maxmemory_policy"));
+        return {
+            line: `WARNING: memory usage ${percent.toFixed(1)}% of maxmemory exceeds ${memoryWarnPercent}%${atLimit === undefined ? "" : `; ${atLimit}`}`,
+            exitCode: 0,
+        };
     }
     return { line: "OK", exitCode: 0 };
 }

@@ -23,8 +23,20 @@ export interface RuleGroups {
     groups: Array<{ name: string; rules: AlertRule[] }>;
 }
 
+/** What the memory alert tells the operator happens at maxmemory, under the stack's eviction policy. */
+function memoryHighDescription(policy: string): string {
+    const fix = "Raise maxmemory (and memoryLimit), or find what grows.";
+    if (policy === "noeviction") {
+        return `At maxmemory Valkey refuses every write with OOM (noeviction: nothing is evicted). ${fix}`;
+    }
+    if (policy.startsWith("allkeys-")) {
+        return `At maxmemory Valkey evicts keys, any of them (${policy}): data the services wrote may be gone when they read it. ${fix}`;
+    }
+    return `At maxmemory Valkey evicts keys with a TTL (volatile policies) and then refuses writes with OOM: blocked requests can no longer be stored. ${fix}`;
+}
+
 /** The settings the rules depend on. */
-export type AlertSettings = Pick<Settings, "memoryWarnPercent">;
+export type AlertSettings = Pick<Settings, "memoryWarnPercent" | "maxmemoryPolicy">;
 
 export function alertRules(settings: AlertSettings): RuleGroups {
     const rules: AlertRule[] = [
@@ -57,8 +69,7 @@ export function alertRules(settings: AlertSettings): RuleGroups {
             labels: { severity: "warning" },
             annotations: {
                 summary: `Valkey uses more than ${settings.memoryWarnPercent}% of maxmemory`,
-                description:
-                    "At maxmemory Valkey evicts keys with a TTL (volatile policies) and then refuses writes with OOM: blocked requests can no longer be stored. Raise maxmemory (and memoryLimit), or find what grows.",
+                description: memoryHighDescription(settings.maxmemoryPolicy),
             },
         },
         {

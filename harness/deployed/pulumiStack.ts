@@ -253,6 +253,10 @@ export class PulumiStack {
     async remove(): Promise<void> {
         await this.run(["stack", "rm", "--yes", "--force"]);
         rmSync(this.backendDir, { recursive: true, force: true });
+        // The folder of all test stacks goes with the last one (another suite's stack keeps it).
+        if (readdirSync(STACKS_DIR).length === 0) {
+            rmSync(STACKS_DIR, { recursive: true, force: true });
+        }
     }
 }
 

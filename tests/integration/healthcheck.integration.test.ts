@@ -36,12 +36,14 @@ describe("health check against a real server (R6)", () => {
         expect(run.environ).not.toContain(password);
     });
 
-    test("R6.3 memory above the threshold prints a WARNING with the percentage and stays healthy", async () => {
+    test("R6.3 memory above the threshold prints a WARNING with the percentage and what the eviction policy does at the limit, and stays healthy", async () => {
         await server.stop();
         server = await fixture.start(["maxmemory 2mb"]);
         const run = await runHealth({ VALKEY_MEMORY_WARN_PERCENT: "20" });
         expect(run.code).toBe(0);
-        expect(run.stdout).toMatch(/^WARNING: memory usage \d+\.\d% of maxmemory exceeds 20%\n$/);
+        expect(run.stdout).toMatch(
+            /^WARNING: memory usage \d+\.\d% of maxmemory exceeds 20%; at maxmemory keys with a TTL are evicted, then writes are refused \(volatile-lru\)\n$/,
+        );
         await server.stop();
         server = await fixture.start();
     }, 30000);

@@ -79,6 +79,20 @@ describe("INFO parsing and verdicts", () => {
         expect(judgeInfo(info({ aof_enabled: 1, used_memory: 800, maxmemory: 1000 }), 80).line).toBe("OK");
     });
 
+    test("R6.3 the memory WARNING says what maxmemory does under the server's policy: refuse every write, evict any key, or evict keys with a TTL", () => {
+        const line = (policy: string) =>
+            judgeInfo(info({ aof_enabled: 1, used_memory: 900, maxmemory: 1000, maxmemory_policy: policy }), 80).line;
+        expect(line("noeviction")).toBe(
+            "WARNING: memory usage 90.0% of maxmemory exceeds 80%; at maxmemory every write is refused (noeviction)",
+        );
+        expect(line("allkeys-lru")).toBe(
+            "WARNING: memory usage 90.0% of maxmemory exceeds 80%; at maxmemory any key may be evicted (allkeys-lru)",
+        );
+        expect(line("volatile-ttl")).toBe(
+            "WARNING: memory usage 90.0% of maxmemory exceeds 80%; at maxmemory keys with a TTL are evicted, then writes are refused (volatile-ttl)",
+        );
+    });
+
     test("R6.4 AOF disabled exits 1", () => {
         expect(judgeInfo(info({ aof_enabled: 0, used_memory: 1, maxmemory: 100 }), 80)).toEqual({
             line: "CRITICAL: AOF persistence is disabled (aof_enabled:0); writes may be lost on restart",

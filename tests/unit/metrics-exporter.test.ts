@@ -4,7 +4,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
 import type { ValkeyStack, ValkeyStackArgs } from "../../components/valkeyStack";
 import { EXPORTER_CONTAINER_FILES, exporterFlags } from "../../metrics/exporterConfig";
-import { renderAlertRules } from "../../metrics/alertRules";
+import { alertRules, renderAlertRules } from "../../metrics/alertRules";
 import { resolveSettings } from "../../settings";
 import { DEFAULTS } from "../../settings/table";
 import { promiseOf, recorded, recordedOptions, RecordedResource, TYPES } from "./mocks";
@@ -171,17 +171,28 @@ describe("the metrics settings", () => {
 describe("the alerting rules", () => {
     test("R14.5 metrics/molis-valkey.rules.yml is the rules' rendering at the default settings", () => {
         expect(readFileSync(join(__dirname, "..", "..", "metrics", "molis-valkey.rules.yml"), "utf8")).toBe(
-            renderAlertRules({ memoryWarnPercent: DEFAULTS.memoryWarnPercent }),
+            renderAlertRules({ memoryWarnPercent: DEFAULTS.memoryWarnPercent, maxmemoryPolicy: DEFAULTS.maxmemoryPolicy }),
         );
     });
 
     test("R14.5 the metricsAlertRules output is the rule file for the stack's memoryWarnPercent; empty without metrics", async () => {
         const { stack } = await deploy({ metrics: true, memoryWarnPercent: 90 });
         const rules = await promiseOf(stack.metricsAlertRules);
-        expect(rules).toBe(renderAlertRules({ memoryWarnPercent: 90 }));
+        expect(rules).toBe(renderAlertRules({ memoryWarnPercent: 90, maxmemoryPolicy: DEFAULTS.maxmemoryPolicy }));
         expect(rules).toContain("redis_memory_used_bytes / redis_memory_max_bytes * 100 > 90");
         expect(await promiseOf((await deploy({})).stack.metricsAlertRules)).toBe("");
     }, 60000);
+
+    test("R14.5 the memory alert says what maxmemory does under the stack's eviction policy", () => {
+        const described = (maxmemoryPolicy: string) =>
+            alertRules({ memoryWarnPercent: 80, maxmemoryPolicy }).groups[0].rules.find((rule) => rule.alert === "MolisValkeyMemoryHigh")
+                ?.annotations.description;
+        expect(described("noeviction")).toMatch(/^At maxmemory Valkey refuses every write with OOM \(noeviction: nothing is evicted\)\./);
+        expect(described("allkeys-lru")).toMatch(/^At maxmemory Valkey evicts keys, any of them \(allkeys-lru\)/);
+        expect(described("volatile-lru")).toMatch(
+            /^At maxmemory Valkey evicts keys with a TTL \(volatile policies\) and then refuses writes with OOM/,
+        );
+    });
 });
 
 test("R14.3 each exporter is (re)placed after the node it scrapes, so a rotation hands it the new password once the node accepts it", async () => {
