@@ -118,8 +118,11 @@ export interface MemberProfile {
      * be healthy alone (a primary needs a replica, a Sentinel the primary): gates order them instead.
      */
     waitHealthy: boolean;
-    /** Across hosts: its TLS port, published at the same port on its host's address only (never 0.0.0.0). */
-    publish?: { ip: string; port: number };
+    /**
+     * Its TLS port published on one address only (never 0.0.0.0): across hosts at the same port on
+     * its host's address; a single node with `hostPort` on 127.0.0.1 at that port.
+     */
+    publish?: { ip: string; port: number; hostPort?: number };
 }
 
 /** A single node's profile: valkey-server on the stack's config, its health check's environment. */
@@ -139,6 +142,7 @@ export function singleNodeProfile(settings: Settings): MemberProfile {
         cpus: dockerCpus(settings.cpus),
         stopTimeoutSeconds: 30,
         waitHealthy: true,
+        ...(settings.hostPort === 0 ? {} : { publish: { ip: "127.0.0.1", port: settings.tlsPort, hostPort: settings.hostPort } }),
     };
 }
 
@@ -162,7 +166,16 @@ export function valkeyContainerArgs(
         networksAdvanced: [{ name: refs.networkName, aliases: [profile.alias] }],
         ...(profile.publish === undefined
             ? {}
-            : { ports: [{ internal: profile.publish.port, external: profile.publish.port, ip: profile.publish.ip, protocol: "tcp" }] }),
+            : {
+                  ports: [
+                      {
+                          internal: profile.publish.port,
+                          external: profile.publish.hostPort ?? profile.publish.port,
+                          ip: profile.publish.ip,
+                          protocol: "tcp",
+                      },
+                  ],
+              }),
         volumes: [
             { volumeName: refs.dataVolume, containerPath: DATA_DIR },
             { volumeName: refs.secretsVolume, containerPath: SECRETS_DIR, readOnly: true },

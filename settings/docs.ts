@@ -42,6 +42,11 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     },
     idleTimeoutSeconds: { what: "Close idle clients (0: never)." },
     tlsPort: { what: "TLS port on the network (plaintext `port 0`)." },
+    hostPort: {
+        what: "Publish a single node's TLS port on the host at this port, on `127.0.0.1` only, for clients on the host; refused with `replicas`.",
+        defaultNote: "not published",
+    },
+    saveSchedule: { what: "RDB snapshots beside the AOF: pairs of seconds and changes (Valkey's `save`)." },
     memoryWarnPercent: { what: "Health check prints a WARNING above this share of `maxmemory`." },
     processLimit: { what: "`nproc` ulimit (see [Process limit](#process-limit-cis-529))." },
     logMaxSize: { what: "json-file log size before rotation." },

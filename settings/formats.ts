@@ -20,6 +20,12 @@ const UNIT_BYTES: Record<string, number> = {
  * Parses a size such as "512MB", "1GB" or "64MiB" into bytes. Units are binary (1 MB = 1024 KB),
  * as Docker and Valkey read them. Returns undefined when the text is not a size.
  */
+/** Valkey's `save` schedule: one or more pairs of seconds and changes, each a positive whole number. */
+export function isSaveSchedule(value: string): boolean {
+    const words = value.trim().split(/\s+/);
+    return words.length % 2 === 0 && words.every((word) => /^[1-9]\d{0,8}$/.test(word));
+}
+
 export function parseSize(text: string): number | undefined {
     const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$/.exec(text);
     if (!match) {

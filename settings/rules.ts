@@ -155,6 +155,13 @@ function metrics({ settings: s, ok, problems }: RuleContext): void {
             "set metrics: true to deploy the exporters it publishes, or leave metricsHostPort at 0",
         );
     }
+    if (ok("hostPort") && s.hostPort !== 0 && s.replicas > 0) {
+        problems.fail(
+            "hostPort",
+            s.hostPort,
+            "a replicated set's clients follow its Sentinels on the network (or, across hosts, the members' published ports); leave hostPort at 0, or use it with replicas 0",
+        );
+    }
     if (s.metrics && ok("metricsHostPort") && s.metricsHostPort !== 0 && s.metricsHostPort + s.replicas > 65535) {
         problems.fail(
             "metricsHostPort",

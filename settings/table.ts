@@ -5,7 +5,7 @@
  * README's settings table are generated from it and docs.ts (`npm run docs`, tools/generatedDocs.ts). Cross-setting
  * rules live in rules.ts. Pure code (no Pulumi import).
  */
-import { isDnsName, isImageReference, isIpv4, isIpv4Network, isObjectName, isRepositoryName, MIB } from "./formats";
+import { isDnsName, isImageReference, isIpv4, isIpv4Network, isObjectName, isRepositoryName, isSaveSchedule, MIB } from "./formats";
 import { boolean, decimal, integer, list, size, text, SettingSpec, TextSetting, users } from "./kinds";
 import { MOLIS_USERS } from "./molisUsers";
 import { HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "./placement";
@@ -147,6 +147,23 @@ export const SETTINGS = {
         unit: "port",
         counted: "port",
         description: "TLS port inside the network (the plaintext port is 0, off).",
+    }),
+    hostPort: integer({
+        default: 0,
+        min: 0,
+        max: 65535,
+        unit: "port",
+        counted: "port (0: not published)",
+        description:
+            "0: Valkey is reached on its network only. Otherwise a single node's TLS port is also published on the host at this port, on 127.0.0.1 only (never another address), for clients on the host itself.",
+    }),
+    saveSchedule: text({
+        default: "900 1 300 10 60 10000",
+        unit: "seconds changes",
+        description:
+            "RDB snapshots beside the AOF: pairs of seconds and changes (Valkey's save), a snapshot after that many seconds when at least that many keys changed.",
+        valid: isSaveSchedule,
+        fix: 'write pairs of whole numbers, seconds then changes, such as "60 1 300 10 900 100"',
     }),
     memoryWarnPercent: integer({
         default: 80,

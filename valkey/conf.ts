@@ -25,6 +25,7 @@ export type ConfSettings = Pick<
     | "tlsPort"
     | "maxmemory"
     | "maxmemoryPolicy"
+    | "saveSchedule"
     | "ioThreads"
     | "maxClients"
     | "idleTimeoutSeconds"
@@ -99,7 +100,7 @@ export function renderValkeyConf(settings: ConfSettings, paths: ConfPaths, repli
         "appendfsync everysec",
         "aof-use-rdb-preamble yes",
         "aof-load-truncated yes",
-        "save 900 1 300 10 60 10000",
+        `save ${settings.saveSchedule.trim().split(/\s+/).join(" ")}`,
         `dbfilename ${PERSISTENCE_FILES.rdb}`,
         "stop-writes-on-bgsave-error yes",
         "",

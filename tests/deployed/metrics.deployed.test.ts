@@ -2,10 +2,13 @@
  * The metrics exporter on a deployed stack (R14.3, R14.4): `pulumi up` with metrics on gives a
  * healthy, hardened exporter that a client on the network scrapes; it is published on the host only
  * when asked, on 127.0.0.1; turning metrics off and on again changes only the exporter's resources.
+ * The stack also publishes Valkey's TLS port with hostPort (R8.5): on 127.0.0.1 only, TLS and ACL as
+ * on the network.
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
 import Docker from "dockerode";
+import Redis from "ioredis";
 import { exec } from "../../lib/docker";
 import { freePort } from "../../lib/localMode";
 import { AclUserName } from "../../valkey/acl";
@@ -24,6 +27,7 @@ const CONFIG = {
 
 let deployed: DeployedStack;
 let client: ValkeyClient;
+let hostPort: number;
 
 const outputs = (): Record<string, unknown> => deployed.outputs;
 const exporterName = (): string => (outputs().metricsContainerNames as string[])[0];
@@ -44,7 +48,8 @@ async function health(container: Docker.Container): Promise<string | undefined> 
 }
 
 beforeAll(async () => {
-    deployed = await DeployedStack.create(TEST_STACK, CONFIG, [CONFIG.dataVolumeName]);
+    hostPort = await freePort();
+    deployed = await DeployedStack.create(TEST_STACK, { ...CONFIG, hostPort: String(hostPort) }, [CONFIG.dataVolumeName]);
     await deployed.up();
     client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["healthcheck", "mcp-admin"], TEST_STACK);
 }, 600000);
@@ -149,4 +154,37 @@ test("R14.3 turning metrics off and on again changes only the exporter's resourc
     expect(deployed.info.Id).toBe(valkeyId);
     expect(await health(exporter())).toBe("healthy");
     expect(sample((await fromNetwork("http://valkey-metrics:9121/metrics")).body, "redis_up")).toBe(1);
+});
+
+test("R8.5 hostPort publishes Valkey's TLS port on the host on 127.0.0.1 only: a user with its certificate and password gets in, a client without a certificate does not", async () => {
+    expect(deployed.info.HostConfig.PortBindings).toEqual({ "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: String(hostPort) }] });
+    const pick = (output: string): string => (deployed.outputs[output] as Record<string, string>)["mcp-admin"];
+    const tls = { ca: String(deployed.outputs.caCertPem), cert: pick("clientCertPems"), key: pick("clientKeyPems") };
+    const connect = (options: { tls: object }): Redis =>
+        new Redis({
+            host: "127.0.0.1",
+            port: hostPort,
+            username: "mcp-admin",
+            password: pick("passwords"),
+            lazyConnect: true,
+            enableReadyCheck: false, // the ready check sends INFO, which no service user may run
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            ...options,
+        });
+    const admin = connect({ tls });
+    try {
+        await admin.connect();
+        expect(await admin.ping()).toBe("PONG");
+        expect(await admin.set("molis:config:host-port", "1")).toBe("OK");
+    } finally {
+        admin.disconnect();
+    }
+    const anonymous = connect({ tls: { ca: tls.ca } });
+    anonymous.on("error", () => undefined);
+    try {
+        await expect(anonymous.connect().then(() => anonymous.ping())).rejects.toThrow();
+    } finally {
+        anonymous.disconnect();
+    }
 });

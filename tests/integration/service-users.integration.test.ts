@@ -99,7 +99,10 @@ describe.each(PROFILES)("$name: every user is swept over the real COMMAND table"
 });
 
 test("R3 the OAuth gateway's auth user runs the seed's flow through ioredis; another prefix, KEYS, FLUSHALL and CONFIG are refused", async () => {
-    const auth: Redis = await (fixtures.get("mcp-oauth-gateway") as Fixture).client("auth");
+    const fixture = fixtures.get("mcp-oauth-gateway") as Fixture;
+    // The server runs on the example's RDB schedule (it would not start on a bad one).
+    expect(readFileSync(fixture.render.paths.conf, "utf8")).toContain("\nsave 60 1 300 10 900 100\n");
+    const auth: Redis = await fixture.client("auth");
     // Flow state with a 5-minute TTL, then the code exchange.
     expect(await auth.set("oauth:state:s1", JSON.stringify({ client_id: "c1", code_challenge: "x" }), "EX", 300)).toBe("OK");
     expect(await auth.ttl("oauth:state:s1")).toBeGreaterThan(290);
