@@ -30,8 +30,10 @@ cleanup() {
 trap cleanup EXIT
 
 echo "debootstrap bookworm into $root (takes a few minutes)"
-debootstrap --variant=minbase bookworm "$root" "$mirror" >/tmp/molis-debootstrap.log 2>&1 \
-  || { tail -20 /tmp/molis-debootstrap.log >&2; exit 1; }
+log=/tmp/molis-debootstrap.log
+debootstrap --variant=minbase bookworm "$root" "$mirror" >"$log" 2>&1 \
+  || { tail -20 "$log" >&2; exit 1; }
+rm -f "$log" # kept only when debootstrap failed, for its whole story
 
 cat >"$root/etc/apt/sources.list" <<SRC
 deb $mirror bookworm main
