@@ -1,18 +1,10 @@
 /** The data policy as settings: the RDB schedule and a host port on 127.0.0.1 only, each checked with the setting, the value and the fix. */
-import { resolveSettings, SettingsError } from "../../settings";
+import { resolveSettings } from "../../settings";
 import { renderValkeyConf } from "../../valkey/conf";
 import { CONTAINER_PATHS } from "../../valkey/contract";
 import { findResource, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
-
-function problemsOf(input: Parameters<typeof resolveSettings>[0]): string[] {
-    try {
-        resolveSettings(input);
-        return [];
-    } catch (error) {
-        return (error as SettingsError).problems;
-    }
-}
+import { problemsOf } from "./settingsProblems";
 
 test("R4 the RDB schedule is a setting: the default is the stack's own, another is rendered as given", () => {
     expect(renderValkeyConf(resolveSettings({}).settings, CONTAINER_PATHS)).toContain("\nsave 900 1 300 10 60 10000\n");

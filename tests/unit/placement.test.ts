@@ -1,20 +1,12 @@
 /** R15: several Docker hosts: the `hosts` setting read, members placed, placements that cannot survive a host's loss refused. */
-import { resolveSettings, SettingsError } from "../../settings";
+import { resolveSettings } from "../../settings";
 import { DockerHost, parseHostEntry, placeMembers, reviewPlacement } from "../../settings/placement";
 import { endpoints, setDescription, topology } from "../../valkey/topology";
 import { memberCertPlan } from "../../valkey/certPlan";
+import { problemsOf } from "./settingsProblems";
 
 const HOSTS = ["a unix:///var/run/docker.sock 10.0.0.11", "b ssh://deploy@10.0.0.12 10.0.0.12", "c ssh://deploy@10.0.0.13 10.0.0.13"];
 const hostList = (entries: string[]): DockerHost[] => entries.map((entry) => parseHostEntry(entry) as DockerHost);
-
-function problemsOf(input: Parameters<typeof resolveSettings>[0]): string[] {
-    try {
-        resolveSettings(input);
-        return [];
-    } catch (error) {
-        return (error as SettingsError).problems;
-    }
-}
 
 test("R15.1 a hosts entry is three words: a name, an ssh:// or unix:// engine (never tcp://), and an IPv4 address that is not loopback", () => {
     expect(parseHostEntry("b ssh://deploy@10.0.0.12 10.0.0.12")).toEqual({

@@ -1,18 +1,7 @@
 /** R12.1: every setting is validated up front; errors name the setting, the value and the fix. */
 import { setTimeout as sleep } from "node:timers/promises";
-import { defaultIoThreads, dockerCpus, resolveSettings, SettingsError } from "../../settings";
-
-function problemsOf(input: Parameters<typeof resolveSettings>[0]): string[] {
-    try {
-        resolveSettings(input);
-    } catch (error) {
-        if (error instanceof SettingsError) {
-            return error.problems;
-        }
-        throw error;
-    }
-    return [];
-}
+import { defaultIoThreads, dockerCpus, resolveSettings } from "../../settings";
+import { problemsOf } from "./settingsProblems";
 
 describe("defaults", () => {
     test("the seed's values are the defaults (R1.5, R2.3, R2.8)", () => {
