@@ -142,6 +142,7 @@ export async function backup(docker: Docker, stack: string | undefined, outFile:
             container: deployed.containerName,
             valkeyVersion,
             keyCount,
+            users: stackFound.users,
             files: files.sort((a, b) => a.path.localeCompare(b.path)),
         };
         out.entry({ name: MANIFEST_NAME, mode: 0o600, mtime: new Date() }, `${JSON.stringify(manifest, null, 2)}\n`);

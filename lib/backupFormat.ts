@@ -3,7 +3,8 @@
  *
  * A backup is a tar file: the data volume's persistence files under `data/` (the AOF directory with
  * its manifest, base and increment files, and `dump.rdb`), then `molis-backup.json`, the manifest:
- * when, from which stack, Valkey's version, the key count, and each file's size and SHA-256.
+ * when, from which stack, Valkey's version, the key count, the stack's service users, and each
+ * file's size and SHA-256.
  */
 import { createHash, Hash } from "node:crypto";
 import { UserError } from "../settings/errors";
@@ -27,7 +28,29 @@ export interface BackupManifest {
     container: string;
     valkeyVersion: string;
     keyCount: number;
+    /**
+     * The stack's service users (the `users` setting's names) when it was backed up: the keys are
+     * theirs. A backup taken before the manifest listed them has none.
+     */
+    users?: string[];
     files: BackupFile[];
+}
+
+/**
+ * What restore says when the backup's users are not all users of the stack it goes into: their keys
+ * come back, but no user of this stack may reach them unless its `users` setting grants them.
+ * Undefined when every user of the backup is one of the stack's.
+ */
+export function foreignUsersNote(manifest: BackupManifest, stack: string, stackUsers: readonly string[]): string | undefined {
+    const missing = (manifest.users ?? []).filter((user) => !stackUsers.includes(user));
+    if (missing.length === 0) {
+        return undefined;
+    }
+    return (
+        `note: the backup was taken from a stack with the service users ${(manifest.users ?? []).join(", ")}; ` +
+        `${missing.join(", ")} ${missing.length === 1 ? "is not a user" : "are not users"} of stack ${stack} (${stackUsers.join(", ") || "none"}): ` +
+        `their keys are restored, and no user of this stack reaches them unless its users setting grants their key patterns`
+    );
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import Docker from "dockerode";
+import { RESERVED_USER_NAMES } from "../settings/users";
 import { DATA_DIR, HEALTH_ENV } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
 import { BackupError } from "./backupFormat";
@@ -27,6 +28,8 @@ export interface Deployed {
     replicated: boolean;
     nodes: Node[];
     sentinels: Array<{ container: Docker.Container; containerName: string }>;
+    /** The service users (the `users` setting's names), from the clientCertPems output: never the stack's own. */
+    users: string[];
 }
 
 function stackOutputs(stack: string | undefined): Record<string, unknown> {
@@ -88,7 +91,10 @@ export async function locate(docker: Docker, stack: string | undefined): Promise
         const volume = inspected.Mounts.find((mount) => mount.Destination === DATA_DIR)?.Name ?? outputs.dataVolumeName;
         nodes.push({ container, containerName, dataVolumeName: volume, port: Number(env.get(HEALTH_ENV.port) ?? outputs.port ?? 6379) });
     }
-    return { stack: name, imageName: String(outputs.imageName), replicated, nodes, sentinels };
+    const users = Object.keys((outputs.clientCertPems as Record<string, unknown> | undefined) ?? {}).filter(
+        (user) => !(RESERVED_USER_NAMES as readonly string[]).includes(user),
+    );
+    return { stack: name, imageName: String(outputs.imageName), replicated, nodes, sentinels, users };
 }
 
 /** A node's role (master or slave) and whether its link to the primary is up, from its own INFO. */

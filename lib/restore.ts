@@ -14,7 +14,7 @@ import Docker from "dockerode";
 import { extract, pack } from "tar-stream";
 import { DATA_DIR, PERSISTENCE_FILES } from "../valkey/contract";
 import { keyCountOf } from "../valkey/info";
-import { BackupError, BackupManifest, DATA_PREFIX, FileDigest, MANIFEST_NAME, verifyBackup } from "./backupFormat";
+import { BackupError, BackupManifest, DATA_PREFIX, FileDigest, foreignUsersNote, MANIFEST_NAME, verifyBackup } from "./backupFormat";
 import { Deployed, info, locate, Node, roleOf } from "./deployedData";
 import { exec, waitHealthy } from "./docker";
 
@@ -192,6 +192,10 @@ export async function restore(
         `${inFile}: ${manifest.files.length} files, ${manifest.keyCount} keys, taken ${manifest.createdAt} from ${manifest.stack}; checksums match`,
     );
     const deployed = await locate(docker, stack);
+    const note = foreignUsersNote(manifest, deployed.stack, deployed.users);
+    if (note !== undefined) {
+        log(note);
+    }
     const stamp = Date.now();
     const staged = `${DATA_DIR}/.restore-${stamp}`;
     const previous = `${DATA_DIR}/.previous-${stamp}`;

@@ -1,6 +1,6 @@
 /** The backup file's format and the checks restore makes before it touches anything. */
 import { createHash } from "node:crypto";
-import { aofManifestFiles, BackupError, FORMAT, isPersistenceFile, verifyBackup } from "../../lib/backupFormat";
+import { aofManifestFiles, BackupError, foreignUsersNote, FORMAT, isPersistenceFile, verifyBackup } from "../../lib/backupFormat";
 import { keyCountOf, valkeyVersionOf } from "../../valkey/info";
 
 const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -78,5 +78,24 @@ describe("restore refuses a backup it cannot trust, saying nothing changed", () 
     ])("R10.4 refused: %#", (text, files, message) => {
         expect(() => verifyBackup("b.tar", text, files)).toThrow(BackupError);
         expect(() => verifyBackup("b.tar", text, files)).toThrow(message);
+    });
+});
+
+describe("the backup's service users", () => {
+    const parsed = (over: object) => verifyBackup("b.tar", manifest(over), found);
+
+    test("R10.4 restore into a stack with every user of the backup says nothing; a backup that lists no users says nothing", () => {
+        expect(foreignUsersNote(parsed({ users: ["auth"] }), "oauth", ["auth", "audit"])).toBeUndefined();
+        expect(foreignUsersNote(parsed({}), "dev", ["mcp-agent"])).toBeUndefined();
+    });
+
+    test("R10.4 restore into a stack without some of the backup's users names them and says their keys come back unreachable", () => {
+        expect(foreignUsersNote(parsed({ users: ["auth", "audit"] }), "dev", ["mcp-agent", "mcp-admin", "auth"])).toBe(
+            "note: the backup was taken from a stack with the service users auth, audit; audit is not a user of stack dev " +
+                "(mcp-agent, mcp-admin, auth): their keys are restored, and no user of this stack reaches them unless its users setting grants their key patterns",
+        );
+        expect(foreignUsersNote(parsed({ users: ["cache", "ratelimit"] }), "dev", [])).toMatch(
+            /; cache, ratelimit are not users of stack dev \(none\):/,
+        );
     });
 });
