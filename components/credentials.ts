@@ -3,6 +3,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { AclUserName, hashPassword, perUser, renderAclFile, renderUsersAclFile } from "../valkey/acl";
 import { CertPlan, CertSpec } from "../valkey/certPlan";
+import { SecretFile } from "../valkey/contract";
 import { MOLIS_USERS } from "../settings/molisUsers";
 import { ServiceUser } from "../settings/users";
 import { INTERNAL_USER_NAMES, InternalUserName, replicatedNodeUsers, SetUserName, sentinelUsers } from "../valkey/replicationAcl";
@@ -54,6 +55,23 @@ function privateKey(prefix: string, spec: CertSpec, parent: pulumi.Resource, tri
         { algorithm: "RSA", rsaBits: spec.rsaBits },
         trigger === undefined ? { parent } : { parent, replacementTrigger: trigger },
     );
+}
+
+/**
+ * The secret files every data node and Sentinel holds for serving TLS and its health check: the CA,
+ * its server certificate and key, and the healthcheck user's password, certificate and key. Their
+ * order is the order of the seeded files, which the containers' state keeps: unchanged, it rolls nothing.
+ */
+export function servingSecretFiles(secrets: StackSecrets, server: IssuedCert): Partial<Record<SecretFile, pulumi.Input<string>>> {
+    const { ca, current } = secrets;
+    return {
+        healthcheckPassword: current.passwords.healthcheck,
+        caCert: ca.certPem,
+        serverCert: server.certPem,
+        serverKey: server.privateKeyPem,
+        healthcheckCert: current.clients.healthcheck.certPem,
+        healthcheckKey: current.clients.healthcheck.privateKeyPem,
+    };
 }
 
 /** A key (new when `trigger` changes), its request and the certificate the CA signs for it. */

@@ -5,7 +5,7 @@ import { memberCertPlan } from "../valkey/certPlan";
 import { GATE_ENV, healthEnv, IMAGE_PATHS, SUPERVISOR_ENV } from "../valkey/contract";
 import { endpoints, Member as SetMember, topology } from "../valkey/topology";
 import { gateContainerArgs, Labels, MemberProfile } from "./containerSpecs";
-import { IssuedCert, issueCert, StackSecrets } from "./credentials";
+import { IssuedCert, issueCert, servingSecretFiles, StackSecrets } from "./credentials";
 import { HostPlaces, placeOf } from "./hosts";
 import { deployMember, exitedCleanly, Member } from "./member";
 
@@ -108,7 +108,7 @@ export function deployReplicatedSet(
     parent: pulumi.Resource,
 ): ReplicatedSet {
     const set = topology(settings);
-    const { current, ca } = secrets;
+    const { ca } = secrets;
     const internal = secrets.linkPasswords as NonNullable<typeof secrets.linkPasswords>;
     const chain = [...set.sentinels, ...set.nodes];
     const members: ReplicatedSet["members"] = [];
@@ -119,12 +119,7 @@ export function deployReplicatedSet(
         const server: IssuedCert = issueCert(`${prefix}-server`, certs.server, ca, parent);
         const peer: IssuedCert = issueCert(`${prefix}-peer`, certs.peer, ca, parent);
         const common = {
-            healthcheckPassword: current.passwords.healthcheck,
-            caCert: ca.certPem,
-            serverCert: server.certPem,
-            serverKey: server.privateKeyPem,
-            healthcheckCert: current.clients.healthcheck.certPem,
-            healthcheckKey: current.clients.healthcheck.privateKeyPem,
+            ...servingSecretFiles(secrets, server),
             peerCert: peer.certPem,
             peerKey: peer.privateKeyPem,
         };

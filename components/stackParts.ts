@@ -9,7 +9,7 @@ import { resolveSettings, Settings, SettingsError, SettingsInput } from "../sett
 import { DockerHost } from "../settings/placement";
 import { AclUserName, perUser } from "../valkey/acl";
 import { Labels } from "./containerSpecs";
-import { byUser, IssuedCert, StackSecrets, UserCredentials } from "./credentials";
+import { byUser, IssuedCert, servingSecretFiles, StackSecrets, UserCredentials } from "./credentials";
 import { HostPlaces, placeOf } from "./hosts";
 import { deployMember, Member } from "./member";
 import { deployMetricsExporter, MetricsExporter } from "./metricsExporter";
@@ -75,7 +75,6 @@ export function deploySingleNode(
     parent: pulumi.Resource,
 ): Served {
     const { image, networkName } = [...refs.places.values()][0];
-    const { ca, current } = secrets;
     const server = secrets.server as IssuedCert;
     const first = deployMember(
         name,
@@ -85,15 +84,7 @@ export function deploySingleNode(
             networkName,
             labels: refs.labels,
             volumeName: settings.dataVolumeName,
-            secretFiles: {
-                acl: secrets.aclFile,
-                healthcheckPassword: current.passwords.healthcheck,
-                caCert: ca.certPem,
-                serverCert: server.certPem,
-                serverKey: server.privateKeyPem,
-                healthcheckCert: current.clients.healthcheck.certPem,
-                healthcheckKey: current.clients.healthcheck.privateKeyPem,
-            },
+            secretFiles: { acl: secrets.aclFile, ...servingSecretFiles(secrets, server) },
         },
         parent,
     );
