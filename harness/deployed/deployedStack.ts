@@ -7,7 +7,7 @@
 import Docker from "dockerode";
 import { ensureStandInBaseImage, STAND_IN_BASE_IMAGE } from "../../lib/baseImage";
 import { dockerClient, requireDocker } from "../../lib/docker";
-import { expectSuccess, PulumiStack, removeLeftovers } from "./pulumiStack";
+import { ConfigValue, expectSuccess, PulumiStack, removeLeftovers } from "./pulumiStack";
 
 /** KEEP=1 leaves each file's stack deployed (its teardown prints how to remove it). */
 export const KEEP = process.env.KEEP === "1";
@@ -30,7 +30,7 @@ export class DeployedStack {
      * A new stack on the stand-in base image with `config` set (nothing deployed yet). `volumes`
      * names the volumes the stack will create by name, so that leftovers of an earlier run go too.
      */
-    static async create(name: string, config: Record<string, string>, volumes: string[] = []): Promise<DeployedStack> {
+    static async create(name: string, config: Record<string, ConfigValue>, volumes: string[] = []): Promise<DeployedStack> {
         const docker = dockerClient();
         await requireDocker(docker);
         ensureStandInBaseImage();

@@ -71,6 +71,9 @@ export function runCommand(name: string, args: string[], env: NodeJS.ProcessEnv,
     });
 }
 
+/** A setting's value: a string as `pulumi config set` takes it, or a list or map a stack file holds (`users`). */
+export type ConfigValue = string | object;
+
 /** A stack of this project on a file backend of its own, in STACKS_DIR/<stack>. */
 export class PulumiStack {
     readonly backendDir: string;
@@ -79,11 +82,11 @@ export class PulumiStack {
     readonly passphrase = randomBytes(24).toString("base64");
     private readonly engine: EngineBuild;
     /** Settings set by init(). */
-    private pending: Array<[string, string]>;
+    private pending: Array<[string, ConfigValue]>;
 
     constructor(
         readonly stack: string,
-        config: Record<string, string>,
+        config: Record<string, ConfigValue>,
     ) {
         this.engine = engineBuild();
         this.backendDir = join(STACKS_DIR, stack);
@@ -135,8 +138,16 @@ export class PulumiStack {
         );
     }
 
-    /** Sets a setting; a key with an index (`hosts[0]`) sets one item of a list. */
-    async setConfig(key: string, value: string): Promise<void> {
+    /**
+     * Sets a setting; a key with an index (`hosts[0]`) sets one item of a list; a list or a map
+     * (`users`) is set whole, as a stack file holds it.
+     */
+    async setConfig(key: string, value: ConfigValue): Promise<void> {
+        if (typeof value !== "string") {
+            const json = { [`${PROJECT}:${key}`]: { value: JSON.stringify(value), objectValue: value, secret: false } };
+            await this.must(["config", "set-all", "--config-file", this.configFile, "--json", JSON.stringify(json)]);
+            return;
+        }
         const path = key.includes("[") ? ["--path"] : [];
         await this.must(["config", "set", ...path, "--config-file", this.configFile, `${PROJECT}:${key}`, value]);
     }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { memberCli } from "../../lib/docker";
 import { DEFAULTS } from "../../settings/table";
+import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./deployedStack";
 import { MemberLogs } from "./memberLogs";
 import { SetWriterRun, startSetWriter } from "./setWriter";
@@ -33,12 +34,14 @@ export function handoverLines(memberLogs: string): string[] {
 }
 
 export class DeployedSet {
-    /** A client container on the set's network, as mcp-admin (it asks the Sentinels and the nodes). */
+    /** A client container on the set's network, as `user` (it asks the Sentinels and the nodes). */
     client!: ValkeyClient;
 
     constructor(
         readonly deployed: DeployedStack,
         readonly stackName: string,
+        /** A service user of the stack: any may ask the Sentinels for the primary. */
+        readonly user: AclUserName = "mcp-admin",
     ) {}
 
     get docker(): Docker {
@@ -56,7 +59,7 @@ export class DeployedSet {
     /** (Re)starts the client container with the current outputs' credentials. */
     async startClient(): Promise<void> {
         await this.client?.remove();
-        this.client = await ValkeyClient.start(this.docker, credentialsOf(this.outputs), ["mcp-admin"], this.stackName);
+        this.client = await ValkeyClient.start(this.docker, credentialsOf(this.outputs), [this.user], this.stackName);
     }
 
     /**
@@ -66,7 +69,7 @@ export class DeployedSet {
     async namedPrimary(): Promise<Docker.Container | undefined> {
         const [sentinel] = this.outputs.sentinelEndpoints as string[];
         const [host, port] = sentinel.split(":");
-        const answer = await this.client.cli("mcp-admin", ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", String(this.outputs.primaryName)], {
+        const answer = await this.client.cli(this.user, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", String(this.outputs.primaryName)], {
             host,
             port: Number(port),
         });

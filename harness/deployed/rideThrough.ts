@@ -1,15 +1,19 @@
 /**
- * A Molis-like client for the deployed-stack suite, bundled with esbuild and run with node inside a client
- * container: connects as RIDE_USER with the files under /tmp/client and README's reconnect settings
- * (lib/clientOptions.ts), writes an approval every 100 ms until /tmp/client/stop exists, and
- * prints one JSON line per command: when it was issued, when it finished, and whether it succeeded.
+ * A gateway-like client for the deployed-stack suite, bundled with esbuild and run with node inside a
+ * client container: connects as RIDE_USER with the files under /tmp/client and README's reconnect
+ * settings (lib/clientOptions.ts) and, every 100 ms until /tmp/client/stop exists, runs one unit of
+ * RIDE_FLOW's work: `approval` (the default) writes a Molis approval, `oauth` runs one round of the
+ * OAuth gateway's flow (harness/oauthFlow.ts). It prints one JSON line per unit: when it was issued,
+ * when it finished, and whether it succeeded.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { existsSync, readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { RIDE_THROUGH_OPTIONS } from "../../lib/clientOptions";
+import { oauthRound } from "../oauthFlow";
 
 const user = process.env.RIDE_USER ?? "mcp-agent";
+const flow = process.env.RIDE_FLOW ?? "approval";
 const files = "/tmp/client";
 const valkey = new Redis({
     host: "valkey",
@@ -31,7 +35,11 @@ async function main(): Promise<void> {
     for (let n = 0; !existsSync(`${files}/stop`); n++) {
         const issued = Date.now();
         try {
-            await valkey.set(`molis:approved:ride-${n}`, "approved", "EX", 300);
+            if (flow === "oauth") {
+                await oauthRound(valkey, `ride-${n}`);
+            } else {
+                await valkey.set(`molis:approved:ride-${n}`, "approved", "EX", 300);
+            }
             process.stdout.write(`${JSON.stringify({ issued, done: Date.now(), ok: true })}\n`);
         } catch (error) {
             process.stdout.write(`${JSON.stringify({ issued, done: Date.now(), ok: false, error: (error as Error).message })}\n`);

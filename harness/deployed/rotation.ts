@@ -1,7 +1,7 @@
 /**
  * A credential rotation with a client riding through it: a service on the current generation
- * writes an approval every 100 ms (README's reconnect settings) while `pulumi up` moves the stack to
- * the next credential generation. Returns what the engine and the client recorded; the rotation
+ * (README's reconnect settings) writes an approval, or runs a round of the OAuth flow, every 100 ms
+ * while `pulumi up` moves the stack to the next credential generation. Returns what the engine and the client recorded; the rotation
  * test asserts on it, the benchmark reports it.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,11 +21,19 @@ export interface RotationRun {
     healthy?: number;
 }
 
+/** Who rides through a rotation, doing what (rideThrough.ts's RIDE_USER and RIDE_FLOW). */
+export interface Rider {
+    user: AclUserName;
+    flow: "approval" | "oauth";
+}
+
 /** Bumps credentialGeneration by one with `pulumi up` while a client writes through it. */
-export async function rotateUnderLoad(deployed: DeployedStack): Promise<RotationRun> {
+export async function rotateUnderLoad(
+    deployed: DeployedStack,
+    { user, flow }: Rider = { user: "mcp-agent", flow: "approval" },
+): Promise<RotationRun> {
     const { docker, stack } = deployed;
     const before = { outputs: deployed.outputs, id: deployed.info.Id };
-    const user: AclUserName = "mcp-agent";
     const rider = await ValkeyClient.start(docker, credentialsOf(before.outputs), [user], stack.stack);
     try {
         const passwords = before.outputs.passwords as Record<AclUserName, string>;
@@ -37,9 +45,13 @@ export async function rotateUnderLoad(deployed: DeployedStack): Promise<Rotation
             { path: "/" },
         );
         // As root: the files the archive put there are root's (the image's own user is valkey).
-        await exec(rider.container, ["sh", "-c", `RIDE_USER=${user} node /tmp/client/ride.js > /tmp/client/ride.log 2>&1 &`], {
-            user: "root",
-        });
+        await exec(
+            rider.container,
+            ["sh", "-c", `RIDE_USER=${user} RIDE_FLOW=${flow} node /tmp/client/ride.js > /tmp/client/ride.log 2>&1 &`],
+            {
+                user: "root",
+            },
+        );
         const rideLog = async (): Promise<RideRecord[]> =>
             parseRide((await exec(rider.container, ["cat", "/tmp/client/ride.log"], { user: "root" })).stdout);
         /** Waits (not a fixed time) until the client has `count` commands issued after `since`. */

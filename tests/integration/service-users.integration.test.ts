@@ -6,22 +6,16 @@
  * by acl.integration.test.ts.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import Redis from "ioredis";
-import { parse } from "yaml";
+import { exampleConfig } from "../../harness/examples";
 import { SettingsInput } from "../../settings";
 import { aclUserOf, RENAMED_COMMANDS } from "../../valkey/acl";
 import { CommandInfo, keyPositions, probeCall, readCommandTable, sweepRefusals } from "./commandTable";
 import { isError, RespClient } from "./respClient";
 import { createFixture, Fixture } from "./valkeyServer";
 
-const ROOT = join(__dirname, "..", "..");
-
 /** An example stack file's settings, as `pulumi config` would hand them to the program. */
-function exampleSettings(file: string): SettingsInput {
-    const { config } = parse(readFileSync(join(ROOT, "examples", file), "utf8")) as { config: Record<string, unknown> };
-    return Object.fromEntries(Object.entries(config).map(([key, value]) => [key.replace(/^molis-valkey:/, ""), value])) as SettingsInput;
-}
+const exampleSettings = (file: string): SettingsInput => exampleConfig(file) as SettingsInput;
 
 const PROFILES = [
     { name: "mcp-oauth-gateway", settings: exampleSettings("mcp-oauth-gateway/Pulumi.oauth.yaml") },
