@@ -1,20 +1,39 @@
 /**
- * Credential rotation on a deployed stack (R10.1, R10.2): `pulumi up` after a bump of
- * credentialGeneration replaces Valkey once while a client with README's reconnect settings writes
- * through it; both generations get in; the generation before them is refused after the next bump;
- * the exporter is replaced with the new metrics password and keeps scraping.
+ * Another gateway's store, deployed: the MCP OAuth gateway's example stack file
+ * (examples/mcp-oauth-gateway/) as a user copies it, with only the names, the host port and the
+ * metrics exporter of this suite's own. Its `auth` user runs the gateway's flow from the host over
+ * TLS on 127.0.0.1 and nowhere else (R8.5); credential rotation (R10.1, R10.2): `pulumi up` after a
+ * bump of credentialGeneration replaces Valkey once while a client container with the auth user's
+ * own files runs the OAuth flow through it, and no command fails; both generations get in; the
+ * generation before them is refused after the next bump; the exporter is replaced with the new
+ * metrics password and keeps scraping. Backup and restore keep the gateway's keys (R10.3, R10.4);
+ * a user added and removed by `pulumi up` gets in, then is refused, and no key is lost (R3).
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
 import { exec } from "../../lib/docker";
-import { ACL_USER_NAMES, AclUserName } from "../../valkey/acl";
+import { freePort } from "../../lib/localMode";
+import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { runCommand } from "../../harness/deployed/pulumiStack";
 import { clientStall, rotateUnderLoad } from "../../harness/deployed/rotation";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { readTar } from "../../harness/deployed/tarFile";
+import { exampleConfig } from "../../harness/examples";
+import { oauthRound, oauthRoundKeys } from "../../harness/oauthFlow";
 
 const TEST_STACK = "rotation-test";
+const OAUTH = exampleConfig("mcp-oauth-gateway/Pulumi.oauth.yaml");
 const CONFIG = {
+    users: OAUTH.users as object,
+    maxmemoryPolicy: String(OAUTH.maxmemoryPolicy),
+    saveSchedule: String(OAUTH.saveSchedule),
     // The exporter rotates with the others: it must keep scraping with the new generation.
     metrics: "true",
     imageName: "molis-valkey-rotation",
@@ -25,8 +44,13 @@ const CONFIG = {
 
 let deployed: DeployedStack;
 let client: ValkeyClient;
+let hostPort: number;
+const work = mkdtempSync(join(tmpdir(), "molis-rotation-"));
 
+/** Every user the stack hands credentials to: the example's and the stack's own (healthcheck, metrics). */
+const users = (): AclUserName[] => Object.keys(deployed.outputs.passwords as Record<AclUserName, string>);
 const cli = (user: AclUserName, args: string[]) => client.cli(user, args);
+const output = (name: string, user: AclUserName): string => (deployed.outputs[name] as Record<AclUserName, string>)[user];
 
 /** The exporter after a rotation: replaced, holding the current metrics password, and scraping the server with it. */
 async function expectExporterRotated(before: string): Promise<void> {
@@ -47,37 +71,94 @@ async function exporterId(): Promise<string> {
     return (await deployed.docker.getContainer(name).inspect()).Id;
 }
 
+/** The client container again, with the current outputs' credentials of every user. */
+async function restartClient(): Promise<void> {
+    await client?.remove();
+    client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), users(), TEST_STACK);
+}
+
+/** How many keys the server holds, as the health check counts them. */
+async function keyCount(): Promise<number> {
+    return Number(/db0:keys=(\d+)/.exec((await cli("healthcheck", ["INFO", "keyspace"])).stdout)?.[1] ?? 0);
+}
+
+/** Whether a TCP connection to address:port is accepted ("accepted") or how it failed (the error's code). */
+function tcpConnect(address: string, port: number): Promise<string> {
+    return new Promise((resolve) => {
+        const socket = connect({ host: address, port, timeout: 5000 });
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve("accepted");
+        });
+        socket.once("timeout", () => {
+            socket.destroy();
+            resolve("ETIMEDOUT");
+        });
+        socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+}
+
 beforeAll(async () => {
-    deployed = await DeployedStack.create(TEST_STACK, CONFIG, [CONFIG.dataVolumeName]);
+    hostPort = await freePort();
+    deployed = await DeployedStack.create(TEST_STACK, { ...CONFIG, hostPort: String(hostPort) }, [CONFIG.dataVolumeName]);
     await deployed.up();
-    client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ACL_USER_NAMES, TEST_STACK);
+    await restartClient();
 }, 600000);
 
 afterAll(async () => {
     await client?.remove();
     await deployed?.tearDown();
+    rmSync(work, { recursive: true, force: true });
 }, 300000);
 
-test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once; a client configured as README says only waits or fails during the measured interruption, then goes on with no change; both generations get in; the data stays", async () => {
+test("R3 R8.5 the OAuth gateway's example: users auth and the stack's own only; auth runs the gateway's flow from the host over TLS on 127.0.0.1; the port is on no other address of the host; another prefix and INFO are refused", async () => {
+    expect(users().sort()).toEqual(["auth", "healthcheck", "metrics"]);
+    expect(deployed.info.HostConfig.PortBindings).toEqual({ "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: String(hostPort) }] });
+    const auth = new Redis({
+        host: "127.0.0.1",
+        port: hostPort,
+        username: "auth",
+        password: output("passwords", "auth"),
+        tls: { ca: String(deployed.outputs.caCertPem), cert: output("clientCertPems", "auth"), key: output("clientKeyPems", "auth") },
+        enableReadyCheck: false, // the ready check sends INFO, which auth may not run
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
+    try {
+        await oauthRound(auth, "host");
+        expect(await auth.exists(...oauthRoundKeys("host"))).toBe(oauthRoundKeys("host").length);
+        await expect(auth.set("molis:config:rules", "x")).rejects.toThrow(/^NOPERM/);
+        await expect(auth.call("INFO")).rejects.toThrow(/^NOPERM/);
+    } finally {
+        auth.disconnect();
+    }
+    // Every other IPv4 address of this host (its interfaces, the Docker bridge): nothing listens there.
+    const elsewhere = Object.values(networkInterfaces())
+        .flat()
+        .filter((address) => address !== undefined && address.family === "IPv4" && !address.internal)
+        .map((address) => address!.address);
+    expect(elsewhere.length).toBeGreaterThan(0);
+    for (const address of elsewhere) {
+        expect([address, await tcpConnect(address, hostPort)]).toEqual([address, "ECONNREFUSED"]);
+    }
+    expect(await tcpConnect("127.0.0.1", hostPort)).toBe("accepted");
+}, 120000);
+
+test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once while a client container with the auth user's own files runs the OAuth flow, and none of its commands fails; both generations get in; the data stays", async () => {
     expect(deployed.outputs.previousCredentialGeneration).toBeNull();
-    expect((await cli("mcp-admin", ["SET", "molis:config:rotation-probe", "kept"])).stdout.trim()).toBe("OK");
+    expect((await cli("auth", ["SET", "oauth:client:rotation-probe", "kept"])).stdout.trim()).toBe("OK");
 
     const exporterBefore = await exporterId();
-    const { before, ride, died, healthy } = await rotateUnderLoad(deployed);
+    const { before, ride, died, healthy } = await rotateUnderLoad(deployed, { user: "auth", flow: "oauth" });
     const { outputs, info } = deployed;
     expect(info.Id).not.toBe(before.id);
     expect(info.State.Health?.Status).toBe("healthy");
     expect(died).toBeDefined();
     expect(healthy).toBeDefined();
-    // What a client saw: failures only inside the interruption, and every command after it succeeds.
-    const { failures } = clientStall(ride);
-    for (const failure of failures) {
-        expect(failure.done).toBeGreaterThanOrEqual(Number(died));
-        expect(failure.issued).toBeLessThanOrEqual(Number(healthy));
-    }
+    // What the gateway's client saw: it waited through the interruption, and no round of its flow failed.
+    expect(clientStall(ride).failures).toEqual([]);
     const after = ride.filter((r) => r.issued > Number(healthy));
     expect(after.length).toBeGreaterThan(5);
-    expect(after.every((r) => r.ok)).toBe(true);
 
     // Both generations get in: the new one (current outputs) and the old one (previous outputs).
     expect(outputs.credentialGeneration).toBe(2);
@@ -85,11 +166,10 @@ test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once; a client con
     expect(outputs.previousPasswords).toEqual(before.outputs.passwords);
     expect(outputs.passwords).not.toEqual(before.outputs.passwords);
     expect(outputs.clientCertPems).not.toEqual(before.outputs.clientCertPems);
-    await client.remove();
-    client = await ValkeyClient.start(deployed.docker, credentialsOf(outputs), ACL_USER_NAMES, TEST_STACK);
-    const previous = await ValkeyClient.start(deployed.docker, credentialsOf(before.outputs), ACL_USER_NAMES, TEST_STACK);
+    await restartClient();
+    const previous = await ValkeyClient.start(deployed.docker, credentialsOf(before.outputs), users(), TEST_STACK);
     try {
-        for (const user of ACL_USER_NAMES) {
+        for (const user of users()) {
             expect([user, "current", await client.getsIn(user)]).toEqual([user, "current", "in"]);
             expect([user, "previous", await previous.getsIn(user)]).toEqual([user, "previous", "in"]);
         }
@@ -97,7 +177,10 @@ test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once; a client con
         await previous.remove();
     }
     await expectExporterRotated(exporterBefore);
-    expect((await cli("mcp-admin", ["GET", "molis:config:rotation-probe"])).stdout.trim()).toBe("kept");
+    expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
+    // The rider's last round (rounds are numbered from 0, one log line each) is all there.
+    const last = oauthRoundKeys(`ride-${ride.length - 1}`);
+    expect(Number((await cli("auth", ["EXISTS", ...last])).stdout.trim())).toBe(last.length);
 }, 300000);
 
 test("R10.2 credentialGeneration 3: generation 1 is refused, generations 2 and 3 get in", async () => {
@@ -112,19 +195,78 @@ test("R10.2 credentialGeneration 3: generation 1 is refused, generations 2 and 3
     await deployed.stack.setConfig("credentialGeneration", "3");
     await deployed.up();
     expect(deployed.outputs.previousPasswords).toEqual(generation2.passwords);
-    await client.remove();
-    client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ACL_USER_NAMES, TEST_STACK);
-    const second = await ValkeyClient.start(deployed.docker, credentialsOf(generation2), ["mcp-agent"], TEST_STACK);
-    const first = await ValkeyClient.start(deployed.docker, credentialsOf(generation1), ["mcp-agent"], TEST_STACK);
+    await restartClient();
+    const second = await ValkeyClient.start(deployed.docker, credentialsOf(generation2), ["auth"], TEST_STACK);
+    const first = await ValkeyClient.start(deployed.docker, credentialsOf(generation1), ["auth"], TEST_STACK);
     try {
-        expect((await cli("mcp-agent", ["PING"])).stdout.trim()).toBe("PONG");
-        expect((await second.cli("mcp-agent", ["PING"])).stdout.trim()).toBe("PONG");
-        const refused = await first.cli("mcp-agent", ["PING"]);
+        expect((await cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
+        expect((await second.cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
+        const refused = await first.cli("auth", ["PING"]);
         expect(`${refused.stdout}${refused.stderr}`).toMatch(/WRONGPASS|invalid username-password/);
     } finally {
         await second.remove();
         await first.remove();
     }
     await expectExporterRotated(exporterBefore);
-    expect((await cli("mcp-admin", ["GET", "molis:config:rotation-probe"])).stdout.trim()).toBe("kept");
+    expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
+}, 300000);
+
+test("R10.3 R10.4 npm run backup lists the gateway's user in its manifest; npm run restore brings back the gateway's keys as they were, tokens with their TTLs", async () => {
+    const backupFile = join(work, "oauth.backup");
+    const keysBefore = await keyCount();
+    const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", backupFile], deployed.stack.env());
+    expect([result.code, result.stderr]).toEqual([0, ""]);
+    const manifest = JSON.parse((await readTar(backupFile)).get("molis-backup.json")!.toString("utf8")) as {
+        users: string[];
+        keyCount: number;
+    };
+    expect(manifest.users).toEqual(["auth"]);
+    expect(manifest.keyCount).toBe(keysBefore);
+
+    // After the backup: a token revoked, another issued. The restore undoes both.
+    expect((await cli("auth", ["DEL", "oauth:token:jhost"])).stdout.trim()).toBe("1");
+    expect((await cli("auth", ["SET", "oauth:token:after-backup", "{}", "EX", "3600"])).stdout.trim()).toBe("OK");
+    const restored = await runCommand("restore", ["--stack", TEST_STACK, "--in", backupFile], deployed.stack.env());
+    expect([restored.code, restored.stderr]).toEqual([0, ""]);
+    expect(restored.stdout).not.toMatch(/^note:/m);
+    expect(restored.stdout).toMatch(new RegExp(`restored: Valkey is healthy with ${keysBefore} keys \\(the backup had ${keysBefore}\\)`));
+    await deployed.refresh();
+    await restartClient();
+    expect(await keyCount()).toBe(keysBefore);
+    expect(Number((await cli("auth", ["EXISTS", ...oauthRoundKeys("host")])).stdout.trim())).toBe(oauthRoundKeys("host").length);
+    expect((await cli("auth", ["EXISTS", "oauth:token:after-backup"])).stdout.trim()).toBe("0");
+    const ttl = Number((await cli("auth", ["TTL", "oauth:refresh:rhost"])).stdout.trim());
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(86400);
+    expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
+}, 300000);
+
+test("R3 a user added by pulumi up gets in with its own credentials and only its grant; removed by the next, it is refused, and no key is lost", async () => {
+    const oauthUsers = OAUTH.users as object[];
+    const audit = { name: "audit", job: "reads client registrations", commands: ["get", "exists"], keys: { readOnly: ["oauth:client:*"] } };
+    const keysBefore = await keyCount();
+    const before = deployed.info.Id;
+    await deployed.stack.setConfig("users", [...oauthUsers, audit]);
+    await deployed.up();
+    expect(deployed.info.Id).not.toBe(before);
+    expect(users().sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
+    await restartClient();
+    expect((await cli("audit", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
+    expect((await cli("audit", ["SET", "oauth:client:rotation-probe", "x"])).stdout).toMatch(/NOPERM/);
+    expect((await cli("audit", ["GET", "oauth:refresh:rhost"])).stdout).toMatch(/NOPERM/);
+    expect((await cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
+    const removed = client;
+    client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["auth", "healthcheck"], TEST_STACK);
+    try {
+        await deployed.stack.setConfig("users", oauthUsers);
+        await deployed.up();
+        expect(users().sort()).toEqual(["auth", "healthcheck", "metrics"]);
+        // The removed user's own files and password, as its service still holds them.
+        const refused = await removed.cli("audit", ["GET", "oauth:client:rotation-probe"]);
+        expect(`${refused.stdout}${refused.stderr}`).toMatch(/WRONGPASS|invalid username-password/);
+    } finally {
+        await removed.remove();
+    }
+    expect(await keyCount()).toBe(keysBefore);
+    expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);

@@ -1,30 +1,36 @@
 /**
  * Scaling through `pulumi up` (R13.8): a single node with data becomes a replicated set that has
  * the data, and back to a single node that still has it; a `pulumi preview` of the set lists what
- * it would add and creates nothing.
+ * it would add and creates nothing. The stack serves the OAuth gateway's example users
+ * (examples/mcp-oauth-gateway/), not the Molis ones: its `auth` user writes the data, asks the
+ * Sentinels for the primary, and after a failover writes on the new primary (R3, R13.5).
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
+import { pollFor } from "../../lib/poll";
 import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { DeployedSet } from "../../harness/deployed/replicatedSet";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { exampleConfig } from "../../harness/examples";
 
 const TEST_STACK = "scaling-test";
 const CONFIG = {
+    users: exampleConfig("mcp-oauth-gateway/Pulumi.oauth.yaml").users as object,
     imageName: "molis-valkey-scaling",
     networkName: "molis-scaling-bridge",
     networkSubnet: "10.30.14.0/24",
     dataVolumeName: "molis-scaling-data",
 };
 const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
-const KEYS = Array.from({ length: 20 }, (_, i) => `molis:blocked:scale-${i}`);
+const KEYS = Array.from({ length: 20 }, (_, i) => `oauth:client:scale-${i}`);
 
 let deployed: DeployedStack;
 
-/** How many of KEYS the node at `host` holds, asked as mcp-admin from a client container on the network. */
-async function keysOn(host: string): Promise<number> {
-    const client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["mcp-admin"], TEST_STACK);
+/** How many of `keys` the node at `host` holds, asked as auth from a client container on the network. */
+async function keysOn(host: string, keys = KEYS): Promise<number> {
+    const client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["auth"], TEST_STACK);
     try {
-        return Number((await client.cli("mcp-admin", ["EXISTS", ...KEYS], { host })).stdout.trim());
+        return Number((await client.cli("auth", ["EXISTS", ...keys], { host })).stdout.trim());
     } finally {
         await client.remove();
     }
@@ -32,10 +38,10 @@ async function keysOn(host: string): Promise<number> {
 
 /** The node the Sentinels name the primary, as `host`. */
 async function primaryHost(): Promise<string> {
-    const client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["mcp-admin"], TEST_STACK);
+    const client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["auth"], TEST_STACK);
     try {
         const [host, port] = (deployed.outputs.sentinelEndpoints as string[])[0].split(":");
-        const answer = await client.cli("mcp-admin", ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", String(deployed.outputs.primaryName)], {
+        const answer = await client.cli("auth", ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", String(deployed.outputs.primaryName)], {
             host,
             port: Number(port),
         });
@@ -48,10 +54,10 @@ async function primaryHost(): Promise<string> {
 beforeAll(async () => {
     deployed = await DeployedStack.create(TEST_STACK, CONFIG, VOLUMES);
     await deployed.up();
-    const client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["mcp-agent"], TEST_STACK);
+    const client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["auth"], TEST_STACK);
     try {
         for (const key of KEYS) {
-            expect((await client.cli("mcp-agent", ["SETNX", key, "{}"])).stdout.trim()).toBe("1");
+            expect((await client.cli("auth", ["SET", key, "{}", "NX"])).stdout.trim()).toBe("OK");
         }
     } finally {
         await client.remove();
@@ -90,10 +96,43 @@ test("R13.8 replicas 0 to 2: the single node becomes the set's first node with i
     }
 }, 900000);
 
-test("R13.8 replicas 2 to 0: a single node again, healthy, with the data", async () => {
+test("R3 R13.5 the primary stopped: its supervisor hands over, and the gateway's own user finds the new primary through the Sentinels and writes there, every key with it", async () => {
+    const set = new DeployedSet(deployed, TEST_STACK, "auth");
+    await set.startClient();
+    try {
+        const before = await set.primaryContainer();
+        await before.stop();
+        await pollFor(
+            "another primary named by the Sentinels",
+            60000,
+            async () => ((await set.namedPrimary())?.id ?? before.id) !== before.id,
+        );
+        await before.start();
+        await set.waitHealthy(180000);
+        const host = await primaryHost();
+        expect(host).not.toBe("valkey-0");
+        // Until a replica of the new primary acknowledges, it refuses writes (NOREPLICAS): try again.
+        const answer = await pollFor(
+            "a write on the new primary",
+            30000,
+            async () => {
+                const reply = (await set.client.cli("auth", ["SET", "oauth:client:after-failover", "{}"], { host })).stdout.trim();
+                return reply.startsWith("NOREPLICAS") ? undefined : reply;
+            },
+            200,
+        );
+        expect(answer).toBe("OK");
+        expect(await keysOn(host, [...KEYS, "oauth:client:after-failover"])).toBe(KEYS.length + 1);
+        expect((await set.client.cli("auth", ["GET", "molis:config:rules"], { host })).stdout).toMatch(/NOPERM/);
+    } finally {
+        await set.client?.remove();
+    }
+}, 600000);
+
+test("R13.8 replicas 2 to 0 with another node primary: a single node again, healthy, with the data, the write made after the failover too", async () => {
     await deployed.stack.setConfig("replicas", "0");
     await deployed.up();
     expect(deployed.outputs.replicas).toBe(0);
     expect(deployed.info.State.Health?.Status).toBe("healthy");
-    expect(await keysOn("valkey")).toBe(KEYS.length);
+    expect(await keysOn("valkey", [...KEYS, "oauth:client:after-failover"])).toBe(KEYS.length + 1);
 }, 900000);
