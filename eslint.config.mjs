@@ -4,7 +4,7 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "dist/", "bin/", ".build/", ".local/", "coverage/"] },
+    { ignores: ["node_modules/", "dist/", "pkg/", "bin/", ".build/", ".local/", "coverage/"] },
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts"],

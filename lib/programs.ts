@@ -6,17 +6,27 @@
  * dist/ for the real-server suite and the benchmark.
  */
 import { buildSync } from "esbuild";
+import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
 import { IMAGE_PATHS } from "../valkey/contract";
 
 const ROOT = join(__dirname, "..");
 
+/**
+ * A program's entry: its TypeScript source in a checkout, or the JavaScript tsc made of it in the
+ * package (pkg/, which ships no .ts): the image is built from what is there, never from a checkout.
+ */
+function programEntry(...path: string[]): string {
+    const source = join(ROOT, ...path);
+    return existsSync(`${source}.ts`) ? `${source}.ts` : `${source}.js`;
+}
+
 /** Each program's entry point, by its file name in the image. */
 export const PROGRAMS: Record<string, string> = {
-    [basename(IMAGE_PATHS.healthCheck)]: join(ROOT, "healthcheck", "valkey-health.ts"),
-    [basename(IMAGE_PATHS.gate)]: join(ROOT, "healthcheck", "gate.ts"),
-    [basename(IMAGE_PATHS.nodeSupervisor)]: join(ROOT, "supervisor", "node.ts"),
-    [basename(IMAGE_PATHS.sentinelSupervisor)]: join(ROOT, "supervisor", "sentinel.ts"),
+    [basename(IMAGE_PATHS.healthCheck)]: programEntry("healthcheck", "valkey-health"),
+    [basename(IMAGE_PATHS.gate)]: programEntry("healthcheck", "gate"),
+    [basename(IMAGE_PATHS.nodeSupervisor)]: programEntry("supervisor", "node"),
+    [basename(IMAGE_PATHS.sentinelSupervisor)]: programEntry("supervisor", "sentinel"),
 };
 
 /** Node version the bundles target: the oldest the images ship (Debian bookworm: 18). */

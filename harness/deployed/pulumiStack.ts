@@ -263,9 +263,23 @@ export class PulumiStack {
     /** `pulumi stack rm` (after destroy) and the backend folder. */
     async remove(): Promise<void> {
         await this.run(["stack", "rm", "--yes", "--force"]);
+        this.forgetBackend();
+    }
+
+    /**
+     * An empty backend folder with the passphrase, for a project other than this one (a program
+     * that installs the package) whose stack is made with `stack init` in its own folder.
+     */
+    prepareBackend(): void {
         rmSync(this.backendDir, { recursive: true, force: true });
-        // The folder of all test stacks goes with the last one (another suite's stack keeps it).
-        if (readdirSync(STACKS_DIR).length === 0) {
+        mkdirSync(this.backendDir, { recursive: true, mode: 0o700 });
+        writeFileSync(this.passphraseFile, this.passphrase, { mode: 0o600 });
+    }
+
+    /** Removes the backend folder; the folder of all test stacks goes with the last one (another suite's stack keeps it). */
+    forgetBackend(): void {
+        rmSync(this.backendDir, { recursive: true, force: true });
+        if (existsSync(STACKS_DIR) && readdirSync(STACKS_DIR).length === 0) {
             rmSync(STACKS_DIR, { recursive: true, force: true });
         }
     }

@@ -1,0 +1,96 @@
+/**
+ * Another team's Pulumi program that installs this repository as a package: `npm pack` of the
+ * checkout, and a project in a folder of its own outside the checkout (its own package.json,
+ * Pulumi.yaml, tsconfig.json and program, its own node_modules with the tarball installed), run
+ * by the engine build with a file backend of its own. Nothing of it imports from the checkout.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { PulumiStack, RunResult } from "./pulumiStack";
+
+const ROOT = join(__dirname, "..", "..");
+const run = promisify(execFile);
+
+/** The version of a package this checkout has installed: the consumer pins the same (the engine build's plugins match them). */
+function installedVersion(name: string): string {
+    return (JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+}
+
+export class PackageConsumer {
+    private constructor(
+        /** The consumer's project folder. */
+        readonly dir: string,
+        /** The tarball `npm pack` made. */
+        readonly tarball: string,
+        /** Its stack: backend, passphrase and the engine's environment (its project is the consumer's). */
+        readonly stack: PulumiStack,
+    ) {}
+
+    /**
+     * Packs the checkout (prepack builds pkg/), writes the consumer project with `program` as its
+     * index.ts, installs its dependencies, and creates its stack.
+     */
+    static async create(stackName: string, program: string): Promise<PackageConsumer> {
+        const dir = mkdtempSync(join(tmpdir(), "molis-consumer-"));
+        try {
+            return await PackageConsumer.write(dir, stackName, program);
+        } catch (error) {
+            rmSync(dir, { recursive: true, force: true });
+            throw error;
+        }
+    }
+
+    private static async write(dir: string, stackName: string, program: string): Promise<PackageConsumer> {
+        // prepack prints what it built on stdout too: the tarball is the one file npm pack writes there.
+        await run("npm", ["pack", "--pack-destination", dir], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+        const tarball = join(dir, readdirSync(dir).find((name) => name.endsWith(".tgz")) as string);
+        const pinned = ["@pulumi/pulumi", "@pulumi/docker", "@pulumi/tls", "@pulumi/random", "typescript", "ts-node", "@types/node"];
+        writeFileSync(
+            join(dir, "package.json"),
+            `${JSON.stringify(
+                {
+                    name: "valkey-consumer",
+                    private: true,
+                    main: "index.ts",
+                    dependencies: {
+                        "molis-valkey": `file:${tarball}`,
+                        ...Object.fromEntries(pinned.map((name) => [name, installedVersion(name)])),
+                    },
+                },
+                null,
+                2,
+            )}\n`,
+        );
+        writeFileSync(join(dir, "Pulumi.yaml"), "name: valkey-consumer\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+        writeFileSync(
+            join(dir, "tsconfig.json"),
+            `${JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true } })}\n`,
+        );
+        writeFileSync(join(dir, "index.ts"), program);
+        await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+        const stack = new PulumiStack(stackName, {});
+        const consumer = new PackageConsumer(dir, tarball, stack);
+        stack.prepareBackend();
+        const init = await consumer.pulumi(["stack", "init"]);
+        if (init.code !== 0) {
+            throw new Error(`pulumi stack init of the consumer failed:\n${init.stdout}\n${init.stderr}`);
+        }
+        return consumer;
+    }
+
+    /** A pulumi command for the consumer's stack, in its folder. */
+    pulumi(args: string[], timeoutMs?: number): Promise<RunResult> {
+        return this.stack.run(args, timeoutMs, { cwd: this.dir });
+    }
+
+    /** Removes the stack (destroying what it deployed first), its backend and the consumer's folder. */
+    async remove(): Promise<void> {
+        await this.pulumi(["destroy", "--yes", "--skip-preview"]);
+        await this.pulumi(["stack", "rm", "--yes", "--force"]);
+        this.stack.forgetBackend();
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+}
