@@ -42,6 +42,8 @@ export interface SentinelAccess {
     username: string;
     password: string;
     tls: ConnectionOptions;
+    /** Read before each reconnection of a watcher: the password and TLS material as they are now (replaced files). */
+    refresh?: () => Pick<SentinelAccess, "password" | "tls">;
 }
 
 /**
@@ -50,7 +52,8 @@ export interface SentinelAccess {
  * Sentinels again. ioredis's own `failoverDetector` does the same, but an announcement that lands
  * while the client is reconnecting aborts that reconnection and ends the client for good
  * ("Connection is closed"). This drops only a connection that is up, or, once it is up, one that
- * was being made before the announcement. It stops when the client ends.
+ * was being made before the announcement. It stops when the client ends. With `access.refresh`,
+ * each watcher's reconnection logs in with what it returns (the files as they are after a rotation).
  */
 export function followFailovers(client: Redis, access: SentinelAccess): () => void {
     let connectingSince = 0;
@@ -76,6 +79,16 @@ export function followFailovers(client: Redis, access: SentinelAccess): () => vo
             ...RIDE_THROUGH_OPTIONS,
         });
         watcher.on("error", () => undefined);
+        const { refresh } = access;
+        if (refresh !== undefined) {
+            watcher.on("reconnecting", () => {
+                try {
+                    Object.assign(watcher.options, refresh());
+                } catch {
+                    // Unreadable files: it tries again with what it had, the client reports the error.
+                }
+            });
+        }
         watcher.subscribe("+switch-master").catch(() => undefined);
         watcher.on("message", (_channel: string, message: string) => {
             // Every Sentinel announces the same switch: act once.

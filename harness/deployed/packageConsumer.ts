@@ -31,19 +31,19 @@ export class PackageConsumer {
 
     /**
      * Packs the checkout (prepack builds pkg/), writes the consumer project with `program` as its
-     * index.ts, installs its dependencies, and creates its stack.
+     * index.ts (and `files` beside it), installs its dependencies, and creates its stack.
      */
-    static async create(stackName: string, program: string): Promise<PackageConsumer> {
+    static async create(stackName: string, program: string, files: Record<string, string> = {}): Promise<PackageConsumer> {
         const dir = mkdtempSync(join(tmpdir(), "molis-consumer-"));
         try {
-            return await PackageConsumer.write(dir, stackName, program);
+            return await PackageConsumer.write(dir, stackName, { ...files, "index.ts": program });
         } catch (error) {
             rmSync(dir, { recursive: true, force: true });
             throw error;
         }
     }
 
-    private static async write(dir: string, stackName: string, program: string): Promise<PackageConsumer> {
+    private static async write(dir: string, stackName: string, files: Record<string, string>): Promise<PackageConsumer> {
         // prepack prints what it built on stdout too: the tarball is the one file npm pack writes there.
         await run("npm", ["pack", "--pack-destination", dir], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
         const tarball = join(dir, readdirSync(dir).find((name) => name.endsWith(".tgz")) as string);
@@ -69,7 +69,9 @@ export class PackageConsumer {
             join(dir, "tsconfig.json"),
             `${JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true } })}\n`,
         );
-        writeFileSync(join(dir, "index.ts"), program);
+        for (const [name, content] of Object.entries(files)) {
+            writeFileSync(join(dir, name), content);
+        }
         await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
         const stack = new PulumiStack(stackName, {});
         const consumer = new PackageConsumer(dir, tarball, stack);

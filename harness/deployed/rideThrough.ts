@@ -1,33 +1,20 @@
 /**
  * A gateway-like client for the deployed-stack suite, bundled with esbuild and run with node inside a
- * client container: connects as RIDE_USER with the files under /tmp/client and README's reconnect
- * settings (lib/clientOptions.ts) and, every 100 ms until /tmp/client/stop exists, runs one unit of
+ * client container: connects as RIDE_USER with the files under /tmp/client through the package's
+ * client (lib/client.ts: README's reconnect settings) and, every 100 ms until /tmp/client/stop exists, runs one unit of
  * RIDE_FLOW's work: `approval` (the default) writes a Molis approval, `oauth` runs one round of the
  * OAuth gateway's flow (harness/oauthFlow.ts). It prints one JSON line per unit: when it was issued,
  * when it finished, and whether it succeeded.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { existsSync, readFileSync } from "node:fs";
-import Redis from "ioredis";
-import { RIDE_THROUGH_OPTIONS } from "../../lib/clientOptions";
+import { existsSync } from "node:fs";
+import { createValkeyClient } from "../../lib/client";
 import { oauthRound } from "../oauthFlow";
 
 const user = process.env.RIDE_USER ?? "mcp-agent";
 const flow = process.env.RIDE_FLOW ?? "approval";
 const files = "/tmp/client";
-const valkey = new Redis({
-    host: "valkey",
-    port: 6379,
-    username: user,
-    password: readFileSync(`${files}/${user}.password`, "utf8").trim(),
-    tls: {
-        ca: readFileSync(`${files}/ca.crt`),
-        cert: readFileSync(`${files}/${user}.crt`),
-        key: readFileSync(`${files}/${user}.key`),
-        minVersion: "TLSv1.2",
-    },
-    ...RIDE_THROUGH_OPTIONS,
-});
+const valkey = createValkeyClient({ user, secretsDir: files, host: "valkey", port: 6379 });
 // Connection errors while Valkey is away are expected; each command reports its own outcome.
 valkey.on("error", () => undefined);
 

@@ -6,22 +6,21 @@
  * SENTINELS (host:port, separated by commas) and PRIMARY_NAME come from the environment.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { sentinelClient, startWriter, writerOutcome } from "../setWriter";
+import { existsSync, writeFileSync } from "node:fs";
+import { createValkeyClient } from "../../lib/client";
+import { startWriter, writerOutcome } from "../setWriter";
 
 const files = "/tmp/client";
 const sentinels = (process.env.SENTINELS ?? "").split(",").map((endpoint) => {
     const [host, port] = endpoint.split(":");
     return { host, port: Number(port) };
 });
-const clientAs = (user: string) =>
-    sentinelClient({
-        sentinels,
-        primaryName: process.env.PRIMARY_NAME ?? "molis",
-        username: user,
-        password: readFileSync(`${files}/${user}.password`, "utf8").trim(),
-        tls: { ca: readFileSync(`${files}/ca.crt`), cert: readFileSync(`${files}/${user}.crt`), key: readFileSync(`${files}/${user}.key`) },
-    });
+/** The package's client (lib/client.ts), as a service would make it from its mounted files. */
+const clientAs = (user: string) => {
+    const client = createValkeyClient({ user, secretsDir: files, sentinels, primaryName: process.env.PRIMARY_NAME ?? "molis" });
+    client.on("error", () => undefined);
+    return client;
+};
 
 async function main(): Promise<void> {
     const writerClient = clientAs("mcp-agent");

@@ -30,10 +30,18 @@ export const endpoint = store.endpoint;
 export const passwords = store.passwords;
 `;
 
+/** A service of the consumer's: the package's client module, made from its mounted files and VALKEY_* variables. */
+const SERVICE = `import { connectionFromEnv, createValkeyClient } from "molis-valkey/client";
+
+const valkey = createValkeyClient(connectionFromEnv());
+valkey.on("error", (error: Error) => console.warn(\`valkey: \${error.message}\`));
+export default valkey;
+`;
+
 let consumer: PackageConsumer;
 
 beforeAll(async () => {
-    consumer = await PackageConsumer.create("package-test", CONSUMER);
+    consumer = await PackageConsumer.create("package-test", CONSUMER, { "service.ts": SERVICE });
 }, 600000);
 
 afterAll(async () => {
@@ -48,6 +56,8 @@ test("R16.1 npm pack holds the compiled component, its declarations and the expo
             "package/README.md",
             "package/pkg/components/index.js",
             "package/pkg/components/index.d.ts",
+            "package/pkg/lib/client.js",
+            "package/pkg/lib/client.d.ts",
             "package/pkg/healthcheck/valkey-health.js",
             "package/pkg/supervisor/node.js",
             "package/pkg/settings/commandTable.json",
@@ -59,11 +69,21 @@ test("R16.1 npm pack holds the compiled component, its declarations and the expo
     expect(listed.filter((path) => /^package\/(pkg\/)?(tests|harness|bench|tools|commands|engine)\//.test(path))).toEqual([]);
 });
 
-test("R16.1 a program outside the checkout installs the package (a copy, not a link), type-checks against its declarations, and pulumi preview plans a ValkeyStack from it", async () => {
+test("R16.1 a program outside the checkout installs the package (a copy, not a link), type-checks its program and a service against the declarations, loads the client module without Pulumi, and pulumi preview plans a ValkeyStack from it", async () => {
     const installed = join(consumer.dir, "node_modules", "molis-valkey");
     expect(lstatSync(installed).isSymbolicLink()).toBe(false);
-    // The consumer's own TypeScript, strict, against the package's .d.ts files.
+    // The consumer's own TypeScript (its program and its service), strict, against the package's .d.ts files.
     execFileSync(join(consumer.dir, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", consumer.dir], { encoding: "utf8" });
+    // The client module loads in a service without Pulumi.
+    const loaded = execFileSync(
+        "node",
+        [
+            "-e",
+            "const c = require('molis-valkey/client'); console.log(typeof c.createValkeyClient, Object.keys(require.cache).some((p) => p.includes('@pulumi')))",
+        ],
+        { cwd: consumer.dir, encoding: "utf8" },
+    );
+    expect(loaded.trim()).toBe("function false");
 
     const preview = await consumer.pulumi(["preview", "--json"]);
     expect([preview.code, preview.stderr]).toEqual([0, ""]);
