@@ -2,7 +2,9 @@
  * The package's client module (lib/client.ts): where a service finds the store and its files, from
  * VALKEY_* variables; every problem named at once with the variable, the value and the fix.
  */
-import { connectionFromEnv, ConnectionError } from "../../lib/client";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CONNECTION_ENV, connectionFromEnv, ConnectionError } from "../../lib/client";
 
 test("R16.1 a single node from VALKEY_USER and VALKEY_HOST, the port and the folder defaulted", () => {
     expect(connectionFromEnv({ VALKEY_USER: "auth", VALKEY_HOST: "valkey" })).toEqual({
@@ -48,4 +50,10 @@ test.each([
 ])("R16.1 bad connection settings %p are refused, each named with its fix", (env, message) => {
     expect(() => connectionFromEnv(env)).toThrow(ConnectionError);
     expect(() => connectionFromEnv(env)).toThrow(message);
+});
+
+test("R16.1 README's table of the client module's variables lists exactly the ones connectionFromEnv reads", () => {
+    const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("**With the package's client module**"), readme.indexOf("**Without it**"));
+    expect([...section.matchAll(/^\| `(VALKEY_\w+)`/gm)].map((match) => match[1])).toEqual(Object.keys(CONNECTION_ENV));
 });
