@@ -66,25 +66,48 @@ export interface ContainerRefs {
     labels: Labels;
 }
 
+/** What a seeding container runs, as whom, and where its files and volume go. */
+export interface SeedSpec {
+    /** `uid:gid` it runs as; the image's valkey user when not given. */
+    user?: string;
+    entrypoints: string[];
+    /** Where the volume it fills is mounted. */
+    mountPath: string;
+    /** Where the engine puts each file's upload. */
+    uploadPath: (file: string) => string;
+}
+
+/** A member's seeding: the image's script, as the valkey user, the uploads straight into its secrets volume. */
+const MEMBER_SEED: SeedSpec = {
+    entrypoints: ["/bin/sh", IMAGE_PATHS.seedScript],
+    mountPath: SECRETS_DIR,
+    uploadPath: (file) => `${SECRETS_DIR}/${file}`,
+};
+
 /**
- * The short-lived seeding container: receives the secret files as uploads into the secrets volume
- * (the engine refuses uploads into a read-only container), rewrites them as the valkey user's own
- * with their final modes, and exits. No network, no capability; its root stays writable only
- * because the engine's upload needs it.
+ * The short-lived seeding container: receives the secret files as uploads (by default into the
+ * secrets volume; the engine refuses uploads into a read-only container), rewrites them as the
+ * owner's own with their final modes, and exits. No network, no capability; its root stays
+ * writable only because the engine's upload needs it.
  */
-export function seedContainerArgs(refs: ContainerRefs, files: Record<string, pulumi.Input<string>>): docker.ContainerArgs {
+export function seedContainerArgs(
+    refs: ContainerRefs,
+    files: Record<string, pulumi.Input<string>>,
+    spec: SeedSpec = MEMBER_SEED,
+): docker.ContainerArgs {
     return {
         ...LEAST_PRIVILEGE,
+        ...(spec.user === undefined ? {} : { user: spec.user }),
         image: refs.image,
-        entrypoints: ["/bin/sh", IMAGE_PATHS.seedScript],
+        entrypoints: spec.entrypoints,
         networkMode: "none",
         memory: 64,
         // No swap: the secrets it handles never reach a swap device. Stated, not left to the engine's
         // default (twice the memory), also so that the provider reads back what the program says.
         memorySwap: 64,
-        volumes: [{ volumeName: refs.secretsVolume, containerPath: SECRETS_DIR }],
+        volumes: [{ volumeName: refs.secretsVolume, containerPath: spec.mountPath }],
         uploads: Object.entries(files).map(([file, content]) => ({
-            file: `${SECRETS_DIR}/${file}`,
+            file: spec.uploadPath(file),
             content: pulumi.secret(content),
             permissions: "0644",
         })),

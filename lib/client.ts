@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ConnectionOptions } from "node:tls";
 import Redis from "ioredis";
+import { CLIENT_SECRETS_DIR } from "../valkey/clientFiles";
 import { followFailovers, RIDE_THROUGH_OPTIONS, SENTINEL_CLIENT_OPTIONS } from "./clientOptions";
 
 export interface ValkeyConnection {
@@ -36,7 +37,7 @@ export class ConnectionError extends Error {}
 /** The environment variables connectionFromEnv reads, with what each holds. */
 export const CONNECTION_ENV = {
     VALKEY_USER: "the service user (required)",
-    VALKEY_SECRETS_DIR: "the folder with ca.crt, <user>.crt, <user>.key and <user>.password (default /run/secrets/valkey)",
+    VALKEY_SECRETS_DIR: `the folder with ca.crt, <user>.crt, <user>.key and <user>.password (default ${CLIENT_SECRETS_DIR})`,
     VALKEY_HOST: "a single node's host name (the host output)",
     VALKEY_PORT: "a single node's TLS port (the port output; default 6379)",
     VALKEY_SENTINELS: "a replicated set's Sentinels, host:port,host:port (the sentinelEndpoints output)",
@@ -57,7 +58,7 @@ export function connectionFromEnv(env: NodeJS.ProcessEnv = process.env): ValkeyC
         }
         return n;
     };
-    const connection: ValkeyConnection = { user, secretsDir: env.VALKEY_SECRETS_DIR || "/run/secrets/valkey" };
+    const connection: ValkeyConnection = { user, secretsDir: env.VALKEY_SECRETS_DIR || CLIENT_SECRETS_DIR };
     if (env.VALKEY_SENTINELS) {
         connection.sentinels = env.VALKEY_SENTINELS.split(",").map((endpoint) => {
             const [host, p] = endpoint.trim().split(":");

@@ -52,7 +52,8 @@ const REFUSED_BY_NAME: Record<string, string> = {
     slaveof: "it makes the server a replica of another",
 };
 
-const USER_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** What a service user's name may be: it names ACL users, files and outputs. */
+export const USER_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const PATTERN = /^[^\s~%&()]+$/;
 
 /** What is wrong with the users (each line names the user, the value and the fix), and what is risky. */

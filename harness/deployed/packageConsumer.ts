@@ -5,11 +5,11 @@
  * by the engine build with a file backend of its own. Nothing of it imports from the checkout.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { PulumiStack, RunResult } from "./pulumiStack";
+import { expectSuccess, PulumiStack, RunResult } from "./pulumiStack";
 
 const ROOT = join(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -20,6 +20,9 @@ function installedVersion(name: string): string {
 }
 
 export class PackageConsumer {
+    /** Stacks of further projects in sub-folders (`addProject`), removed with the consumer: folder by stack name. */
+    private readonly projects = new Map<string, string>();
+
     private constructor(
         /** The consumer's project folder. */
         readonly dir: string,
@@ -35,6 +38,8 @@ export class PackageConsumer {
      */
     static async create(stackName: string, program: string, files: Record<string, string> = {}): Promise<PackageConsumer> {
         const dir = mkdtempSync(join(tmpdir(), "molis-consumer-"));
+        // Its containers may run the consumer's own code from this folder, as another uid.
+        chmodSync(dir, 0o755);
         try {
             return await PackageConsumer.write(dir, stackName, { ...files, "index.ts": program });
         } catch (error) {
@@ -88,8 +93,49 @@ export class PackageConsumer {
         return this.stack.run(args, timeoutMs, { cwd: this.dir });
     }
 
-    /** Removes the stack (destroying what it deployed first), its backend and the consumer's folder. */
+    /** `pulumi up`, which must succeed; the stack's outputs after it. */
+    async up(): Promise<Record<string, unknown>> {
+        const result = await this.pulumi(["up", "--yes", "--skip-preview"]);
+        expectSuccess(result);
+        return JSON.parse((await this.pulumi(["stack", "output", "--show-secrets", "--json"])).stdout) as Record<string, unknown>;
+    }
+
+    /**
+     * A second project of the consumer in `dir/<folder>` (its own Pulumi.yaml, naming `index.ts` as its
+     * program; the consumer's node_modules serve it), with a stack `stackName` on the same backend,
+     * so that it may reference the first stack (`organization/valkey-consumer/<stack>`).
+     */
+    async addProject(folder: string, stackName: string, program: string, files: Record<string, string> = {}): Promise<void> {
+        const dir = join(this.dir, folder);
+        mkdirSync(dir, { mode: 0o755 });
+        writeFileSync(
+            join(dir, "Pulumi.yaml"),
+            `name: valkey-${folder}\nmain: index.ts\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n`,
+        );
+        for (const [name, content] of Object.entries({ ...files, "index.ts": program })) {
+            writeFileSync(join(dir, name), content);
+        }
+        // The engine build's language host looks for the program's packages in its own folder.
+        symlinkSync(join(this.dir, "node_modules"), join(dir, "node_modules"));
+        this.projects.set(stackName, dir);
+        const init = await this.projectPulumi(stackName, ["stack", "init", stackName]);
+        if (init.code !== 0) {
+            throw new Error(`pulumi stack init of ${stackName} failed:\n${init.stdout}\n${init.stderr}`);
+        }
+    }
+
+    /** A pulumi command for a stack of addProject, in its folder. */
+    projectPulumi(stackName: string, args: string[], timeoutMs?: number): Promise<RunResult> {
+        const withStack = args[0] === "stack" && args[1] === "init" ? args : ["--stack", stackName, ...args];
+        return this.stack.run(withStack, timeoutMs, { cwd: this.projects.get(stackName), stack: false });
+    }
+
+    /** Removes the stacks (destroying what they deployed first), the backend and the consumer's folder. */
     async remove(): Promise<void> {
+        for (const stackName of [...this.projects.keys()].reverse()) {
+            await this.projectPulumi(stackName, ["destroy", "--yes", "--skip-preview"]);
+            await this.projectPulumi(stackName, ["stack", "rm", "--yes", "--force"]);
+        }
         await this.pulumi(["destroy", "--yes", "--skip-preview"]);
         await this.pulumi(["stack", "rm", "--yes", "--force"]);
         this.stack.forgetBackend();

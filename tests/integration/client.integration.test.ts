@@ -50,7 +50,7 @@ afterAll(async () => {
     }
 });
 
-test("R3 R16.1 a client from a user's mounted files runs that user's commands and is refused the rest", async () => {
+test("R3 R16.4 a client from a user's mounted files runs that user's commands and is refused the rest", async () => {
     const agent = client("mcp-agent", secretsFolder("mcp-agent"));
     expect(await agent.setnx("molis:blocked:client-1", "{}")).toBe(1);
     expect(await agent.get("molis:blocked:client-1")).toBe("{}");
@@ -58,7 +58,7 @@ test("R3 R16.1 a client from a user's mounted files runs that user's commands an
     await expect(agent.call("FLUSHALL")).rejects.toThrow(/^NOPERM/);
 });
 
-test("R10.1 R16.1 the files are read again before each connection: refused with a stale password, in with the replaced file, no restart", async () => {
+test("R10.1 R16.4 the files are read again before each connection: refused with a stale password, in with the replaced file, no restart", async () => {
     const dir = secretsFolder("mcp-admin", "stale-password-of-a-generation-gone");
     const errors: string[] = [];
     const admin = client("mcp-admin", dir, errors);
@@ -68,7 +68,7 @@ test("R10.1 R16.1 the files are read again before each connection: refused with 
     expect(await admin.set("molis:config:auto-approve", "none")).toBe("OK");
 });
 
-test("R16.1 a folder without the user's files is refused at once, naming the file and the fix", () => {
+test("R16.4 a folder without the user's files is refused at once, naming the file and the fix", () => {
     const dir = mkdtempSync(join(tmpdir(), "molis-client-"));
     folders.push(dir);
     expect(() => createValkeyClient({ user: "auth", secretsDir: dir, host: "127.0.0.1", port: 1 })).toThrow(ConnectionError);

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONNECTION_ENV, connectionFromEnv, ConnectionError } from "../../lib/client";
 
-test("R16.1 a single node from VALKEY_USER and VALKEY_HOST, the port and the folder defaulted", () => {
+test("R16.4 a single node from VALKEY_USER and VALKEY_HOST, the port and the folder defaulted", () => {
     expect(connectionFromEnv({ VALKEY_USER: "auth", VALKEY_HOST: "valkey" })).toEqual({
         user: "auth",
         secretsDir: "/run/secrets/valkey",
@@ -15,7 +15,7 @@ test("R16.1 a single node from VALKEY_USER and VALKEY_HOST, the port and the fol
     });
 });
 
-test("R16.1 a replicated set from VALKEY_SENTINELS and VALKEY_PRIMARY_NAME", () => {
+test("R16.4 a replicated set from VALKEY_SENTINELS and VALKEY_PRIMARY_NAME", () => {
     expect(
         connectionFromEnv({
             VALKEY_USER: "mcp-agent",
@@ -47,12 +47,12 @@ test.each([
         { VALKEY_USER: "auth", VALKEY_SENTINELS: "valkey-sentinel-0" },
         'cannot connect to Valkey: VALKEY_SENTINELS entry "valkey-sentinel-0" is not host:port: give the sentinelEndpoints output, comma-separated; VALKEY_SENTINELS port "" is not a port: give a number from 1 to 65535; VALKEY_PRIMARY_NAME is not set: with VALKEY_SENTINELS, set it to the primaryName output',
     ],
-])("R16.1 bad connection settings %p are refused, each named with its fix", (env, message) => {
+])("R16.4 bad connection settings %p are refused, each named with its fix", (env, message) => {
     expect(() => connectionFromEnv(env)).toThrow(ConnectionError);
     expect(() => connectionFromEnv(env)).toThrow(message);
 });
 
-test("R16.1 README's table of the client module's variables lists exactly the ones connectionFromEnv reads", () => {
+test("R16.4 README's table of the client module's variables lists exactly the ones connectionFromEnv reads", () => {
     const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("**With the package's client module**"), readme.indexOf("**Without it**"));
     expect([...section.matchAll(/^\| `(VALKEY_\w+)`/gm)].map((match) => match[1])).toEqual(Object.keys(CONNECTION_ENV));
