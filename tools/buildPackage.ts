@@ -13,7 +13,7 @@ const ROOT = join(__dirname, "..");
 const OUT = join(ROOT, "pkg");
 
 /** Files read at deploy time by path (not imported), by their place under the checkout and under pkg/. */
-export const PACKAGE_ASSETS = ["metrics/tool.sh", "metrics/exporter/go.mod", "metrics/exporter/go.sum"];
+const PACKAGE_ASSETS = ["metrics/tool.sh", "metrics/exporter/go.mod", "metrics/exporter/go.sum"];
 
 rmSync(OUT, { recursive: true, force: true });
 execFileSync(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", join(ROOT, "tsconfig.package.json")], { stdio: "inherit" });

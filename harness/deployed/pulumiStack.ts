@@ -103,8 +103,7 @@ export class PulumiStack {
      */
     async init(): Promise<void> {
         await this.removeKept();
-        mkdirSync(this.backendDir, { recursive: true, mode: 0o700 });
-        writeFileSync(this.passphraseFile, this.passphrase, { mode: 0o600 });
+        this.prepareBackend();
         copyFileSync(join(ROOT, "Pulumi.yaml"), join(this.backendDir, "Pulumi.yaml"));
         await this.must(["stack", "init"]);
         for (const [key, value] of this.pending) {
@@ -267,8 +266,8 @@ export class PulumiStack {
     }
 
     /**
-     * An empty backend folder with the passphrase, for a project other than this one (a program
-     * that installs the package) whose stack is made with `stack init` in its own folder.
+     * An empty backend folder with the passphrase: this project's stacks (init) and another
+     * project's (a program that installs the package, whose stack is made in its own folder).
      */
     prepareBackend(): void {
         rmSync(this.backendDir, { recursive: true, force: true });
