@@ -7,9 +7,12 @@
 // (@pulumi/pulumi/cmd/run, which compiles TypeScript with ts-node) against the engine's resource
 // monitor, passing the stack's configuration as the SDK reads it.
 //
+// It also runs a Node.js plugin (RunPlugin): a component provider in a folder with PulumiPlugin.yaml,
+// which is how a program in another language uses a component written in TypeScript.
+//
 // Not carried over from Pulumi's host: the monitor proxy and the file pipes that serve the SDK's
-// deprecated synchronous invokes (the program uses none), the debugger attach, bun, program and
-// SDK generation. Those RPCs answer Unimplemented.
+// deprecated synchronous invokes (the program uses none), the debugger attach, bun, policy packs,
+// program and SDK generation. Those RPCs answer Unimplemented.
 package main
 
 import (
@@ -169,6 +172,66 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
+}
+
+// The SDK's entry point for a plugin (a component provider): it requires the plugin's folder, which
+// serves the provider and prints the port the engine reads.
+const runPluginModule = "@pulumi/pulumi/cmd/run-plugin"
+
+// RunPlugin runs a plugin written for Node.js (a folder with PulumiPlugin.yaml, runtime nodejs), as
+// `node <sdk run-plugin entry> <plugin folder> <engine address>`, in the engine's working directory
+// and environment, and streams its output to the engine, which reads the provider's port from it.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	info := req.GetInfo()
+	if info == nil {
+		return errors.New("RunPluginRequest carries no program info; this language host needs a CLI that sends it")
+	}
+	if req.GetKind() == "analyzer" {
+		return errors.New("this language host runs resource plugins only; policy packs are not supported")
+	}
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return fmt.Errorf("could not find node on the PATH: %w", err)
+	}
+	pluginDir := info.GetProgramDirectory()
+	runPath, err := resolveModule(node, pluginDir, runPluginModule)
+	if err != nil {
+		return err
+	}
+	options, err := parseOptions(info.GetOptions().AsMap())
+	if err != nil {
+		return fmt.Errorf("%s/PulumiPlugin.yaml: %w", pluginDir, err)
+	}
+	env := req.GetEnv()
+	if options.typescript {
+		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
+	}
+	if options.tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+options.tsconfig)
+	}
+	args := append(strings.Fields(options.nodeargs), runPath, pluginDir)
+	args = append(args, req.GetArgs()...)
+
+	cmd := exec.CommandContext(server.Context(), node, args...)
+	cmd.Dir = req.GetPwd()
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("plugin %s exited with code %d", pluginDir, exit.ExitCode())
+		}
+		return fmt.Errorf("could not run plugin %s with node: %w", pluginDir, err)
+	}
+	return closer.Close()
 }
 
 // InstallDependencies installs the program's packages with its package manager (`pulumi install`).

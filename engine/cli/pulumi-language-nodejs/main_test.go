@@ -96,6 +96,15 @@ func TestRequiredPackagesFindsScopedAndNestedPluginsOnly(t *testing.T) {
 		t.Fatalf("a linked node_modules: %v, %v", again, err)
 	}
 
+	// A plugin inside an installed package: its packages resolve from the node_modules above it.
+	plugin := filepath.Join(dir, "node_modules", "a", "pkg", "plugin")
+	if err := os.MkdirAll(plugin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if above, err := requiredPackages(plugin); err != nil || len(above) != 2 {
+		t.Fatalf("a plugin folder inside node_modules: %v, %v", above, err)
+	}
+
 	if _, err := requiredPackages(t.TempDir()); err == nil {
 		t.Fatal("a program without node_modules must fail with the fix (npm ci)")
 	}

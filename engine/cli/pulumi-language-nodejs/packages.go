@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -21,20 +20,46 @@ type packageJSON struct {
 	Pulumi  plugin.PulumiPluginJSON `json:"pulumi"`
 }
 
-// requiredPackages walks the program's node_modules (scoped and nested packages included) and returns
-// one resource plugin per name and version that a package declares.
+// requiredPackages walks the node_modules folders Node resolves the program's packages from (its
+// own and every one above it, as for a plugin inside an installed package) and returns one resource
+// plugin per name and version that a package declares, scoped and nested packages included.
 func requiredPackages(programDir string) ([]*pulumirpc.PackageDependency, error) {
-	root := filepath.Join(programDir, "node_modules")
+	var roots []string
+	for dir := filepath.Clean(programDir); ; dir = filepath.Dir(dir) {
+		if info, err := os.Stat(filepath.Join(dir, "node_modules")); err == nil && info.IsDir() {
+			roots = append(roots, filepath.Join(dir, "node_modules"))
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("no node_modules in %s or above it: install the program's packages first (npm ci)", programDir)
+	}
+	seen := map[string]*pulumirpc.PackageDependency{}
+	for _, root := range roots {
+		if err := collectPlugins(root, seen); err != nil {
+			return nil, err
+		}
+	}
+	packages := make([]*pulumirpc.PackageDependency, 0, len(seen))
+	for _, dependency := range seen {
+		packages = append(packages, dependency)
+	}
+	sort.Slice(packages, func(i, j int) bool {
+		return packages[i].Name+packages[i].Version < packages[j].Name+packages[j].Version
+	})
+	return packages, nil
+}
+
+// collectPlugins adds the plugins that packages under one node_modules folder declare.
+func collectPlugins(root string, seen map[string]*pulumirpc.PackageDependency) error {
 	// node_modules may be a link (a second checkout sharing one install): walk what it points to.
 	if resolved, err := filepath.EvalSymlinks(root); err == nil {
 		root = resolved
 	}
-	seen := map[string]*pulumirpc.PackageDependency{}
-	err := filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
+	return filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && path == root {
-				return fmt.Errorf("%s does not exist: install the program's packages first (npm ci)", root)
-			}
 			return err
 		}
 		if entry.IsDir() || entry.Name() != "package.json" {
@@ -53,17 +78,6 @@ func requiredPackages(programDir string) ([]*pulumirpc.PackageDependency, error)
 		seen[dependency.Name+"@"+dependency.Version] = dependency
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	packages := make([]*pulumirpc.PackageDependency, 0, len(seen))
-	for _, dependency := range seen {
-		packages = append(packages, dependency)
-	}
-	sort.Slice(packages, func(i, j int) bool {
-		return packages[i].Name+packages[i].Version < packages[j].Name+packages[j].Version
-	})
-	return packages, nil
 }
 
 // pluginOf reads one package.json; nil when the package carries no resource plugin.
