@@ -9,57 +9,72 @@ export interface OutputDoc {
     secret: boolean;
     /** The README's "What" cell (Markdown). */
     what: string;
+    /** Its type in the package schema other languages' SDKs are generated from: a map is by user name. */
+    type: OutputType;
+    /** May be null (the schema leaves it out of `required`). */
+    nullable?: true;
 }
+
+export type OutputType = "string" | "integer" | "map" | "list";
 
 export const STACK_OUTPUTS = {
     endpoint: {
         secret: false,
+        type: "string",
         what: "`rediss://valkey:6379`; for a replicated set `rediss+sentinel://valkey-sentinel-0:26379,.../molis` (informational: ioredis takes `sentinels` and `name`)",
     },
-    host: { secret: false, what: "The host name clients connect to (a replicated set: the first Sentinel)." },
-    port: { secret: false, what: "The port clients connect to (a replicated set: the first Sentinel's)." },
-    networkName: { secret: false, what: "The network clients must join." },
-    containerName: { secret: false, what: "For `docker logs`, backups, inspection (a replicated set: node 0's)." },
-    dataVolumeName: { secret: false, what: "The data volume (a replicated set: node 0's)." },
-    imageName: { secret: false, what: "The image the data nodes run." },
-    caCertPem: { secret: false, what: "CA certificate to verify the server." },
-    clientCertPems: { secret: false, what: "Each user's client certificate, by user name." },
-    clientKeyPems: { secret: true, what: "Each user's client private key." },
-    passwords: { secret: true, what: "Each user's password." },
-    credentialGeneration: { secret: false, what: "The generation of `passwords`, `clientCertPems`, `clientKeyPems`." },
+    host: { secret: false, type: "string", what: "The host name clients connect to (a replicated set: the first Sentinel)." },
+    port: { secret: false, type: "integer", what: "The port clients connect to (a replicated set: the first Sentinel's)." },
+    networkName: { secret: false, type: "string", what: "The network clients must join." },
+    containerName: { secret: false, type: "string", what: "For `docker logs`, backups, inspection (a replicated set: node 0's)." },
+    dataVolumeName: { secret: false, type: "string", what: "The data volume (a replicated set: node 0's)." },
+    imageName: { secret: false, type: "string", what: "The image the data nodes run." },
+    caCertPem: { secret: false, type: "string", what: "CA certificate to verify the server." },
+    clientCertPems: { secret: false, type: "map", what: "Each user's client certificate, by user name." },
+    clientKeyPems: { secret: true, type: "map", what: "Each user's client private key." },
+    passwords: { secret: true, type: "map", what: "Each user's password." },
+    credentialGeneration: { secret: false, type: "integer", what: "The generation of `passwords`, `clientCertPems`, `clientKeyPems`." },
     previousCredentialGeneration: {
         secret: false,
+        type: "integer",
+        nullable: true,
         what: "The generation before it, still accepted; `null` at generation 1, which has none.",
     },
-    previousPasswords: { secret: true, what: "The previous generation's passwords, by user; `{}` at generation 1." },
-    previousClientCertPems: { secret: false, what: "The previous generation's client certificates; `{}` at generation 1." },
-    previousClientKeyPems: { secret: true, what: "The previous generation's client keys, by user; `{}` at generation 1." },
-    replicas: { secret: false, what: "0 for a single node; a replicated set's replicas." },
-    primaryName: { secret: false, what: "The name the Sentinels know a replicated set by." },
+    previousPasswords: { secret: true, type: "map", what: "The previous generation's passwords, by user; `{}` at generation 1." },
+    previousClientCertPems: { secret: false, type: "map", what: "The previous generation's client certificates; `{}` at generation 1." },
+    previousClientKeyPems: { secret: true, type: "map", what: "The previous generation's client keys, by user; `{}` at generation 1." },
+    replicas: { secret: false, type: "integer", what: "0 for a single node; a replicated set's replicas." },
+    primaryName: { secret: false, type: "string", what: "The name the Sentinels know a replicated set by." },
     sentinelEndpoints: {
         secret: false,
+        type: "list",
         what: "`host:port` of each Sentinel (`[]` for a single node): what a client in Sentinel mode is given.",
     },
-    nodeEndpoints: { secret: false, what: "`host:port` of each data node." },
+    nodeEndpoints: { secret: false, type: "list", what: "`host:port` of each data node." },
     containerNames: {
         secret: false,
+        type: "list",
         what: "Every Valkey and Sentinel container of the stack (the exporters are in `metricsContainerNames`).",
     },
     containerHosts: {
         secret: false,
+        type: "list",
         what: "With `hosts`: the host of each container of `containerNames`, in that order; `[]` on one host.",
     },
     metricsEndpoints: {
         secret: false,
+        type: "list",
         what: "With `metrics`: each exporter's `http://<alias>:9121/metrics` on the network, in the order of `nodeEndpoints`; `[]` without.",
     },
     metricsHostEndpoints: {
         secret: false,
+        type: "list",
         what: "With `metricsHostPort`: each exporter's `http://127.0.0.1:<port>/metrics` on the host; `[]` without.",
     },
-    metricsContainerNames: { secret: false, what: "The exporters' containers; `[]` without `metrics`." },
+    metricsContainerNames: { secret: false, type: "list", what: "The exporters' containers; `[]` without `metrics`." },
     metricsAlertRules: {
         secret: false,
+        type: "string",
         what: 'With `metrics`: the Prometheus rule file (YAML) for this stack\'s settings (see [Alerts](#alerts)); `""` without.',
     },
 } as const satisfies Record<string, OutputDoc>;

@@ -124,9 +124,27 @@ export class PackageConsumer {
         }
     }
 
-    /** A pulumi command for a stack of addProject, in its folder. */
+    /**
+     * A Pulumi YAML project of the consumer in `dir/<folder>` (its Pulumi.yaml as given, `runtime: yaml`,
+     * no node_modules of its own), with a stack `stackName` on the same backend. It reaches ValkeyStack
+     * only through the plugin folder of the installed package, once `pulumi package add` has named it.
+     */
+    async addYamlProject(folder: string, stackName: string, pulumiYaml: string): Promise<string> {
+        const dir = join(this.dir, folder);
+        mkdirSync(dir, { mode: 0o755 });
+        writeFileSync(join(dir, "Pulumi.yaml"), pulumiYaml);
+        this.projects.set(stackName, dir);
+        const init = await this.projectPulumi(stackName, ["stack", "init", stackName]);
+        if (init.code !== 0) {
+            throw new Error(`pulumi stack init of ${stackName} failed:\n${init.stdout}\n${init.stderr}`);
+        }
+        return dir;
+    }
+
+    /** A pulumi command for a stack of addProject or addYamlProject, in its folder. */
     projectPulumi(stackName: string, args: string[], timeoutMs?: number): Promise<RunResult> {
-        const withStack = args[0] === "stack" && args[1] === "init" ? args : ["--stack", stackName, ...args];
+        // `stack init` names its stack itself; `package add` works on the project, not on a stack.
+        const withStack = (args[0] === "stack" && args[1] === "init") || args[0] === "package" ? args : ["--stack", stackName, ...args];
         return this.stack.run(withStack, timeoutMs, { cwd: this.projects.get(stackName), stack: false });
     }
 

@@ -6,14 +6,18 @@
  * the credentials of its service user as a volume (ValkeyClientCredentials), and a service
  * container that runs the consumer's own code with the package's client module from the consumer's
  * own dependencies. A credential rotation re-seeds the volume under the running service, which goes
- * on without a failed command; destroy leaves only the data volume.
+ * on without a failed command; destroy leaves only the data volume. A Pulumi YAML program in the
+ * same folder uses the component through the package's plugin (`pulumi package add`).
  *
  * `npm run test:pulumi`.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
+import Redis from "ioredis";
+import { STACK_OUTPUT_NAMES } from "../../components/outputs";
+import { freePort } from "../../lib/localMode";
 import { dockerClient, exec } from "../../lib/docker";
 import { STAND_IN_BASE_IMAGE } from "../../lib/baseImage";
 import { waitUntil } from "../../lib/poll";
@@ -124,6 +128,35 @@ valkey.on("error", (error: Error) => console.warn(\`valkey: \${error.message}\`)
 export default valkey;
 `;
 
+const YAML_STACK = "package-yaml-test";
+const YAML_DATA_VOLUME = "molis-package-yaml-data";
+
+/** A Pulumi YAML program: a ValkeyStack by its type token, every output exported; maxmemory from its config. */
+function yamlProgram(hostPort: number): string {
+    return [
+        "name: valkey-yaml",
+        "runtime: yaml",
+        "config:",
+        "  maxmemory:",
+        "    type: string",
+        '    default: "256MB"',
+        "resources:",
+        "  store:",
+        "    type: molis:valkey:ValkeyStack",
+        "    properties:",
+        `      baseImage: ${STAND_IN_BASE_IMAGE}`,
+        "      imageName: molis-valkey-package-yaml",
+        "      networkName: molis-package-yaml-bridge",
+        "      networkSubnet: 10.30.18.0/24",
+        `      dataVolumeName: ${YAML_DATA_VOLUME}`,
+        `      hostPort: ${hostPort}`,
+        "      maxmemory: ${maxmemory}",
+        "outputs:",
+        ...STACK_OUTPUT_NAMES.map((name) => `  ${name}: \${store.${name}}`),
+        "",
+    ].join("\n");
+}
+
 interface ServiceRecord {
     step?: string;
     reply?: unknown;
@@ -151,10 +184,13 @@ async function serviceLog(): Promise<ServiceRecord[]> {
 async function removeFromEngine(): Promise<void> {
     await removeLeftovers(docker, TEST_STACK);
     await removeLeftovers(docker, READER_STACK);
-    await docker
-        .getVolume(DATA_VOLUME)
-        .remove()
-        .catch(() => undefined);
+    await removeLeftovers(docker, YAML_STACK);
+    for (const volume of [DATA_VOLUME, YAML_DATA_VOLUME]) {
+        await docker
+            .getVolume(volume)
+            .remove()
+            .catch(() => undefined);
+    }
 }
 
 beforeAll(async () => {
@@ -168,7 +204,7 @@ afterAll(async () => {
     await removeFromEngine();
 }, 300000);
 
-test("R16.1 npm pack holds the compiled component, its declarations and the exporter's build, and none of the checkout's sources, tests or harness", () => {
+test("R16.1 R16.5 npm pack holds the compiled component, its declarations, the exporter's build and the plugin folder, and none of the checkout's sources, tests or harness", () => {
     const listed = execFileSync("tar", ["-tzf", consumer.tarball], { encoding: "utf8" }).trim().split("\n");
     expect(listed).toEqual(
         expect.arrayContaining([
@@ -183,6 +219,10 @@ test("R16.1 npm pack holds the compiled component, its declarations and the expo
             "package/pkg/settings/commandTable.json",
             "package/pkg/metrics/tool.sh",
             "package/pkg/metrics/exporter/go.mod",
+            "package/pkg/plugin/PulumiPlugin.yaml",
+            "package/pkg/plugin/package.json",
+            "package/pkg/plugin/index.js",
+            "package/pkg/components/plugin.js",
         ]),
     );
     expect(listed.filter((path) => path.endsWith(".ts") && !path.endsWith(".d.ts"))).toEqual([]);
@@ -243,6 +283,56 @@ test("R16.3 a second program reads the consumer's stack through a StackReference
     expect((await exec(reader, ["stat", "-c", "%a %u", "/run/secrets/valkey/mcp-admin.key"])).stdout.trim()).toBe("400 1001");
     const destroyed = await consumer.projectPulumi(READER_STACK, ["destroy", "--yes", "--skip-preview"]);
     expect(destroyed.code).toBe(0);
+}, 600000);
+
+test("R3 R16.5 a Pulumi YAML program adds the package's plugin (pulumi package add) and deploys a ValkeyStack: a bad setting is refused by name before anything exists; then a healthy Valkey, every output, mcp-agent's commands over TLS and its NOPERM; destroy keeps only the data volume", async () => {
+    const hostPort = await freePort();
+    const dir = await consumer.addYamlProject("yaml", YAML_STACK, yamlProgram(hostPort));
+    const added = await consumer.projectPulumi(YAML_STACK, ["package", "add", "../node_modules/molis-valkey/pkg/plugin"]);
+    // It reports on stderr (its install step runs npm in the plugin folder): the exit code and the record decide.
+    expect([added.code, added.stderr]).toEqual([0, expect.stringMatching(/Added package molis/)]);
+    expect(readFileSync(join(dir, "Pulumi.yaml"), "utf8")).toMatch(
+        /^packages:\n {2}molis: \.\.\/node_modules\/molis-valkey\/pkg\/plugin$/m,
+    );
+
+    expectConfig(await consumer.projectPulumi(YAML_STACK, ["config", "set", "maxmemory", "lots"]));
+    const refused = await consumer.projectPulumi(YAML_STACK, ["up", "--yes", "--skip-preview"]);
+    expect(refused.code).not.toBe(0);
+    expect(`${refused.stdout}${refused.stderr}`).toMatch(/invalid molis-valkey settings:[\s\S]*maxmemory[\s\S]*lots/);
+    const labelled = { filters: JSON.stringify({ label: [`org.molis.stack=${YAML_STACK}`] }) };
+    expect(await docker.listContainers({ all: true, ...labelled })).toEqual([]);
+    expectConfig(await consumer.projectPulumi(YAML_STACK, ["config", "rm", "maxmemory"]));
+
+    expectSuccess(await consumer.projectPulumi(YAML_STACK, ["up", "--yes", "--skip-preview"]));
+    const yamlOutputs = JSON.parse((await consumer.projectPulumi(YAML_STACK, ["stack", "output", "--json", "--show-secrets"])).stdout) as {
+        [name: string]: unknown;
+    };
+    expect(Object.keys(yamlOutputs).sort()).toEqual([...STACK_OUTPUT_NAMES].sort());
+    expect([yamlOutputs.credentialGeneration, yamlOutputs.previousCredentialGeneration]).toEqual([1, null]);
+    expect(yamlOutputs.endpoint).toBe("rediss://valkey:6379");
+    const container = docker.getContainer(String(yamlOutputs.containerName));
+    await waitUntil(async () => (await container.inspect()).State.Health?.Status === "healthy", 60000, "the YAML stack's Valkey healthy");
+    const perUser = (name: string): string => (yamlOutputs[name] as { [user: string]: string })["mcp-agent"];
+    const agent = new Redis({
+        host: "127.0.0.1",
+        port: hostPort,
+        username: "mcp-agent",
+        password: perUser("passwords"),
+        tls: { ca: String(yamlOutputs.caCertPem), cert: perUser("clientCertPems"), key: perUser("clientKeyPems") },
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
+    try {
+        expect(await agent.setnx("molis:blocked:yaml-1", "{}")).toBe(1);
+        await expect(agent.call("FLUSHALL")).rejects.toThrow(/^NOPERM/);
+    } finally {
+        agent.disconnect();
+    }
+
+    expectSuccess(await consumer.projectPulumi(YAML_STACK, ["destroy", "--yes", "--skip-preview"]));
+    expect(await docker.listContainers({ all: true, ...labelled })).toEqual([]);
+    expect(((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name)).toContain(YAML_DATA_VOLUME);
 }, 600000);
 
 test("R10.1 R16.3 R16.4 credentialGeneration 2 re-seeds the volume under the running service: it reads the new password and goes on with no failed command", async () => {
