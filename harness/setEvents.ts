@@ -5,13 +5,15 @@
  * writer running through an event until the set has settled again.
  */
 import { waitUntil } from "../lib/poll";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createValkeyClient } from "../lib/client";
 import Redis from "ioredis";
 import { SettingsInput } from "../settings";
 import { AclUserName } from "../valkey/acl";
 import { LocalSet, renderLocalSet } from "./localSet";
-import { memberClient, RunningMember, RunningSet, startSet, userTls, waitSettled } from "./setProcesses";
-import { sentinelClient, startWriter, WriterOutcome, writerOutcome } from "./setWriter";
+import { memberClient, RunningMember, RunningSet, startSet, waitSettled } from "./setProcesses";
+import { startWriter, WriterOutcome, writerOutcome } from "./setWriter";
 
 /** Writes before and after an event: enough to see the writer run on either side of it. */
 const WRITES_AROUND = 50;
@@ -42,15 +44,32 @@ export async function primaryOf(running: RunningSet): Promise<RunningMember> {
     }
 }
 
-/** A client in Sentinel mode with README's settings, as a service user. */
+/**
+ * A service user's four files in one folder, as a client service has them mounted (ca.crt,
+ * `<user>.crt`, `<user>.key`, `<user>.password`); a local set keeps its own in several.
+ */
+function clientFolder(local: LocalSet, user: AclUserName): string {
+    const dir = join(local.dir, "clients", user);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    copyFileSync(local.caCert, join(dir, "ca.crt"));
+    copyFileSync(local.userCert(user), join(dir, `${user}.crt`));
+    copyFileSync(local.userKey(user), join(dir, `${user}.key`));
+    writeFileSync(join(dir, `${user}.password`), local.passwords[user], { mode: 0o600 });
+    return dir;
+}
+
+/** A client in Sentinel mode as a service makes it (the package's client module), as a service user. */
 export function serviceClient(local: LocalSet, user: AclUserName): Redis {
-    return sentinelClient({
+    const client = createValkeyClient({
+        user,
+        secretsDir: clientFolder(local, user),
         sentinels: local.sentinels.map(({ host, port }) => ({ host, port })),
         primaryName: local.set.primaryName,
-        username: user,
-        password: local.passwords[user],
-        tls: userTls(local, user),
+        // The members' certificates name localhost; the set is dialled at 127.0.0.1.
+        servername: "localhost",
     });
+    client.on("error", () => undefined);
+    return client;
 }
 
 export interface EventRun {

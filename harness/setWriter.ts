@@ -1,13 +1,13 @@
 /**
  * A Molis-like writer on a replicated set, for the suites and the benchmark: it writes an approval
- * about every 10 ms through a client in Sentinel mode (README's settings), asks after each write
+ * about every 10 ms through a client in Sentinel mode (the package's client module), asks after each write
  * how many replicas have it (WAIT 1), and records every command: when it was issued and answered,
  * whether it succeeded, and whether a replica confirmed it. Afterwards `lostWrites` reads the keys
  * back from the primary: an acknowledged write that is missing was lost.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import Redis, { RedisOptions } from "ioredis";
-import { followFailovers, retryNoReplicas, SENTINEL_CLIENT_OPTIONS } from "../lib/clientOptions";
+import Redis from "ioredis";
+import { retryNoReplicas } from "../lib/clientOptions";
 
 export interface WriteRecord {
     key: string;
@@ -17,35 +17,6 @@ export interface WriteRecord {
     /** A replica had it when WAIT 1 answered (at most 100 ms later). */
     confirmed: boolean;
     error?: string;
-}
-
-/** Where a client finds the set and who it is. */
-export interface SetClient {
-    sentinels: Array<{ host: string; port: number }>;
-    primaryName: string;
-    username: string;
-    password: string;
-    tls: { ca: Buffer | string; cert: Buffer | string; key: Buffer | string; servername?: string };
-}
-
-/** A client in Sentinel mode with README's settings, following the Sentinels' announcements. */
-export function sentinelClient(client: SetClient, extra: Partial<RedisOptions> = {}): Redis {
-    const tls = { ...client.tls, minVersion: "TLSv1.2" as const };
-    const redis = new Redis({
-        sentinels: client.sentinels,
-        name: client.primaryName,
-        username: client.username,
-        password: client.password,
-        sentinelUsername: client.username,
-        sentinelPassword: client.password,
-        tls,
-        sentinelTLS: tls,
-        ...SENTINEL_CLIENT_OPTIONS,
-        ...extra,
-    });
-    redis.on("error", () => undefined);
-    followFailovers(redis, { sentinels: client.sentinels, username: client.username, password: client.password, tls });
-    return redis;
 }
 
 export interface Writer {

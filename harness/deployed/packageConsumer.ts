@@ -5,7 +5,7 @@
  * by the engine build with a file backend of its own. Nothing of it imports from the checkout.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -102,7 +102,7 @@ export class PackageConsumer {
 
     /**
      * A second project of the consumer in `dir/<folder>` (its own Pulumi.yaml, naming `index.ts` as its
-     * program; the consumer's node_modules serve it), with a stack `stackName` on the same backend,
+     * program; the consumer's node_modules, a folder above, serve it as Node resolves packages), with a stack `stackName` on the same backend,
      * so that it may reference the first stack (`organization/valkey-consumer/<stack>`).
      */
     async addProject(folder: string, stackName: string, program: string, files: Record<string, string> = {}): Promise<void> {
@@ -115,8 +115,6 @@ export class PackageConsumer {
         for (const [name, content] of Object.entries({ ...files, "index.ts": program })) {
             writeFileSync(join(dir, name), content);
         }
-        // The engine build's language host looks for the program's packages in its own folder.
-        symlinkSync(join(this.dir, "node_modules"), join(dir, "node_modules"));
         this.projects.set(stackName, dir);
         const init = await this.projectPulumi(stackName, ["stack", "init", stackName]);
         if (init.code !== 0) {
