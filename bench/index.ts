@@ -18,6 +18,7 @@ import { hostsRow } from "./hosts";
 import { metricsCostRow } from "./metricsCost";
 import { rotationRow } from "./rotation";
 import { setOnDockerRow } from "./setOnDocker";
+import { soakRow } from "./soak";
 import { Row } from "./row";
 import { ROOT } from "./stats";
 import { testTimesRow } from "./testTimes";
@@ -34,6 +35,7 @@ const ROWS: Row[] = [
     setOnDockerRow,
     metricsCostRow,
     hostsRow,
+    soakRow,
 ];
 const REPORT = join(ROOT, "docs", "BENCHMARKS.md");
 /** A section's lines that name a missed target; the summary at the top collects them. */

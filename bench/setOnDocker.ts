@@ -26,14 +26,15 @@ const CONFIG = {
 };
 const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
 
-interface Scenario {
+export interface Scenario {
     event: string;
     goal: Goal;
     /** A run carries the members' logs through it. */
     run: (set: DeployedSet, index: number) => Promise<SetWriterRun & { memberLogs: string }>;
 }
 
-const SCENARIOS: Scenario[] = [
+/** The unplanned events, which the soak (row 11) also runs at each candidate downAfterMilliseconds. */
+export const UNPLANNED_EVENTS: Scenario[] = [
     {
         event: "primary killed (`docker kill`, then `docker start`)",
         goal: GOALS.killed,
@@ -74,6 +75,10 @@ const SCENARIOS: Scenario[] = [
             return (await set.throughEvent(`partition-${i}`, partition.event, partition.heal)).run;
         },
     },
+];
+
+const SCENARIOS: Scenario[] = [
+    ...UNPLANNED_EVENTS,
     {
         event: "planned replacement of every member (`pulumi up`, maxClients changed)",
         goal: GOALS.planned,
