@@ -167,6 +167,10 @@ export class PulumiStack {
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_SKIP_CONFIRMATIONS: "true",
             NO_COLOR: "1",
+            // The program is type-checked once, by `npm run typecheck` (CI's typecheck step); each of the
+            // tier's many pulumi runs compiles it without checking again. PULUMI_NODEJS_TRANSPILE_ONLY=false
+            // in the caller's environment restores the check an operator's `pulumi up` makes.
+            PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
         };
     }
 
