@@ -175,7 +175,7 @@ export const soakRow: Row = {
     heading: "11. Soak: which downAfterMilliseconds a busy host allows",
     intro: [
         `One \`pulumi up\` of \`replicas 2\` (three nodes, three Sentinels; maxmemory ${MAXMEMORY}, saveSchedule "10 1") on the local Docker Engine, set at each candidate \`downAfterMilliseconds\` in turn (a rolling \`pulumi up\`), with \`minReplicasMaxLag\` the largest whole second below it. ` +
-            `Each soak runs ${SOAK_SECONDS} s with every stressor at once: ${HOST_HOGS} busy loops on the host (two cores), one inside the primary's container (its CPU limit throttles Valkey and the loop together), a client keeping about 85% of maxmemory in ${VALUE_BYTES / 1024} KB values rewritten in turn, 150 a second (the AOF grows and is rewritten, the RDB schedule saves: forks of the whole data set), a burst of ${DEFAULTS.maxClients - 20} new clients (TLS, AUTH, PING) every 15 s, and row 8's writer throughout. ` +
+            `Each soak runs ${SOAK_SECONDS} s with every stressor at once: ${HOST_HOGS} busy loops on the host (two cores), one inside the primary's container (its CPU limit throttles Valkey and the loop together), a client keeping about 85% of maxmemory in ${VALUE_BYTES / 1024} KB values rewritten in turn as fast as it can up to 150 a second (the AOF grows and is rewritten, the RDB schedule saves: forks of the whole data set), a burst of ${DEFAULTS.maxClients - 20} new clients (through the Sentinels, TLS, AUTH, PING) every 15 s, and row 8's writer throughout. ` +
             `Counted from the Sentinels' logs: +sdown and +odown lines (all three Sentinels), failovers (+switch-master); NOREPLICAS refusals from the nodes' errorstats; the writer's longest stall and failed writes. Nothing fails during a soak, so every +sdown is a false alarm. ` +
             `Then row 8's unplanned events, ${EVENT_RUNS} runs each, at that value. The default is the lowest value with no failover and no NOREPLICAS refusal in the soak.`,
     ],
@@ -185,8 +185,8 @@ export const soakRow: Row = {
             return missing;
         }
         const lines = [
-            "| downAfterMilliseconds | minReplicasMaxLag, s | soak +sdown / +odown / failovers | NOREPLICAS refused | writer: longest stall, s / failed of writes | kill stall p95, s | pause stall p95, s | cut stall p95, s |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| downAfterMilliseconds | minReplicasMaxLag, s | soak +sdown / +odown / failovers | NOREPLICAS refused | writer: longest stall, s / failed of writes | load: 64 KB writes a second / burst clients in, refused | kill stall p95, s | pause stall p95, s | cut stall p95, s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ];
         const survivors: number[] = [];
         const details: string[] = [];
@@ -197,7 +197,7 @@ export const soakRow: Row = {
                 const lag = lagBelow(downAfter);
                 if (lag < 1) {
                     lines.push(
-                        `| ${downAfter} | none | not deployable: minReplicasMaxLag's least value, 1 s, is not below it, so an isolated primary could accept writes while another is promoted | | | | | |`,
+                        `| ${downAfter} | none | not deployable: minReplicasMaxLag's least value, 1 s, is not below it, so an isolated primary could accept writes while another is promoted | | | | | | |`,
                     );
                     continue;
                 }
@@ -224,8 +224,10 @@ export const soakRow: Row = {
                     details.push(failoverLine(`${scenario.event} at ${downAfter} ms`, runs, scenario.goal).line);
                 }
                 const w = result.writer;
+                const load = result.load as { writes?: number; burstConnections?: number; burstRefused?: number };
+                const perSecond = ((load.writes ?? 0) / SOAK_SECONDS).toFixed(0);
                 lines.push(
-                    `| ${downAfter} | ${lag} | ${result.sdown} / ${result.odown} / ${result.failovers} | ${result.noReplicas} | ${(w.longestStallMs / 1000).toFixed(2)} / ${w.failed} of ${w.writes} | ${events.join(" | ")} |`,
+                    `| ${downAfter} | ${lag} | ${result.sdown} / ${result.odown} / ${result.failovers} | ${result.noReplicas} | ${(w.longestStallMs / 1000).toFixed(2)} / ${w.failed} of ${w.writes} | ${perSecond} / ${load.burstConnections ?? 0}, ${load.burstRefused ?? 0} | ${events.join(" | ")} |`,
                 );
                 if (result.failovers === 0 && result.noReplicas === 0) {
                     survivors.push(downAfter);

@@ -7,9 +7,8 @@
  * Until /tmp/client/stop exists; then one JSON line: writes made and failed, burst connections made
  * and refused, and the first refusals' messages. SENTINELS and PRIMARY_NAME come from the environment.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import Redis from "ioredis";
 import { createValkeyClient } from "../../lib/client";
 
 const files = "/tmp/client";
@@ -49,31 +48,10 @@ async function fill(): Promise<void> {
     client.disconnect();
 }
 
-/** One burst: `count` new clients at once, each through a Sentinel to the primary, then closed. */
+/** One burst: `count` new clients at once as mcp-admin, each made as a service makes it (through the Sentinels), a PING each, then closed. */
 async function burst(count: number): Promise<void> {
-    const password = readFileSync(`${files}/mcp-admin.password`, "utf8").trim();
-    const tls = {
-        ca: readFileSync(`${files}/ca.crt`),
-        cert: readFileSync(`${files}/mcp-admin.crt`),
-        key: readFileSync(`${files}/mcp-admin.key`),
-    };
-    const clients = Array.from(
-        { length: count },
-        () =>
-            new Redis({
-                sentinels,
-                name: primaryName,
-                username: "mcp-admin",
-                password,
-                tls,
-                sentinelUsername: "mcp-admin",
-                sentinelPassword: password,
-                sentinelTLS: tls,
-                enableReadyCheck: false,
-                maxRetriesPerRequest: 0,
-                retryStrategy: () => null,
-                sentinelRetryStrategy: () => null,
-            }),
+    const clients = Array.from({ length: count }, () =>
+        createValkeyClient({ user: "mcp-admin", secretsDir: files, sentinels, primaryName }),
     );
     await Promise.all(
         clients.map(async (client) => {
