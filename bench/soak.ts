@@ -13,6 +13,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { exec, memberCli } from "../lib/docker";
+import { waitUntil } from "../lib/poll";
 import { clientProgram } from "../harness/deployed/clientProgram";
 import { DeployedStack } from "../harness/deployed/deployedStack";
 import { MemberLogs } from "../harness/deployed/memberLogs";
@@ -109,6 +110,12 @@ async function startLoad(set: DeployedSet): Promise<{ stop: () => Promise<Record
         `BURST_CLIENTS=${DEFAULTS.maxClients - 20}`,
     ].join(" ");
     await exec(client.container, ["sh", "-c", `${env} node /tmp/client/load.js > /tmp/client/load.log 2>&1 &`], { user: "root" });
+    // The soak's clock starts with the data set in place: filled before, rewritten throughout.
+    await waitUntil(
+        async () => (await exec(client.container, ["test", "-e", "/tmp/client/filled"], { user: "root" })).code === 0,
+        300000,
+        "the load's data set filled",
+    );
     return {
         stop: async () => {
             await exec(client.container, ["touch", "/tmp/client/stop"], { user: "root" });
@@ -175,7 +182,7 @@ export const soakRow: Row = {
     heading: "11. Soak: which downAfterMilliseconds a busy host allows",
     intro: [
         `One \`pulumi up\` of \`replicas 2\` (three nodes, three Sentinels; maxmemory ${MAXMEMORY}, saveSchedule "10 1") on the local Docker Engine, set at each candidate \`downAfterMilliseconds\` in turn (a rolling \`pulumi up\`), with \`minReplicasMaxLag\` the largest whole second below it. ` +
-            `Each soak runs ${SOAK_SECONDS} s with every stressor at once: ${HOST_HOGS} busy loops on the host (two cores), one inside the primary's container (its CPU limit throttles Valkey and the loop together), a client keeping about 85% of maxmemory in ${VALUE_BYTES / 1024} KB values rewritten in turn as fast as it can up to 150 a second (the AOF grows and is rewritten, the RDB schedule saves: forks of the whole data set), a burst of ${DEFAULTS.maxClients - 20} new clients (through the Sentinels, TLS, AUTH, PING) every 15 s, and row 8's writer throughout. ` +
+            `Each soak runs ${SOAK_SECONDS} s with every stressor at once: ${HOST_HOGS} busy loops on the host (two cores), one inside the primary's container (its CPU limit throttles Valkey and the loop together), a client that first fills about 85% of maxmemory with ${VALUE_BYTES / 1024} KB values (before the clock starts) and then rewrites them in turn as fast as it can, up to 150 a second (the AOF grows and is rewritten, the RDB schedule saves: forks of the whole data set), a burst of ${DEFAULTS.maxClients - 20} new clients (through the Sentinels, TLS, AUTH, PING) every 15 s, and row 8's writer throughout. ` +
             `Counted from the Sentinels' logs: +sdown and +odown lines (all three Sentinels), failovers (+switch-master); NOREPLICAS refusals from the nodes' errorstats; the writer's longest stall and failed writes. Nothing fails during a soak, so every +sdown is a false alarm. ` +
             `Then row 8's unplanned events, ${EVENT_RUNS} runs each, at that value. The default is the lowest value with no failover and no NOREPLICAS refusal in the soak.`,
     ],

@@ -1,13 +1,13 @@
 /**
  * What a busy gateway does to a replicated set's primary, as a program for a client container on
- * the stack's network (the soak of bench row 11): as mcp-agent it keeps a data set near maxmemory
- * (KEYS values of VALUE_BYTES, overwritten in turn, RATE a second), so the AOF grows and is
+ * the stack's network (the soak of bench row 11): as mcp-agent it fills a data set near maxmemory
+ * (KEYS values of VALUE_BYTES) and then overwrites it in turn, up to RATE a second, so the AOF grows and is
  * rewritten and the RDB schedule saves, each a fork of a large process; every BURST_EVERY_MS it
  * opens BURST_CLIENTS connections at once as mcp-admin (TLS handshake, AUTH, PING) and closes them.
  * Until /tmp/client/stop exists; then one JSON line: writes made and failed, burst connections made
  * and refused, and the first refusals' messages. SENTINELS and PRIMARY_NAME come from the environment.
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createValkeyClient } from "../../lib/client";
 
@@ -27,12 +27,23 @@ const note = (error: unknown): void => {
     }
 };
 
-/** The data set near maxmemory, rewritten in turn at `RATE` writes a second. */
+/**
+ * The data set near maxmemory: first every key at once (pipelined; /tmp/client/filled says when),
+ * then rewritten in turn at up to `RATE` writes a second.
+ */
 async function fill(): Promise<void> {
     const client = createValkeyClient({ user: "mcp-agent", secretsDir: files, sentinels, primaryName });
     client.on("error", () => undefined);
     const keys = env("KEYS", 3000);
     const value = Buffer.alloc(env("VALUE_BYTES", 65536), "v");
+    for (let first = 0; first < keys && !stopped(); first += 32) {
+        const batch = client.pipeline();
+        for (let n = first; n < Math.min(keys, first + 32); n++) {
+            batch.set(`molis:approved:soak-${n}`, value, "EX", 3600);
+        }
+        await batch.exec();
+    }
+    writeFileSync(`${files}/filled`, "");
     const intervalMs = 1000 / env("RATE", 150);
     for (let n = 0; !stopped(); n++) {
         const started = Date.now();
