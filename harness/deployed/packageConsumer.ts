@@ -88,9 +88,17 @@ export class PackageConsumer {
         return consumer;
     }
 
+    /**
+     * The consumer's environment: its stack's, with the type check its own `pulumi up` makes (another
+     * team's program, with a tsconfig of its own, is compiled as its operator's CLI compiles it).
+     */
+    private env(): NodeJS.ProcessEnv {
+        return { ...this.stack.env(), PULUMI_NODEJS_TRANSPILE_ONLY: "false" };
+    }
+
     /** A pulumi command for the consumer's stack, in its folder. */
     pulumi(args: string[], timeoutMs?: number): Promise<RunResult> {
-        return this.stack.run(args, timeoutMs, { cwd: this.dir });
+        return this.stack.run(args, timeoutMs, { cwd: this.dir, env: this.env() });
     }
 
     /** `pulumi up`, which must succeed; the stack's outputs after it. */
@@ -143,7 +151,7 @@ export class PackageConsumer {
     projectPulumi(stackName: string, args: string[], timeoutMs?: number): Promise<RunResult> {
         // `stack init` names its stack itself; `package add` works on the project, not on a stack.
         const withStack = (args[0] === "stack" && args[1] === "init") || args[0] === "package" ? args : ["--stack", stackName, ...args];
-        return this.stack.run(withStack, timeoutMs, { cwd: this.projects.get(stackName), stack: false });
+        return this.stack.run(withStack, timeoutMs, { cwd: this.projects.get(stackName), stack: false, env: this.env() });
     }
 
     /** Removes the stacks (destroying what they deployed first), the backend and the consumer's folder. */
