@@ -36,7 +36,7 @@ const CONFIG = {
     dataVolumeName: "molis-bench-soak-data",
     replicas: "2",
     maxmemory: MAXMEMORY,
-    // Saves as often as Valkey allows a schedule to: a fork of the whole data set every 10 s under writes.
+    // An RDB save every 10 s while keys change: a fork of the whole data set, over and over, under the writes.
     saveSchedule: "10 1",
 };
 const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
