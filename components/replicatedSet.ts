@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { toWholeMb, dockerCpus, Settings } from "../settings";
 import { memberCertPlan } from "../valkey/certPlan";
 import { GATE_ENV, healthEnv, IMAGE_PATHS, SUPERVISOR_ENV } from "../valkey/contract";
-import { endpoints, Member as SetMember, topology } from "../valkey/topology";
+import { endpoints, Member as SetMember, memberVolume, topology } from "../valkey/topology";
 import { gateContainerArgs, Labels, MemberProfile } from "./containerSpecs";
 import { IssuedCert, issueCert, servingSecretFiles, StackSecrets } from "./credentials";
 import { HostPlaces, placeOf } from "./hosts";
@@ -34,14 +34,6 @@ function prefixOf(name: string, member: SetMember): string {
         return `${name}-sentinel-${member.index}`;
     }
     return member.index === 0 ? name : `${name}-node-${member.index}`;
-}
-
-/** A member's data volume: the first node keeps the single node's. */
-function volumeOf(settings: Settings, member: SetMember): string {
-    if (member.kind === "sentinel") {
-        return `${settings.dataVolumeName}-sentinel-${member.index}`;
-    }
-    return member.index === 0 ? settings.dataVolumeName : `${settings.dataVolumeName}-${member.index}`;
 }
 
 function profileOf(settings: Settings, member: SetMember): MemberProfile {
@@ -146,7 +138,7 @@ export function deployReplicatedSet(
                 networkName: place.networkName,
                 provider: place.provider,
                 labels: refs.labels,
-                volumeName: volumeOf(settings, member),
+                volumeName: memberVolume(settings.dataVolumeName, member),
                 secretFiles,
                 profile: profileOf(settings, member),
                 ...(before ? { gate: { env: gateEnv(settings, [before.member], "serving"), after: before.deployed.container } } : {}),

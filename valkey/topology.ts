@@ -80,6 +80,23 @@ export function topology(settings: TopologySettings): Topology {
     return { replicated: true, nodes, sentinels, quorum: majority(settings.sentinels), primaryName: settings.primaryName, hosts };
 }
 
+/** A member's data volume: the first node keeps the single node's, so a set grown from one node keeps its data. */
+export function memberVolume(dataVolumeName: string, member: Pick<Member, "kind" | "index">): string {
+    if (member.kind === "sentinel") {
+        return `${dataVolumeName}-sentinel-${member.index}`;
+    }
+    return member.index === 0 ? dataVolumeName : `${dataVolumeName}-${member.index}`;
+}
+
+/** Every data volume of a set with `replicas` replicas and `sentinels` Sentinels: the nodes', then the Sentinels'. */
+export function setVolumes(dataVolumeName: string, replicas: number, sentinels: number): string[] {
+    const members = [
+        ...Array.from({ length: replicas + 1 }, (_, index) => ({ kind: "node" as const, index })),
+        ...Array.from({ length: sentinels }, (_, index) => ({ kind: "sentinel" as const, index })),
+    ];
+    return members.map((member) => memberVolume(dataVolumeName, member));
+}
+
 /** `host:port` of each member. */
 export function endpoints(members: readonly Member[]): string[] {
     return members.map((member) => `${member.dial}:${member.port}`);

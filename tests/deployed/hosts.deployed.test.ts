@@ -29,6 +29,7 @@ import { seen } from "../../harness/deployed/replicatedSet";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { startSetWriter, writesThrough } from "../../harness/deployed/setWriter";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { setVolumes } from "../../valkey/topology";
 
 const TEST_STACK = "hosts-test";
 const CONFIG = {
@@ -41,7 +42,7 @@ const CONFIG = {
     metrics: "true",
 };
 /** The data volumes on this machine's engine (the stand-in hosts' go with their data roots). */
-const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+const VOLUMES = setVolumes(CONFIG.dataVolumeName, 2, 3);
 
 let deployed: DeployedStack;
 let standIns: StandInHost[] = [];

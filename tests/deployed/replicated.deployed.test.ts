@@ -21,6 +21,7 @@ import { DeployedSet, handoverLines, seen } from "../../harness/deployed/replica
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { writesThrough } from "../../harness/deployed/setWriter";
 import { readTar } from "../../harness/deployed/tarFile";
+import { setVolumes } from "../../valkey/topology";
 
 const TEST_STACK = "replicated-test";
 const CONFIG = {
@@ -32,7 +33,7 @@ const CONFIG = {
     // An exporter beside each node: it must follow its node through every event and rollout.
     metrics: "true",
 };
-const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+const VOLUMES = setVolumes(CONFIG.dataVolumeName, 2, 3);
 
 let deployed: DeployedStack;
 let set: DeployedSet;

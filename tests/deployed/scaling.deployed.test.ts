@@ -12,6 +12,7 @@ import { DeployedStack } from "../../harness/deployed/deployedStack";
 import { DeployedSet } from "../../harness/deployed/replicatedSet";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 import { exampleConfig } from "../../harness/examples";
+import { setVolumes } from "../../valkey/topology";
 
 const TEST_STACK = "scaling-test";
 const CONFIG = {
@@ -21,7 +22,7 @@ const CONFIG = {
     networkSubnet: "10.30.14.0/24",
     dataVolumeName: "molis-scaling-data",
 };
-const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+const VOLUMES = setVolumes(CONFIG.dataVolumeName, 2, 3);
 const KEYS = Array.from({ length: 20 }, (_, i) => `oauth:client:scale-${i}`);
 
 let deployed: DeployedStack;

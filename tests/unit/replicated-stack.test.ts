@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ValkeyStack } from "../../components/valkeyStack";
 import { fakePassword, findResource, isSecret, promiseOf, recorded, recordedOptions, resourcesOfType, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
+import { setVolumes } from "../../valkey/topology";
 
 let stack: ValkeyStack;
 beforeAll(async () => {
@@ -43,6 +44,13 @@ test("R13 three nodes and three Sentinels, each a hardened container of its own 
         "molis-valkey-data-1",
         "molis-valkey-data-2",
     ]);
+    // The names the suites and the benchmark keep and remove are these.
+    expect(setVolumes("molis-valkey-data", 2, 3).sort()).toEqual(
+        resourcesOfType(TYPES.volume)
+            .filter((r) => r.name.endsWith("-data"))
+            .map((r) => r.inputs.name)
+            .sort(),
+    );
     for (const member of MEMBERS) {
         const args = container(member);
         expect([member, args.user, args.readOnly, args.capabilities, args.securityOpts, args.ports, args.restart]).toEqual([
