@@ -14,32 +14,31 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { exec, memberCli } from "../lib/docker";
 import { waitUntil } from "../lib/poll";
-import { clientProgram } from "../harness/deployed/clientProgram";
+import { startClientProgram } from "../harness/deployed/clientProgram";
 import { DeployedStack } from "../harness/deployed/deployedStack";
 import { MemberLogs } from "../harness/deployed/memberLogs";
 import { DeployedSet } from "../harness/deployed/replicatedSet";
 import { startSetWriter, SetWriterRun } from "../harness/deployed/setWriter";
-import { credentialsOf, ValkeyClient } from "../harness/deployed/valkeyClient";
 import { DEFAULTS, parseSize } from "../settings";
-import { AclUserName } from "../valkey/acl";
 import { FAILOVER_TABLE_HEADER, failoverLine } from "./failoverTable";
 import { Row } from "./row";
 import { UNPLANNED_EVENTS } from "./setOnDocker";
 import { deployedTierMissing, stat } from "./stats";
+import { setVolumes } from "../valkey/topology";
 
 const STACK = "bench-soak";
 const MAXMEMORY = "256MB";
 const CONFIG = {
     imageName: "molis-bench-soak",
     networkName: "molis-bench-soak",
-    networkSubnet: "10.30.21.0/24",
+    networkSubnet: "10.30.22.0/24",
     dataVolumeName: "molis-bench-soak-data",
     replicas: "2",
     maxmemory: MAXMEMORY,
     // An RDB save every 10 s while keys change: a fork of the whole data set, over and over, under the writes.
     saveSchedule: "10 1",
 };
-const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+const VOLUMES = setVolumes(CONFIG.dataVolumeName, 2, 3);
 
 /** Candidates, lowest first; BENCH_SOAK_VALUES=1500,4000 measures only those. */
 const CANDIDATES = (process.env.BENCH_SOAK_VALUES ?? "1000,1500,2000,4000").split(",").map(Number);
@@ -47,7 +46,15 @@ const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 240);
 const EVENT_RUNS = Number(process.env.BENCH_SOAK_EVENT_RUNS ?? 10);
 /** Busy loops beside the set: twice the machine's two cores, as the hand trial that raised no +sdown. */
 const HOST_HOGS = 4;
-const VALUE_BYTES = 64 * 1024;
+/**
+ * Each value with its string header fits one 64 KiB block of the allocator, so the data set takes
+ * KEYS x 64 KiB: a value of exactly 64 KiB would take the next size class (80 KiB) and push the data
+ * set past maxmemory, into evicting the writer's keys.
+ */
+const VALUE_BYTES = 60000;
+const VALUE_BLOCK = 64 * 1024;
+/** The share of maxmemory the load's data set takes. */
+const FILL = 0.85;
 
 /** The largest whole second below `downAfterMs`; 0 where there is none (the rule then refuses the value). */
 export const lagBelow = (downAfterMs: number): number => Math.ceil(downAfterMs / 1000) - 1;
@@ -57,14 +64,29 @@ interface SoakResult {
     odown: number;
     failovers: number;
     noReplicas: number;
+    /** Keys the nodes evicted during the soak: none, or the data set was not below maxmemory. */
+    evicted: number;
+    /** The primary's used_memory over maxmemory once the data set was in place, percent. */
+    filledPercent: number;
     writer: SetWriterRun;
     load: Record<string, unknown>;
 }
 
+/** The number after `prefix` at the start of a line of a node's INFO section. */
+async function infoField(container: Docker.Container, section: string, prefix: string): Promise<number> {
+    const info = await memberCli(container, DEFAULTS.tlsPort, ["INFO", section]);
+    return Number(new RegExp(`^${prefix}(\\d+)`, "m").exec(info.stdout)?.[1] ?? 0);
+}
+
 /** NOREPLICAS refusals a node has answered since it started (INFO errorstats). */
-async function noReplicasCount(container: Docker.Container): Promise<number> {
-    const info = await memberCli(container, DEFAULTS.tlsPort, ["INFO", "errorstats"]);
-    return Number(/^errorstat_NOREPLICAS:count=(\d+)/m.exec(info.stdout)?.[1] ?? 0);
+const noReplicasCount = (container: Docker.Container): Promise<number> => infoField(container, "errorstats", "errorstat_NOREPLICAS:count=");
+/** Keys a node has evicted since it started. */
+const evictedCount = (container: Docker.Container): Promise<number> => infoField(container, "stats", "evicted_keys:");
+
+/** Counters of every node after the soak less those before it (a node that cannot answer counts 0). */
+async function since(nodes: Docker.Container[], before: number[], count: (node: Docker.Container) => Promise<number>): Promise<number> {
+    const after = await Promise.all(nodes.map((node) => count(node).catch(() => 0)));
+    return after.reduce((total, value, i) => total + Math.max(0, value - before[i]), 0);
 }
 
 function dataNodes(set: DeployedSet): Docker.Container[] {
@@ -93,44 +115,19 @@ const sum = (counts: Map<string, number>): number => [...counts.values()].reduce
 
 /** The load program in a client container of its own; `stop` ends it and returns its outcome line. */
 async function startLoad(set: DeployedSet): Promise<{ stop: () => Promise<Record<string, unknown>> }> {
-    const users: AclUserName[] = ["mcp-agent", "mcp-admin"];
-    const outputs = set.outputs;
-    const client = await ValkeyClient.start(set.docker, credentialsOf(outputs), users, STACK);
-    const passwords = outputs.passwords as Record<AclUserName, string>;
-    await client.put([
-        { name: "tmp/client/load.js", content: clientProgram("soakLoadProgram.ts") },
-        ...users.map((user) => ({ name: `tmp/client/${user}.password`, content: passwords[user] })),
-    ]);
-    const keys = Math.floor((0.85 * (parseSize(MAXMEMORY) ?? 0)) / VALUE_BYTES);
-    const env = [
-        `SENTINELS=${(outputs.sentinelEndpoints as string[]).join(",")}`,
-        `PRIMARY_NAME=${String(outputs.primaryName)}`,
-        `KEYS=${keys}`,
-        `VALUE_BYTES=${VALUE_BYTES}`,
-        `BURST_CLIENTS=${DEFAULTS.maxClients - 20}`,
-    ].join(" ");
-    await exec(client.container, ["sh", "-c", `${env} node /tmp/client/load.js > /tmp/client/load.log 2>&1 &`], { user: "root" });
+    const program = await startClientProgram(set.docker, set.outputs, STACK, "soakLoadProgram.ts", {
+        KEYS: Math.floor((FILL * (parseSize(MAXMEMORY) ?? 0)) / VALUE_BLOCK),
+        VALUE_BYTES,
+        BURST_CLIENTS: DEFAULTS.maxClients - 20,
+    });
     // The soak's clock starts with the data set in place: filled before, rewritten throughout.
-    await waitUntil(
-        async () => (await exec(client.container, ["test", "-e", "/tmp/client/filled"], { user: "root" })).code === 0,
-        300000,
-        "the load's data set filled",
-    );
+    await waitUntil(async () => (await program.read("filled")) !== "", 300000, "the load's data set filled");
     return {
         stop: async () => {
-            await exec(client.container, ["touch", "/tmp/client/stop"], { user: "root" });
             try {
-                for (let i = 0; i < 150; i++) {
-                    const log = (await exec(client.container, ["cat", "/tmp/client/load.log"], { user: "root" })).stdout;
-                    const line = log.split("\n").find((l) => l.startsWith("{"));
-                    if (line) {
-                        return JSON.parse(line) as Record<string, unknown>;
-                    }
-                    await sleep(200);
-                }
-                return { error: "the load printed no outcome within 30 s" };
-            } finally {
-                await client.remove();
+                return await program.stop<Record<string, unknown>>(30000);
+            } catch (error) {
+                return { error: String(error) };
             }
         },
     };
@@ -140,6 +137,8 @@ async function startLoad(set: DeployedSet): Promise<{ stop: () => Promise<Record
 async function soak(set: DeployedSet, label: string): Promise<SoakResult> {
     const nodes = dataNodes(set);
     const before = await Promise.all(nodes.map(noReplicasCount));
+    const evictedBefore = await Promise.all(nodes.map(evictedCount));
+    let filledPercent = 0;
     const started = Date.now();
     const logs = await MemberLogs.follow(set.docker, STACK);
     const writer = await startSetWriter(set.docker, set.outputs, STACK, `soak-${label}`);
@@ -148,6 +147,10 @@ async function soak(set: DeployedSet, label: string): Promise<SoakResult> {
     try {
         await writer.waitWrites(50);
         load = await startLoad(set);
+        const filled = await set.primaryContainer();
+        filledPercent = Math.round(
+            (100 * (await infoField(filled, "memory", "used_memory:"))) / (await infoField(filled, "memory", "maxmemory:")),
+        );
         for (let i = 0; i < HOST_HOGS; i++) {
             hogs.push(spawn("node", ["-e", "for (;;) {}"], { stdio: "ignore" }));
         }
@@ -164,14 +167,15 @@ async function soak(set: DeployedSet, label: string): Promise<SoakResult> {
     const writerRun = await writer.stop();
     // A failover during the soak: the set settles before the next measurement.
     await set.waitHealthy(180000);
-    const after = await Promise.all(nodes.map((node) => noReplicasCount(node).catch(() => 0)));
     const text = logs.text();
     logs.stop();
     return {
         sdown: sum(sentinelLines(text, started, /\+sdown master/)),
         odown: sum(sentinelLines(text, started, /\+odown master/)),
         failovers: Math.max(0, ...sentinelLines(text, started, /\+switch-master/).values()),
-        noReplicas: after.reduce((total, count, i) => total + Math.max(0, count - before[i]), 0),
+        noReplicas: await since(nodes, before, noReplicasCount),
+        evicted: await since(nodes, evictedBefore, evictedCount),
+        filledPercent,
         writer: writerRun,
         load: loadOutcome,
     };
@@ -182,9 +186,9 @@ export const soakRow: Row = {
     heading: "11. Soak: which downAfterMilliseconds a busy host allows",
     intro: [
         `One \`pulumi up\` of \`replicas 2\` (three nodes, three Sentinels; maxmemory ${MAXMEMORY}, saveSchedule "10 1") on the local Docker Engine, set at each candidate \`downAfterMilliseconds\` in turn (a rolling \`pulumi up\`), with \`minReplicasMaxLag\` the largest whole second below it. ` +
-            `Each soak runs ${SOAK_SECONDS} s with every stressor at once: ${HOST_HOGS} busy loops on the host (two cores), one inside the primary's container (its CPU limit throttles Valkey and the loop together), a client that first fills about 85% of maxmemory with ${VALUE_BYTES / 1024} KB values (before the clock starts) and then rewrites them in turn as fast as it can, up to 150 a second (the AOF grows and is rewritten, the RDB schedule saves: forks of the whole data set), a burst of ${DEFAULTS.maxClients - 20} new clients (through the Sentinels, TLS, AUTH, PING) every 15 s, and row 8's writer throughout. ` +
-            `Counted from the Sentinels' logs: +sdown and +odown lines (all three Sentinels), failovers (+switch-master); NOREPLICAS refusals from the nodes' errorstats; the writer's longest stall and failed writes. Nothing fails during a soak, so every +sdown is a false alarm. ` +
-            `Then row 8's unplanned events, ${EVENT_RUNS} runs each, at that value. The default is the lowest value with no failover and no NOREPLICAS refusal in the soak.`,
+            `Each soak runs ${SOAK_SECONDS} s with every stressor at once: ${HOST_HOGS} busy loops on the host (two cores), one inside the primary's container (its CPU limit throttles Valkey and the loop together), a client that first fills ${FILL * 100}% of maxmemory with values of ${VALUE_BYTES / 1000} KB (before the clock starts; the table gives the primary's used_memory then, and the keys evicted, which must be none: the writer's keys have a TTL and would be the first to go) and then rewrites them in turn as fast as it can, up to 150 a second (the AOF grows and is rewritten, the RDB schedule saves: forks of the whole data set), a burst of ${DEFAULTS.maxClients - 20} new clients (through the Sentinels, TLS, AUTH, PING) every 15 s, and row 8's writer throughout. ` +
+            `Counted from the Sentinels' logs: +sdown and +odown lines (all three Sentinels), failovers (+switch-master); NOREPLICAS refusals from the nodes' errorstats; the writer's longest stall, failed writes and confirmed writes missing at the end. Nothing fails during a soak, so every +sdown is a false alarm. ` +
+            `Then row 8's unplanned events, ${EVENT_RUNS} runs each, at that value. The default is the lowest value with no failover, no NOREPLICAS refusal and no confirmed write lost in the soak.`,
     ],
     measure: async () => {
         const missing = deployedTierMissing();
@@ -192,7 +196,7 @@ export const soakRow: Row = {
             return missing;
         }
         const lines = [
-            "| downAfterMilliseconds | minReplicasMaxLag, s | soak +sdown / +odown / failovers | NOREPLICAS refused | writer: longest stall, s / failed of writes | load: 64 KB writes a second / burst clients in, refused | kill stall p95, s | pause stall p95, s | cut stall p95, s |",
+            "| downAfterMilliseconds | minReplicasMaxLag, s | soak +sdown / +odown / failovers | NOREPLICAS refused | writer: longest stall, s / failed, confirmed lost of writes | load: used_memory, % of maxmemory / evicted keys / 60 KB writes a second / burst clients in, refused | kill stall p95, s | pause stall p95, s | cut stall p95, s |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ];
         const survivors: number[] = [];
@@ -215,10 +219,12 @@ export const soakRow: Row = {
                 await set.startClient();
                 const result = await soak(set, String(downAfter));
                 process.stdout.write(
-                    `  soak ${downAfter} ms: ${JSON.stringify({ ...result, writer: { ...result.writer, failures: undefined } })}\n`,
+                    `  soak ${downAfter} ms: ${JSON.stringify({ ...result, writer: { ...result.writer, failures: undefined, confirmedLostAnswered: undefined } })}\n`,
                 );
                 const events: string[] = [];
                 for (const scenario of UNPLANNED_EVENTS) {
+                    // A client container ends itself after 15 min (a crashed run leaves none for long): a fresh one per event.
+                    await set.startClient();
                     const runs: SetWriterRun[] = [];
                     for (let i = 0; i < EVENT_RUNS; i++) {
                         const run = await scenario.run(set, i);
@@ -234,9 +240,9 @@ export const soakRow: Row = {
                 const load = result.load as { writes?: number; burstConnections?: number; burstRefused?: number };
                 const perSecond = ((load.writes ?? 0) / SOAK_SECONDS).toFixed(0);
                 lines.push(
-                    `| ${downAfter} | ${lag} | ${result.sdown} / ${result.odown} / ${result.failovers} | ${result.noReplicas} | ${(w.longestStallMs / 1000).toFixed(2)} / ${w.failed} of ${w.writes} | ${perSecond} / ${load.burstConnections ?? 0}, ${load.burstRefused ?? 0} | ${events.join(" | ")} |`,
+                    `| ${downAfter} | ${lag} | ${result.sdown} / ${result.odown} / ${result.failovers} | ${result.noReplicas} | ${(w.longestStallMs / 1000).toFixed(2)} / ${w.failed}, ${w.confirmedLost} of ${w.writes} | ${result.filledPercent} / ${result.evicted} / ${perSecond} / ${load.burstConnections ?? 0}, ${load.burstRefused ?? 0} | ${events.join(" | ")} |`,
                 );
-                if (result.failovers === 0 && result.noReplicas === 0) {
+                if (result.failovers === 0 && result.noReplicas === 0 && result.writer.confirmedLost === 0) {
                     survivors.push(downAfter);
                 }
             }
@@ -250,8 +256,8 @@ export const soakRow: Row = {
                 ...lines,
                 "",
                 chosen === undefined
-                    ? "No candidate survived the soak without a failover or a NOREPLICAS refusal."
-                    : `Lowest value with no failover and no NOREPLICAS refusal in the soak: ${chosen} ms.`,
+                    ? "No candidate survived the soak without a failover, a NOREPLICAS refusal or a confirmed write lost."
+                    : `Lowest value with no failover, no NOREPLICAS refusal and no confirmed write lost in the soak: ${chosen} ms.`,
                 "",
                 "Each event at each value (columns as in row 7):",
                 "",

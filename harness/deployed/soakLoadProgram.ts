@@ -28,7 +28,7 @@ const note = (error: unknown): void => {
 };
 
 /**
- * The data set near maxmemory: first every key at once (pipelined; /tmp/client/filled says when),
+ * The data set near maxmemory: first every key at once (pipelined; /tmp/client/filled, holding their count, says when),
  * then rewritten in turn at up to `RATE` writes a second.
  */
 async function fill(): Promise<void> {
@@ -43,7 +43,7 @@ async function fill(): Promise<void> {
         }
         await batch.exec();
     }
-    writeFileSync(`${files}/filled`, "");
+    writeFileSync(`${files}/filled`, String(keys));
     const intervalMs = 1000 / env("RATE", 150);
     for (let n = 0; !stopped(); n++) {
         const started = Date.now();
