@@ -5,9 +5,10 @@
  * TLS on 127.0.0.1 and nowhere else (R8.5); credential rotation (R10.1, R10.2): `pulumi up` after a
  * bump of credentialGeneration replaces Valkey once while a client container with the auth user's
  * own files runs the OAuth flow through it, and no command fails; both generations get in; the
- * generation before them is refused after the next bump; the exporter is replaced with the new
- * metrics password and keeps scraping. Backup and restore keep the gateway's keys (R10.3, R10.4);
- * a user added and removed by `pulumi up` gets in, then is refused, and no key is lost (R3).
+ * generation before them is refused after the next bump, which also adds a user (one `pulumi up`
+ * for both, as an operator's would); the exporter is replaced with the new metrics password and
+ * keeps scraping. Backup and restore keep the gateway's keys (R10.3, R10.4); the added user gets in
+ * with only its grant, then, removed by `pulumi up`, is refused, and no key is lost (R3).
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
@@ -30,6 +31,8 @@ import { oauthRound, oauthRoundKeys } from "../../harness/oauthFlow";
 
 const TEST_STACK = "rotation-test";
 const OAUTH = exampleConfig("mcp-oauth-gateway/Pulumi.oauth.yaml");
+/** A user the suite adds to the example's and removes again. */
+const AUDIT = { name: "audit", job: "reads client registrations", commands: ["get", "exists"], keys: { readOnly: ["oauth:client:*"] } };
 const CONFIG = {
     users: OAUTH.users as object,
     maxmemoryPolicy: String(OAUTH.maxmemoryPolicy),
@@ -183,7 +186,7 @@ test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once while a clien
     expect(Number((await cli("auth", ["EXISTS", ...last])).stdout.trim())).toBe(last.length);
 }, 300000);
 
-test("R10.2 credentialGeneration 3: generation 1 is refused, generations 2 and 3 get in", async () => {
+test("R10.2 R3 credentialGeneration 3 with a user added: generation 1 is refused, generations 2 and 3 get in; the added user gets in with its own credentials and only its grant, and no key is lost", async () => {
     const generation2 = deployed.outputs;
     const generation1 = {
         ...generation2,
@@ -192,9 +195,15 @@ test("R10.2 credentialGeneration 3: generation 1 is refused, generations 2 and 3
         clientKeyPems: generation2.previousClientKeyPems,
     };
     const exporterBefore = await exporterId();
+    const keysBefore = await keyCount();
+    const before = deployed.info.Id;
+    // One pulumi up carries both changes, as an operator's would: the rotation and the new user.
     await deployed.stack.setConfig("credentialGeneration", "3");
+    await deployed.stack.setConfig("users", [...(OAUTH.users as object[]), AUDIT]);
     await deployed.up();
+    expect(deployed.info.Id).not.toBe(before);
     expect(deployed.outputs.previousPasswords).toEqual(generation2.passwords);
+    expect(users().sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
     await restartClient();
     const second = await ValkeyClient.start(deployed.docker, credentialsOf(generation2), ["auth"], TEST_STACK);
     const first = await ValkeyClient.start(deployed.docker, credentialsOf(generation1), ["auth"], TEST_STACK);
@@ -209,9 +218,14 @@ test("R10.2 credentialGeneration 3: generation 1 is refused, generations 2 and 3
     }
     await expectExporterRotated(exporterBefore);
     expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
+    // The added user: its grant and nothing more.
+    expect((await cli("audit", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
+    expect((await cli("audit", ["SET", "oauth:client:rotation-probe", "x"])).stdout).toMatch(/NOPERM/);
+    expect((await cli("audit", ["GET", "oauth:refresh:rhost"])).stdout).toMatch(/NOPERM/);
+    expect(await keyCount()).toBe(keysBefore);
 }, 300000);
 
-test("R10.3 R10.4 npm run backup lists the gateway's user in its manifest; npm run restore brings back the gateway's keys as they were, tokens with their TTLs", async () => {
+test("R10.3 R10.4 npm run backup lists the service users in its manifest; npm run restore brings back the gateway's keys as they were, tokens with their TTLs", async () => {
     const backupFile = join(work, "oauth.backup");
     const keysBefore = await keyCount();
     const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", backupFile], deployed.stack.env());
@@ -220,7 +234,7 @@ test("R10.3 R10.4 npm run backup lists the gateway's user in its manifest; npm r
         users: string[];
         keyCount: number;
     };
-    expect(manifest.users).toEqual(["auth"]);
+    expect(manifest.users).toEqual(["audit", "auth"]);
     expect(manifest.keyCount).toBe(keysBefore);
 
     // After the backup: a token revoked, another issued. The restore undoes both.
@@ -241,24 +255,14 @@ test("R10.3 R10.4 npm run backup lists the gateway's user in its manifest; npm r
     expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);
 
-test("R3 a user added by pulumi up gets in with its own credentials and only its grant; removed by the next, it is refused, and no key is lost", async () => {
-    const oauthUsers = OAUTH.users as object[];
-    const audit = { name: "audit", job: "reads client registrations", commands: ["get", "exists"], keys: { readOnly: ["oauth:client:*"] } };
+test("R3 a user removed by pulumi up is refused with the files and password its service still holds, the others get in, and no key is lost", async () => {
     const keysBefore = await keyCount();
-    const before = deployed.info.Id;
-    await deployed.stack.setConfig("users", [...oauthUsers, audit]);
-    await deployed.up();
-    expect(deployed.info.Id).not.toBe(before);
     expect(users().sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
-    await restartClient();
-    expect((await cli("audit", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
-    expect((await cli("audit", ["SET", "oauth:client:rotation-probe", "x"])).stdout).toMatch(/NOPERM/);
-    expect((await cli("audit", ["GET", "oauth:refresh:rhost"])).stdout).toMatch(/NOPERM/);
-    expect((await cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
     const removed = client;
     client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["auth", "healthcheck"], TEST_STACK);
     try {
-        await deployed.stack.setConfig("users", oauthUsers);
+        expect((await removed.cli("audit", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
+        await deployed.stack.setConfig("users", OAUTH.users as object[]);
         await deployed.up();
         expect(users().sort()).toEqual(["auth", "healthcheck", "metrics"]);
         // The removed user's own files and password, as its service still holds them.
@@ -267,6 +271,7 @@ test("R3 a user added by pulumi up gets in with its own credentials and only its
     } finally {
         await removed.remove();
     }
+    expect((await cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
     expect(await keyCount()).toBe(keysBefore);
     expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);
