@@ -12,6 +12,7 @@ import { FAILOVER_RUNS } from "./failover";
 import { FAILOVER_TABLE_HEADER, failoverLine, Goal } from "./failoverTable";
 import { Row } from "./row";
 import { stat, deployedTierMissing } from "./stats";
+import { setVolumes } from "../valkey/topology";
 
 const STACK = "bench-hosts";
 const CONFIG = {
@@ -21,12 +22,12 @@ const CONFIG = {
     dataVolumeName: "molis-bench-hosts-data",
     replicas: "2",
 };
-const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+const VOLUMES = setVolumes(CONFIG.dataVolumeName, 2, 3);
 
 /** Both events cut the writer off from the primary without a reset: it waits for the Sentinels' word. */
 const HOST_GOAL: Goal = {
-    target: "stall p95 <= 10 s; failures counted; 0 confirmed lost",
-    stallLimitMs: 10000,
+    target: "stall p95 <= 4 s; failures counted; 0 confirmed lost",
+    stallLimitMs: 4000,
     failuresAllowed: true,
     unconfirmedLossAllowed: true,
 };

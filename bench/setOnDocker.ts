@@ -15,6 +15,7 @@ import { Row } from "./row";
 import { FAILOVER_TABLE_HEADER, failoverLine, Goal, GOALS } from "./failoverTable";
 import { DEFAULTS } from "../settings/table";
 import { deployedTierMissing } from "./stats";
+import { setVolumes } from "../valkey/topology";
 
 const STACK = "bench-replicated";
 const CONFIG = {
@@ -24,7 +25,7 @@ const CONFIG = {
     dataVolumeName: "molis-bench-set-data",
     replicas: "2",
 };
-const VOLUMES = ["", "-1", "-2", "-sentinel-0", "-sentinel-1", "-sentinel-2"].map((suffix) => `${CONFIG.dataVolumeName}${suffix}`);
+const VOLUMES = setVolumes(CONFIG.dataVolumeName, 2, 3);
 
 export interface Scenario {
     event: string;
@@ -108,7 +109,7 @@ export const setOnDockerRow: Row = {
         "| planned switchover | pause writes, then SENTINEL FAILOVER (pre-stop hook); not measured | +sdown to +switch-master 2.0 s | the planned replacement row |",
         "| links | one password for every role, TLS off by default, one certificate for server and client use, no `min-replicas-to-write` | not stated | mTLS and an allowlisted user per link, `min-replicas-to-write 1` |",
         "",
-        "A killed container stalls the writer about a second longer than a frozen or cut-off primary. The Sentinels' logs of four kills by hand say where it goes: a killed container's link drops at once, and Sentinel's next reconnection attempt, about 1.1 s after the kill, is where its `down-after-milliseconds` starts (for a frozen one, the first unanswered PING, 0 to 1 s after the freeze); `+sdown` came down-after plus 1.1 to 1.2 s after every kill. The rest varies by Sentinel's one-second periods: the other Sentinels' votes for `+odown` (0.05 to 1.1 s) and the INFO that shows the promoted replica (0.3 to 0.9 s). With 5000 ms a kill stalled 8.3 s median and 8.5 s p95 over 10 runs on an idle machine, over the 8 s target; hence the default of 4000, at the cost of failing over a primary that stalls 4 s (safe: `minReplicasMaxLag` stops an isolated primary's writes first). A run over its target leaves the members' logs in a file the progress line names.",
+        `A killed container stalls the writer about a second longer than a frozen or cut-off primary. The Sentinels' logs of four kills by hand say where it goes: a killed container's link drops at once, and Sentinel's next reconnection attempt, about 1.1 s after the kill, is where its \`down-after-milliseconds\` starts (for a frozen one, the first unanswered PING, 0 to 1 s after the freeze); \`+sdown\` came down-after plus 1.1 to 1.2 s after every kill. The rest varies by Sentinel's one-second periods: the other Sentinels' votes for \`+odown\` (0.05 to 1.1 s) and the INFO that shows the promoted replica (0.3 to 0.9 s). The default of ${DEFAULTS.downAfterMilliseconds} is the lowest value row 11's soak of a busy host never failed over; it fails over a primary that stalls that long (safe: \`minReplicasMaxLag\` stops an isolated primary's writes first). A run over its target leaves the members' logs in a file the progress line names.`,
     ],
     measure: async () => {
         const missing = deployedTierMissing();

@@ -73,7 +73,7 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     sentinelPort: { what: "The Sentinels' TLS port on the network." },
     primaryName: { what: "The name Sentinels and clients know the set by (Sentinel's master name)." },
     downAfterMilliseconds: {
-        what: "How long the primary must be unreachable before a Sentinel thinks it down (Sentinel's `down-after-milliseconds`); 4000 keeps a killed container's failover under 8 s, and fails over a primary that stalls longer.",
+        what: "How long the primary must be unreachable before a Sentinel thinks it down (Sentinel's `down-after-milliseconds`). 1500: writers wait about 4 s when the primary dies, freezes or is cut off, and a primary that stalls 1.5 s is failed over too; see [Choosing downAfterMilliseconds](#choosing-downaftermilliseconds).",
     },
     failoverTimeoutMilliseconds: { what: "Sentinel's `failover-timeout`." },
     minReplicasMaxLag: {

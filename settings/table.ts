@@ -292,13 +292,13 @@ export const SETTINGS = {
         ...objectName("replicated set's name"),
     }),
     downAfterMilliseconds: integer({
-        default: 4000,
+        default: 1500,
         min: 1000,
         max: 60000,
         unit: "ms",
         counted: "milliseconds",
         description:
-            "How long the primary must be unreachable before a Sentinel thinks it down; a failover follows when a majority agrees. Sentinel's down-after-milliseconds. 4000 keeps a killed container's failover under 8 s (Sentinel notices a dropped link about a second late); a primary that stalls longer is failed over.",
+            "How long the primary must be unreachable before a Sentinel thinks it down; a failover follows when a majority agrees. Sentinel's down-after-milliseconds. 1500 is the lowest value that a soak on a busy host (bench row 11: CPU hogs, forks of a data set near maxmemory, client bursts) never failed over: a killed, frozen or cut-off primary stalls writers about 4 s. Its cost: a primary that answers no PING for 1.5 s (a stall that long, not only a crash) is failed over; raise it (with minReplicasMaxLag below it) on hosts that stall longer.",
     }),
     failoverTimeoutMilliseconds: integer({
         default: 60000,
@@ -310,7 +310,7 @@ export const SETTINGS = {
             "Sentinel's failover-timeout: how long a failover may take, and how long before the same primary is failed over again.",
     }),
     minReplicasMaxLag: integer({
-        default: 2,
+        default: 1,
         min: 1,
         max: 60,
         unit: "seconds",

@@ -42,12 +42,21 @@ describe("settings of a replicated set", () => {
         [{ replicas: 7 }, /replicas: 7 is not valid; set a whole number of replicas from 0 to 6/],
         [
             { replicas: 1, minReplicasMaxLag: 5 },
-            /minReplicasMaxLag: 5 is not valid; set it below downAfterMilliseconds \(4000 ms\): an isolated primary must stop accepting writes before the Sentinels promote another/,
+            /minReplicasMaxLag: 5 is not valid; set it below downAfterMilliseconds \(1500 ms\): an isolated primary must stop accepting writes before the Sentinels promote another/,
         ],
         [{ replicas: 1, sentinelPort: 6379 }, /sentinelPort: 6379 is not valid; set a port other than tlsPort \(6379\)/],
         [{ replicas: 1, primaryName: "bad name" }, /primaryName: "bad name" is not valid/],
     ])("R12.1 %j is refused with the setting, the value and the fix", (input, message) => {
         expect(() => resolveSettings(input)).toThrow(message);
+    });
+
+    test("R13.4 the defaults keep an isolated primary's writes stopping before a failover (1 s below 1500 ms); the earlier defaults, 2 s below 4000 ms, are still accepted", () => {
+        const { settings } = resolveSettings({ replicas: 2 });
+        expect([settings.downAfterMilliseconds, settings.minReplicasMaxLag]).toEqual([1500, 1]);
+        expect(() => resolveSettings({ replicas: 2, downAfterMilliseconds: 4000, minReplicasMaxLag: 2 })).not.toThrow();
+        expect(() => resolveSettings({ replicas: 2, downAfterMilliseconds: 1500, minReplicasMaxLag: 2 })).toThrow(
+            /minReplicasMaxLag: 2 is not valid; set it below downAfterMilliseconds \(1500 ms\)/,
+        );
     });
 
     test("R13 a single node ignores the Sentinel settings: an even count is no error there", () => {
@@ -119,7 +128,7 @@ describe("the Sentinels' config, ACL and saved state", () => {
             "sentinel monitor molis valkey-0 6379 2",
             "sentinel auth-user molis sentinel",
             "sentinel sentinel-user sentinel-peer",
-            "sentinel down-after-milliseconds molis 4000",
+            "sentinel down-after-milliseconds molis 1500",
         ]) {
             expect(conf.split("\n")).toContain(line);
         }
