@@ -202,7 +202,12 @@ test("R10.2 R3 credentialGeneration 3 with a user added: generation 1 is refused
     await deployed.stack.setConfig("users", [...(OAUTH.users as object[]), AUDIT]);
     await deployed.up();
     expect(deployed.info.Id).not.toBe(before);
-    expect(deployed.outputs.previousPasswords).toEqual(generation2.passwords);
+    // Every user of generation 2 keeps its generation-2 password as the previous one; the added user has one of each generation too.
+    const previous = deployed.outputs.previousPasswords as Record<string, string>;
+    expect(Object.keys(previous).sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
+    expect(Object.fromEntries(Object.keys(generation2.passwords as object).map((user) => [user, previous[user]]))).toEqual(
+        generation2.passwords,
+    );
     expect(users().sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
     await restartClient();
     const second = await ValkeyClient.start(deployed.docker, credentialsOf(generation2), ["auth"], TEST_STACK);
