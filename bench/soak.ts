@@ -201,6 +201,8 @@ export const soakRow: Row = {
         ];
         const survivors: number[] = [];
         const details: string[] = [];
+        /** Per value, how its events missed their goals: the chosen value's misses are the row's. */
+        const misses = new Map<number, string[]>();
         const deployed = await DeployedStack.create(STACK, CONFIG, VOLUMES);
         const set = new DeployedSet(deployed, STACK);
         try {
@@ -234,7 +236,11 @@ export const soakRow: Row = {
                         );
                     }
                     events.push((stat(runs.map((r) => r.longestStallMs)).p95 / 1000).toFixed(1));
-                    details.push(failoverLine(`${scenario.event} at ${downAfter} ms`, runs, scenario.goal).line);
+                    const { line, missed } = failoverLine(`${scenario.event} at ${downAfter} ms`, runs, scenario.goal);
+                    details.push(line);
+                    if (missed !== undefined) {
+                        misses.set(downAfter, [...(misses.get(downAfter) ?? []), missed]);
+                    }
                 }
                 const w = result.writer;
                 const load = result.load as { writes?: number; burstConnections?: number; burstRefused?: number };
@@ -264,7 +270,7 @@ export const soakRow: Row = {
                 ...FAILOVER_TABLE_HEADER,
                 ...details,
             ],
-            missed: [],
+            missed: chosen === undefined ? [] : (misses.get(chosen) ?? []),
         };
     },
 };
