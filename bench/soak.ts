@@ -24,6 +24,7 @@ import { FAILOVER_TABLE_HEADER, failoverLine } from "./failoverTable";
 import { Row } from "./row";
 import { UNPLANNED_EVENTS } from "./setOnDocker";
 import { deployedTierMissing, stat } from "./stats";
+import { parseInfo } from "../valkey/info";
 import { setVolumes } from "../valkey/topology";
 
 const STACK = "bench-soak";
@@ -72,16 +73,21 @@ interface SoakResult {
     load: Record<string, unknown>;
 }
 
-/** The number after `prefix` at the start of a line of a node's INFO section. */
-async function infoField(container: Docker.Container, section: string, prefix: string): Promise<number> {
-    const info = await memberCli(container, DEFAULTS.tlsPort, ["INFO", section]);
-    return Number(new RegExp(`^${prefix}(\\d+)`, "m").exec(info.stdout)?.[1] ?? 0);
+/** A section of a node's INFO, field by field. */
+async function infoOf(container: Docker.Container, section: string): Promise<Map<string, string>> {
+    return parseInfo((await memberCli(container, DEFAULTS.tlsPort, ["INFO", section])).stdout);
 }
 
-/** NOREPLICAS refusals a node has answered since it started (INFO errorstats). */
-const noReplicasCount = (container: Docker.Container): Promise<number> => infoField(container, "errorstats", "errorstat_NOREPLICAS:count=");
+/** NOREPLICAS refusals a node has answered since it started (INFO errorstats: `errorstat_NOREPLICAS:count=N`). */
+async function noReplicasCount(container: Docker.Container): Promise<number> {
+    const refusals = (await infoOf(container, "errorstats")).get("errorstat_NOREPLICAS") ?? "";
+    return Number(/count=(\d+)/.exec(refusals)?.[1] ?? 0);
+}
+
 /** Keys a node has evicted since it started. */
-const evictedCount = (container: Docker.Container): Promise<number> => infoField(container, "stats", "evicted_keys:");
+async function evictedCount(container: Docker.Container): Promise<number> {
+    return Number((await infoOf(container, "stats")).get("evicted_keys") ?? 0);
+}
 
 /** Counters of every node after the soak less those before it (a node that cannot answer counts 0). */
 async function since(nodes: Docker.Container[], before: number[], count: (node: Docker.Container) => Promise<number>): Promise<number> {
@@ -147,10 +153,8 @@ async function soak(set: DeployedSet, label: string): Promise<SoakResult> {
     try {
         await writer.waitWrites(50);
         load = await startLoad(set);
-        const filled = await set.primaryContainer();
-        filledPercent = Math.round(
-            (100 * (await infoField(filled, "memory", "used_memory:"))) / (await infoField(filled, "memory", "maxmemory:")),
-        );
+        const memory = await infoOf(await set.primaryContainer(), "memory");
+        filledPercent = Math.round((100 * Number(memory.get("used_memory"))) / Number(memory.get("maxmemory")));
         for (let i = 0; i < HOST_HOGS; i++) {
             hogs.push(spawn("node", ["-e", "for (;;) {}"], { stdio: "ignore" }));
         }
