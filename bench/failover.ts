@@ -92,7 +92,7 @@ export const failoverRow: Row = {
     outro: [
         "A frozen primary can lose one confirmed write, the one the client had in flight when it froze: thawed while the Sentinels move its replicas " +
             "(about a second after the promotion), the former primary answers it and a replica not yet moved confirms it; both then resync from the new primary. " +
-            'The real-server suite asserts that no write confirmed before the freeze is lost. `WAIT` is not consensus; README, "What a failure does".',
+            'The real-server suite asserts that no write confirmed before the freeze is lost. `WAIT` is not consensus; docs/REPLICATION.md, "What a failure does".',
     ],
     measure: async (work) => {
         const rows: string[] = [];

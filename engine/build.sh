@@ -37,8 +37,10 @@ fail() {
   exit 1
 }
 
+# The Go the engine's modules ask for: the highest go directive of their go.mod files.
+GO_NEEDED=$(awk '$1 == "go" {print $2}' engine/cli/go.mod engine/yaml/go.mod engine/providers/go.mod | sort -V | tail -1)
 command -v go >/dev/null ||
-  fail "no Go toolchain on the PATH. The engine is built from Go modules: install Go 1.25.11 or newer (this machine's image has it at /usr/local/go; export PATH=/usr/local/go/bin:\$PATH)."
+  fail "no Go toolchain on the PATH. The engine is built from Go modules: install Go $GO_NEEDED or newer (this machine's image has it at /usr/local/go; export PATH=/usr/local/go/bin:\$PATH)."
 [ -n "$CLI_VERSION" ] || fail "cannot read the pulumi/pkg/v3 version from engine/cli/go.mod"
 [ -n "$YAML_VERSION" ] || fail "cannot read the pulumi-yaml version from engine/yaml/go.mod"
 

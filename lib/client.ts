@@ -2,7 +2,7 @@
  * The client a service connects with (`import { createValkeyClient } from "molis-valkey/client"`):
  * given where its files are (a folder holding `ca.crt`, `<user>.crt`, `<user>.key` and
  * `<user>.password`, as the stack's outputs hand them over) and where the store is (a single node,
- * or a replicated set's Sentinels and name), it returns an ioredis client set up as README's
+ * or a replicated set's Sentinels and name), it returns an ioredis client set up as docs/CLIENTS.md's
  * snippets are: TLS with the user's certificate, reconnecting for ever with commands waiting through
  * a replacement of the Valkey container, and in Sentinel mode following each failover at once. The
  * files are read again before every connection, so a service whose files were replaced (a
@@ -112,7 +112,7 @@ function credentials(connection: ValkeyConnection): { password: string; tls: Con
 }
 
 /**
- * An ioredis client for `connection`, configured as README says. Errors while Valkey is away are
+ * An ioredis client for `connection`, configured as docs/CLIENTS.md says. Errors while Valkey is away are
  * reported through the client's "error" event (attach a listener: ioredis logs them otherwise);
  * commands wait through about 20 s of reconnecting before they fail.
  */

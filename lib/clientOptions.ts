@@ -1,10 +1,10 @@
 /**
- * The ioredis settings README "How a client service connects" recommends, so that a Molis service
+ * The ioredis settings docs/CLIENTS.md spells out (and the client module applies), so that a Molis service
  * rides through a replacement of the Valkey container (a credential rotation, a restore, a changed
  * setting): it reconnects for ever, backing off to 2 s between attempts, and keeps each command
  * queued through up to 20 reconnection attempts (about 20 s) before failing it. The deployed-stack
  * suite runs a client with exactly these (harness/deployed/rideThrough.ts) through a rotation,
- * and tests/unit/readme.test.ts keeps README's snippet equal to them.
+ * and tests/unit/client-docs.test.ts keeps docs/CLIENTS.md's snippets equal to them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectionOptions } from "node:tls";
@@ -21,7 +21,7 @@ export const RIDE_THROUGH_OPTIONS = {
 } satisfies RedisOptions;
 
 /**
- * The ioredis settings README "A replicated set" recommends for a client in Sentinel mode, on top of
+ * The ioredis settings docs/CLIENTS.md spells out for a client in Sentinel mode, on top of
  * the ones above: TLS to the Sentinels too; a primary demoted under the client answers READONLY, so
  * the client asks the Sentinels again and sends the command once more; a dead primary's connection
  * is dropped after 300 ms instead of 2 s. With `followFailovers` below. The real-server and
@@ -115,7 +115,7 @@ export const NOREPLICAS_RETRY = { delayMs: 100, attempts: 100 } as const;
 /**
  * Runs a write, and runs it again while the primary answers NOREPLICAS: it has no replica that
  * acknowledged within min-replicas-max-lag (a new primary whose replicas are still attaching, or a
- * primary cut off from them), so it refused the write without running it. README shows this.
+ * primary cut off from them), so it refused the write without running it. docs/CLIENTS.md shows this.
  */
 export async function retryNoReplicas<T>(write: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {

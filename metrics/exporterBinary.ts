@@ -4,9 +4,22 @@
  * benchmark take the same binary.
  */
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const SCRIPT = join(__dirname, "tool.sh");
+
+/** The Go version the exporter's module asks for (its go.mod's go directive), for the message. */
+function goNeeded(): string {
+    try {
+        return (
+            /^go (\S+)$/m.exec(readFileSync(join(__dirname, "exporter", "go.mod"), "utf8"))?.[1] ??
+            "(the version metrics/exporter/go.mod names)"
+        );
+    } catch {
+        return "(the version metrics/exporter/go.mod names)";
+    }
+}
 
 /** The binary's path; an error naming the `metrics` setting and the build's own words when it cannot be built. */
 export function exporterBinary(): string {
@@ -16,7 +29,7 @@ export function exporterBinary(): string {
         const said = String((error as { stderr?: unknown }).stderr ?? "").trim();
         throw new Error(
             `metrics: true needs the exporter binary, and ${SCRIPT} could not build it${said ? `: ${said}` : ""}. ` +
-                "Fix: install Go 1.25.11 or newer (or run `npm run engine`, which builds it), or set metrics: false.",
+                `Fix: install Go ${goNeeded()} or newer (or run \`npm run engine\`, which builds it), or set metrics: false.`,
         );
     }
 }

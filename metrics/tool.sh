@@ -39,8 +39,9 @@ esac
 module=metrics/$tool
 
 command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
+go_needed=$(awk '$1 == "go" {print $2; exit}' "$module/go.mod")
 command -v go >/dev/null ||
-  fail "no Go toolchain on the PATH. The $tool is built from its Go module: install Go 1.25.11 or newer (this machine's image has it at /usr/local/go)."
+  fail "no Go toolchain on the PATH. The $tool is built from its Go module: install Go $go_needed or newer (this machine's image has it at /usr/local/go)."
 module_path=${package%/cmd/*}
 VERSION=$(awk -v m="$module_path" '$1 == m {print $2; exit}' "$module/go.mod")
 [ -n "$VERSION" ] || fail "cannot read the version of $module_path from $module/go.mod"

@@ -48,7 +48,7 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     },
     saveSchedule: { what: "RDB snapshots beside the AOF: pairs of seconds and changes (Valkey's `save`)." },
     memoryWarnPercent: { what: "Health check prints a WARNING above this share of `maxmemory`." },
-    processLimit: { what: "`nproc` ulimit (see [Process limit](#process-limit-cis-529))." },
+    processLimit: { what: "`nproc` ulimit (see [Process limit](#container-hardening))." },
     logMaxSize: { what: "json-file log size before rotation." },
     logMaxFiles: { what: "Rotated log files kept." },
     caValidityHours: { what: "CA validity (10 years)." },
@@ -73,7 +73,7 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     sentinelPort: { what: "The Sentinels' TLS port on the network." },
     primaryName: { what: "The name Sentinels and clients know the set by (Sentinel's master name)." },
     downAfterMilliseconds: {
-        what: "How long the primary must be unreachable before a Sentinel thinks it down (Sentinel's `down-after-milliseconds`). 1500: writers wait about 4 s when the primary dies, freezes or is cut off, and a primary that stalls 1.5 s is failed over too; see [Choosing downAfterMilliseconds](#choosing-downaftermilliseconds).",
+        what: "How long the primary may leave the Sentinels' PING unanswered before they fail it over (Sentinel's `down-after-milliseconds`). Lower: writers wait less when the primary dies; a primary that only stalls this long is failed over too. See [Choosing downAfterMilliseconds](docs/REPLICATION.md#choosing-downaftermilliseconds).",
     },
     failoverTimeoutMilliseconds: { what: "Sentinel's `failover-timeout`." },
     minReplicasMaxLag: {

@@ -298,7 +298,7 @@ export const SETTINGS = {
         unit: "ms",
         counted: "milliseconds",
         description:
-            "How long the primary must be unreachable before a Sentinel thinks it down; a failover follows when a majority agrees. Sentinel's down-after-milliseconds. 1500 is the lowest value that a soak on a busy host (bench row 11: CPU hogs, forks of a data set near maxmemory, client bursts) never failed over: a killed, frozen or cut-off primary stalls writers about 4 s. Its cost: a primary that answers no PING for 1.5 s (a stall that long, not only a crash) is failed over; raise it (with minReplicasMaxLag below it) on hosts that stall longer.",
+            "How long the primary may leave the Sentinels' PING unanswered before a Sentinel thinks it down (Sentinel's down-after-milliseconds); a failover follows when a majority agrees. Lower: writers wait less when the primary dies, and a primary that only stalls this long (a paused VM, a fork of a large data set) is failed over too. Keep minReplicasMaxLag below it.",
     }),
     failoverTimeoutMilliseconds: integer({
         default: 60000,

@@ -109,3 +109,9 @@ describe("README's settings table", () => {
         }
     });
 });
+
+test("each setting's description says what the value does and costs, not what a benchmark measured, in at most 420 characters", () => {
+    const cites = SETTING_NAMES.filter((name) => /\bbench|\bsoak|\bmeasured|\brow \d/i.test(SETTINGS[name].description));
+    const long = SETTING_NAMES.filter((name) => SETTINGS[name].description.length > 420);
+    expect({ cites, long }).toEqual({ cites: [], long: [] });
+});

@@ -1,23 +1,24 @@
-/** README's client snippets are the ones the deployed-stack suite runs through a rotation and the failover suites through failovers. */
+/** docs/CLIENTS.md's client snippets are the ones the deployed-stack suite runs through a rotation and the failover suites through failovers. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NOREPLICAS_RETRY, RIDE_THROUGH_OPTIONS, SENTINEL_CLIENT_OPTIONS } from "../../lib/clientOptions";
 
-const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+/** The hand-written client settings live in docs/CLIENTS.md; README points there and to the client module. */
+const clientsDoc = readFileSync(join(__dirname, "..", "..", "docs", "CLIENTS.md"), "utf8");
 
-test("README shows the reconnect settings of lib/clientOptions.ts, which harness/deployed/rideThrough.ts uses", () => {
-    expect(readme).toContain(`connectTimeout: ${RIDE_THROUGH_OPTIONS.connectTimeout},`);
-    expect(readme).toContain(`maxRetriesPerRequest: ${RIDE_THROUGH_OPTIONS.maxRetriesPerRequest},`);
-    expect(readme).toContain("retryStrategy: (times) => Math.min(times * 100, 2000),");
+test("docs/CLIENTS.md shows the reconnect settings of lib/clientOptions.ts, which harness/deployed/rideThrough.ts uses", () => {
+    expect(clientsDoc).toContain(`connectTimeout: ${RIDE_THROUGH_OPTIONS.connectTimeout},`);
+    expect(clientsDoc).toContain(`maxRetriesPerRequest: ${RIDE_THROUGH_OPTIONS.maxRetriesPerRequest},`);
+    expect(clientsDoc).toContain("retryStrategy: (times) => Math.min(times * 100, 2000),");
     for (let times = 1; times <= 40; times++) {
         expect(RIDE_THROUGH_OPTIONS.retryStrategy(times)).toBe(Math.min(times * 100, 2000));
     }
-    expect(readme).toContain("enableReadyCheck: false,");
+    expect(clientsDoc).toContain("enableReadyCheck: false,");
 });
 
-/** README's Sentinel-mode snippet: the first ts block under "Connecting in Sentinel mode". */
+/** The Sentinel-mode snippet: the first ts block under "Connecting in Sentinel mode". */
 function sentinelSnippet(): string {
-    const section = readme.slice(readme.indexOf("### Connecting in Sentinel mode"));
+    const section = clientsDoc.slice(clientsDoc.indexOf("## Connecting in Sentinel mode"));
     const start = section.indexOf("```ts\n") + "```ts\n".length;
     return section.slice(start, section.indexOf("```", start));
 }
@@ -38,7 +39,7 @@ function keysOf(snippet: string, opening: string): string[] {
     return [...body.matchAll(/^ {4}(\w+|\.\.\.\w+)[:,]/gm)].map((match) => match[1]);
 }
 
-test("R13.9 README's Sentinel-mode client sets exactly the options of lib/clientOptions.ts that the failover suites use, and follows failovers with its followFailovers", () => {
+test("R13.9 docs/CLIENTS.md's Sentinel-mode client sets exactly the options of lib/clientOptions.ts that the failover suites use, and follows failovers with its followFailovers", () => {
     const snippet = sentinelSnippet();
     const library = readFileSync(join(__dirname, "..", "..", "lib", "clientOptions.ts"), "utf8");
     // The connection's own options (where, who, TLS), then the proven ones, and nothing else.
