@@ -3,13 +3,13 @@
  * Nothing acknowledged may be lost through either. The full volume is a small tmpfs as the data
  * folder (mounting one needs root, as the deployed-stack suite does).
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runHealthCheck } from "./healthRun";
 import { mountSmallVolume, unmountSmallVolume } from "./smallVolume";
-import { countPresent, isError, RespClient, storeBlocked } from "./respClient";
+import { countPresent, isError, RespClient, storeBlocked, waitForAofWritten } from "./respClient";
+import { pollFor } from "../../lib/poll";
 import { createFixture, Fixture, RunningServer } from "./valkeyServer";
 
 /** The newest incremental file of the AOF (appendonly.aof.<n>.incr.aof with the highest n). */
@@ -69,19 +69,18 @@ describe("R9.5 a full data volume", () => {
 
         // Space returns: Valkey retries the AOF write on its own; writes are accepted again.
         execFileSync("mount", ["-o", "remount,size=64m", mountPoint]);
-        let resumed = false;
-        for (const deadline = Date.now() + 30000; !resumed && Date.now() < deadline;) {
-            await sleep(200);
-            const reply = await agent.send(["SETNX", "molis:blocked:after-space", value]);
-            resumed = reply === 1;
-        }
-        expect(resumed).toBe(true);
+        await pollFor(
+            "a write accepted once space returned",
+            30000,
+            async () => (await agent.send(["SETNX", "molis:blocked:after-space", value])) === 1,
+            200,
+        );
         acknowledged.push("molis:blocked:after-space");
         expect(await runHealthCheck(fixture.render)).toMatchObject({ code: 0, stdout: "OK\n" });
         agent.close();
 
         // Everything acknowledged, before and after the full volume, is on disk: a SIGKILL loses none of it.
-        await sleep(1500);
+        await waitForAofWritten(fixture.render);
         await server.kill();
         server = await fixture.start([`dir ${mountPoint}`]);
         const admin = await RespClient.open(fixture.render, "mcp-admin");

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { connect, TLSSocket } from "node:tls";
 import { AclUserName } from "../../valkey/acl";
 import { RenderResult } from "../../lib/localMode";
+import { pollFor } from "../../lib/poll";
 
 export type Reply = string | number | null | Reply[] | { error: string };
 
@@ -183,5 +184,23 @@ export class RespClient {
 
     close(): void {
         this.socket.destroy();
+    }
+}
+
+/**
+ * Waits until the server has written every acknowledged write to its AOF file (INFO persistence:
+ * nothing left in the AOF buffer, no delayed write, no fsync pending): from then on a SIGKILL of
+ * the process loses none of them (the file's pages outlive the process).
+ */
+export async function waitForAofWritten(render: RenderResult, timeoutMs = 10000): Promise<void> {
+    const hc = await RespClient.open(render, "healthcheck");
+    try {
+        await pollFor("every acknowledged write in the AOF file (aof_buffer_length:0, aof_pending_bio_fsync:0)", timeoutMs, async () => {
+            const info = String(await hc.send(["INFO", "persistence"]));
+            const field = (name: string): string | undefined => new RegExp(`^${name}:(.*?)\\r?$`, "m").exec(info)?.[1];
+            return field("aof_buffer_length") === "0" && field("aof_pending_bio_fsync") === "0";
+        });
+    } finally {
+        hc.close();
     }
 }
