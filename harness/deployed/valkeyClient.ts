@@ -6,6 +6,7 @@
 import Docker from "dockerode";
 import { AclUserName } from "../../valkey/acl";
 import { exec, ExecResult, tarArchive } from "../../lib/docker";
+import { pollFor } from "../../lib/poll";
 
 /** The stack outputs a client needs (names as in index.ts). */
 export interface ClientCredentials {
@@ -78,6 +79,18 @@ export class ValkeyClient {
         const where = ["-h", options.host ?? "valkey", "-p", String(options.port ?? 6379)];
         return exec(this.container, ["valkey-cli", ...tlsArgs, ...where, "--user", user, ...args], {
             env: [`REDISCLI_AUTH=${options.password ?? this.credentials.passwords[user]}`],
+        });
+    }
+
+    /**
+     * Waits until the server has written every acknowledged write to its AOF file (INFO persistence:
+     * nothing in the AOF buffer, no fsync pending): from then on a SIGKILL or a copy of the files
+     * has them all. Asked as the healthcheck user of `host`.
+     */
+    async aofWritten(options: { host?: string; port?: number } = {}): Promise<void> {
+        await pollFor("every acknowledged write in the AOF file (aof_buffer_length:0, aof_pending_bio_fsync:0)", 10000, async () => {
+            const info = (await this.cli("healthcheck", ["INFO", "persistence"], options)).stdout;
+            return /^aof_buffer_length:0\r?$/m.test(info) && /^aof_pending_bio_fsync:0\r?$/m.test(info);
         });
     }
 

@@ -5,7 +5,6 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { exec, tarArchive, waitHealthy } from "../../lib/docker";
 import { ACL_USER_NAMES, AclUserName } from "../../valkey/acl";
@@ -244,11 +243,11 @@ describe("persistence in the named volume (R7)", () => {
         expect((await cli("mcp-admin", ["GET", "molis:blocked:before-restart"])).stdout.trim()).toBe("{}");
     }, 120000);
 
-    test("R7.3 data written more than a second before docker kill is there after the container starts again", async () => {
+    test("R7.3 data acknowledged and written to the AOF before docker kill is there after the container starts again", async () => {
         for (let i = 0; i < 50; i++) {
             await cli("mcp-agent", ["SETNX", `molis:blocked:before-kill-${i}`, "{}"]);
         }
-        await sleep(2500);
+        await client.aofWritten();
         await valkey.kill({ signal: "SIGKILL" });
         await valkey.wait();
         await valkey.start().catch(() => undefined); // unless-stopped may already have restarted it
