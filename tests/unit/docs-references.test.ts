@@ -31,6 +31,7 @@ const FOLDERS = [
     "tests",
     "tools",
     "valkey",
+    "valkeyauth",
 ];
 
 /** GitHub's anchor of a heading. */

@@ -1,0 +1,391 @@
+/**
+ * R17 on a real valkey-server 8 and a real slapd: the valkeyauth module (valkeyauth/, built here
+ * with UBSan) checks people's passwords against the directory and gives them their group's rights,
+ * while the stack's own users never reach the directory.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Redis from "ioredis";
+import { BASE_DN, Directory, group, makeCa, person, startDirectory, TestCa } from "../../harness/directory";
+import { freePort } from "../../lib/localMode";
+import { pollFor } from "../../lib/poll";
+import { RunningServer, startServer } from "../../lib/valkeyProcess";
+
+const ROOT = join(__dirname, "..", "..");
+const MODULE_DIR = join(ROOT, "valkeyauth");
+const MODULE = join(MODULE_DIR, "build", "valkeyauth-ubsan.so");
+const AUDITORS = `cn=auditors,ou=groups,${BASE_DN}`;
+const OPERATORS = `cn=operators,ou=groups,${BASE_DN}`;
+const REFUSED = "directory login failed";
+const PASSWORDS = { alice: "alice-Directory-pw1", bob: "bob-Directory-pw2", carol: "carol-Directory-pw3", dave: "dave-Directory-pw4" };
+const ADMIN_PASSWORD = "stack-admin-pw-0123456789";
+const SVC_PASSWORD = "stack-svc-pw-0123456789";
+
+const PEOPLE = [
+    person("alice", PASSWORDS.alice),
+    person("bob", PASSWORDS.bob),
+    person("carol", PASSWORDS.carol),
+    person("dave1", PASSWORDS.dave, ["description: dave"]),
+    person("dave2", PASSWORDS.dave, ["description: dave"]),
+    group("auditors", ["alice", "dave1"]),
+    group("operators", ["carol"]),
+];
+
+let work: string;
+let ca: TestCa;
+let directory: Directory;
+const servers: RunningServer[] = [];
+const clients: Redis[] = [];
+
+/** The settings of a server that loads the module; `extra` adds or overrides valkeyauth settings. */
+async function startWithModule(extra: Record<string, string> = {}): Promise<RunningServer> {
+    const port = await freePort();
+    const settings: Record<string, string> = {
+        servers: directory.ldapsUrl,
+        "bind-dn-prefix": "uid=",
+        "bind-dn-suffix": `,ou=people,${BASE_DN}`,
+        "ca-file": ca.caFile,
+        "role-1-group": AUDITORS,
+        "role-1-acl": "+get +zrange +ping ~molis:log:*",
+        "role-2-group": OPERATORS,
+        "role-2-acl": "+get +set +ping ~molis:*",
+        "stack-users": "default admin svc",
+        "timeout-ms": "1000",
+        "connect-timeout-ms": "500",
+        ...extra,
+    };
+    const conf = join(work, `valkey-${port}.conf`);
+    writeFileSync(
+        conf,
+        [
+            `port ${port}`,
+            "bind 127.0.0.1",
+            `dir ${work}`,
+            `dbfilename dump-${port}.rdb`,
+            `appendfilename appendonly-${port}.aof`,
+            `appenddirname aof-${port}`,
+            `loadmodule ${MODULE}`,
+            ...Object.entries(settings).map(([name, value]) => `valkeyauth.${name} "${value}"`),
+            "user default off",
+            `user admin on >${ADMIN_PASSWORD} +@all ~* &*`,
+            `user svc on >${SVC_PASSWORD} +get +set +ping ~svc:*`,
+            "",
+        ].join("\n"),
+    );
+    const server = await startServer(conf, port);
+    servers.push(server);
+    return server;
+}
+
+async function connect(server: RunningServer): Promise<Redis> {
+    // RESP2: a RESP3 client says HELLO before AUTH, which a server whose default user is off refuses.
+    const client = new Redis({
+        port: server.port,
+        host: "127.0.0.1",
+        protocol: 2,
+        lazyConnect: true,
+        enableReadyCheck: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
+    client.on("error", () => undefined);
+    await client.connect();
+    clients.push(client);
+    return client;
+}
+
+/** AUTH as `name` on a new connection: "OK", or the error the client read. */
+async function login(server: RunningServer, name: string, password: string): Promise<{ answer: string; client: Redis }> {
+    const client = await connect(server);
+    const answer = await client.call("AUTH", name, password).then(String, (error: Error) => error.message);
+    return { answer, client };
+}
+
+const errorOf = (promise: Promise<unknown>): Promise<string> =>
+    promise.then(
+        (value) => `no error: ${String(value)}`,
+        (error: Error) => error.message,
+    );
+
+async function admin(server: RunningServer): Promise<Redis> {
+    const client = await connect(server);
+    await client.call("AUTH", "admin", ADMIN_PASSWORD);
+    return client;
+}
+
+async function status(server: RunningServer): Promise<Record<string, unknown>> {
+    const reply = (await (await admin(server)).call("AUTH.STATUS")) as unknown[];
+    const map: Record<string, unknown> = {};
+    for (let i = 0; i < reply.length; i += 2) {
+        map[String(reply[i])] = reply[i + 1];
+    }
+    return map;
+}
+
+beforeAll(async () => {
+    const built = spawnSync("make", ["-s", "-C", MODULE_DIR, "build/valkeyauth-ubsan.so", "build/unit-tests"], { encoding: "utf8" });
+    if (built.status !== 0) {
+        throw new Error(
+            `valkeyauth does not build (make -C valkeyauth): ${built.stderr}\n` +
+                "It needs gcc, make, libldap-dev and libgnutls28-dev (apt-get install -y gcc make libldap-dev libgnutls28-dev); the suite also needs slapd and ldap-utils.",
+        );
+    }
+    work = mkdtempSync(join(tmpdir(), "molis-directory-"));
+    ca = await makeCa(work, "directory-ca");
+    directory = await startDirectory(join(work, "slapd"), ca, PEOPLE);
+}, 120000);
+
+afterEach(() => {
+    directory?.thaw();
+    clients.splice(0).forEach((client) => client.disconnect());
+});
+
+afterAll(async () => {
+    if (process.env.VALKEYAUTH_LOGS) servers.forEach((server) => console.log(server.log().slice(-3000)));
+    await Promise.all(servers.map((server) => server.kill()));
+    await directory?.stop();
+    if (work !== undefined) {
+        rmSync(work, { recursive: true, force: true });
+    }
+}, 60000);
+
+test("R17.9 the module's pure parts (name checks, DN and filter escaping, the cache) pass their C tests under AddressSanitizer and UBSan", () => {
+    const run = spawnSync(join(MODULE_DIR, "build", "unit-tests"), { encoding: "utf8" });
+    expect([run.status, run.stdout.trim(), run.stderr]).toEqual([0, "valkeyauth unit tests: all passed", ""]);
+});
+
+describe("bind mode over ldaps", () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+        server = await startWithModule();
+    });
+
+    test("R17.3 a person in a role's group gets in with exactly the role's rights; CLIENT LIST names them", async () => {
+        const { answer, client } = await login(server, "alice", PASSWORDS.alice);
+        expect(answer).toBe("OK");
+        expect(await client.get("molis:log:x")).toBeNull();
+        expect(await errorOf(client.set("molis:log:x", "1"))).toMatch(/^NOPERM .*'set' command/);
+        expect(await errorOf(client.get("other:key"))).toMatch(/^NOPERM .*access a key/);
+        expect(await errorOf(client.call("AUTH.STATUS"))).toMatch(/^NOPERM/);
+        const list = String(await (await admin(server)).call("CLIENT", "LIST"));
+        expect(list).toMatch(/ user=alice /);
+        // The second role's member gets the second role's rules.
+        const carol = await login(server, "carol", PASSWORDS.carol);
+        expect(carol.answer).toBe("OK");
+        expect(await carol.client.set("molis:rules:x", "1")).toBe("OK");
+    });
+
+    test("R17.2 R17.8 wrong password, empty password, unknown person, a person in no role's group: refused alike; ACL LOG and the server log say why, never the password", async () => {
+        const tries: Array<[string, string, string]> = [
+            ["alice", "not-her-password", "wrong-password"],
+            ["alice", "", "empty-password"],
+            ["nobody", "whatever-pw", "wrong-password"],
+            ["bob", PASSWORDS.bob, "no-role"],
+        ];
+        for (const [name, password] of tries) {
+            expect([name, (await login(server, name, password)).answer]).toEqual([name, expect.stringContaining(REFUSED)]);
+        }
+        const log = (await (await admin(server)).call("ACL", "LOG", "20")) as unknown[][];
+        const entries = log.map((entry) => {
+            const fields: Record<string, string> = {};
+            for (let i = 0; i < entry.length; i += 2) {
+                fields[String(entry[i])] = String(entry[i + 1]);
+            }
+            return `${fields.username} ${fields.reason} ${fields.object}`;
+        });
+        for (const [name, , why] of tries) {
+            expect(entries).toContain(`${name} auth directory-login:${why}`);
+        }
+        for (const [name, , why] of tries) {
+            expect(server.log()).toMatch(new RegExp(`login of ${name} refused \\(${why}\\)`));
+        }
+        expect(server.log()).not.toContain("not-her-password");
+        expect(server.log()).not.toContain(PASSWORDS.bob);
+    });
+
+    test("R17.2 names holding filter metacharacters, whitespace or a slash are refused before any directory operation; DN metacharacters are escaped; none logs in", async () => {
+        const before = Number((await status(server))["directory-checks"]);
+        for (const name of ["*", "alice)(uid=*", "alice\\2a", "al ice", "a/b"]) {
+            expect([name, (await login(server, name, PASSWORDS.alice)).answer]).toEqual([name, expect.stringContaining(REFUSED)]);
+        }
+        expect(Number((await status(server))["directory-checks"])).toBe(before);
+        // Escaped into the bind DN (RFC 4514), these name no entry: the directory refuses the bind.
+        for (const name of ["alice,ou=people", "alice+cn=alice", "#alice"]) {
+            expect([name, (await login(server, name, PASSWORDS.alice)).answer]).toEqual([name, expect.stringContaining(REFUSED)]);
+        }
+        expect(server.log()).toContain("refused the bind as uid=alice\\,ou\\=people,ou=people,dc=example,dc=org");
+    });
+
+    test("R17.1 the stack's own users never reach the directory: they log in with their passwords, also while it is frozen", async () => {
+        const before = Number((await status(server))["directory-checks"]);
+        directory.freeze();
+        expect((await login(server, "svc", SVC_PASSWORD)).answer).toBe("OK");
+        expect((await login(server, "admin", ADMIN_PASSWORD)).answer).toBe("OK");
+        expect((await login(server, "svc", "not-its-password")).answer).toMatch(/WRONGPASS/);
+        directory.thaw();
+        expect(Number((await status(server))["directory-checks"])).toBe(before);
+    });
+
+    test("R17.7 AUTH.* is for administrators: a stack user without @admin and a person are refused; AUTH.CONFIG GET shows settings, never a secret", async () => {
+        const svc = await login(server, "svc", SVC_PASSWORD);
+        expect(await errorOf(svc.client.call("AUTH.STATUS"))).toMatch(/^NOPERM/);
+        expect(await errorOf(svc.client.call("AUTH.FLUSHCACHE"))).toMatch(/^NOPERM/);
+        const config = ((await (await admin(server)).call("AUTH.CONFIG", "GET")) as unknown[]).map(String);
+        expect(config).toEqual(expect.arrayContaining(["servers", directory.ldapsUrl, "role-1-group", AUDITORS]));
+    });
+});
+
+describe("transport", () => {
+    test("R17.4 StartTLS on ldap:// and search+bind: a person gets in; a search that finds two entries is refused", async () => {
+        writeFileSync(join(work, "search.pw"), "directory-admin-pw\n", { mode: 0o600 });
+        const server = await startWithModule({
+            servers: directory.ldapUrl,
+            starttls: "yes",
+            mode: "search+bind",
+            "search-base": `ou=people,${BASE_DN}`,
+            "search-filter": "(|(uid=$username)(description=$username))",
+            "search-bind-dn": `cn=admin,${BASE_DN}`,
+            "search-password-file": join(work, "search.pw"),
+        });
+        expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+        expect((await login(server, "dave", PASSWORDS.dave)).answer).toContain(REFUSED);
+        expect(server.log()).toMatch(/login of dave refused \(ambiguous\): more than one entry/);
+        expect((await login(server, "dave1", PASSWORDS.dave)).answer).toBe("OK");
+    });
+
+    test("R17.4 a directory whose certificate another CA signed is not trusted: refused, and the log says why", async () => {
+        const other = await makeCa(work, "other-ca");
+        const server = await startWithModule({ "ca-file": other.caFile });
+        expect((await login(server, "alice", PASSWORDS.alice)).answer).toContain(REFUSED);
+        expect(server.log()).toMatch(/login of alice refused \(directory-down\): .*(certificate|TLS|Connect error)/i);
+    });
+
+    test("R17.4 a directory whose certificate names another host is not trusted, though the right CA signed it", async () => {
+        const elsewhere = await startDirectory(join(work, "slapd-elsewhere"), ca, PEOPLE, "other.example");
+        try {
+            const server = await startWithModule({ servers: elsewhere.ldapsUrl });
+            expect((await login(server, "alice", PASSWORDS.alice)).answer).toContain(REFUSED);
+            expect(server.log()).toMatch(/login of alice refused \(directory-down\): .*the TLS handshake failed/);
+        } finally {
+            await elsewhere.stop();
+        }
+    }, 30000);
+
+    test("R17.4 a plaintext directory URL without StartTLS is refused at start, naming the setting and the fix", async () => {
+        await expect(startWithModule({ servers: directory.ldapUrl })).rejects.toThrow(
+            /valkeyauth\.servers: "ldap:\/\/127\.0\.0\.1:\d+" would send passwords in plaintext; use ldaps:\/\/ or set valkeyauth\.starttls yes/,
+        );
+    });
+});
+
+describe("a slow or lost directory", () => {
+    test("R17.5 a frozen directory: the person's AUTH fails after the timeout while the server keeps answering everyone else", async () => {
+        const server = await startWithModule();
+        const other = await connect(server);
+        await other.call("AUTH", "svc", SVC_PASSWORD);
+        directory.freeze();
+        let answered = 0;
+        let waiting = true;
+        const pinging = (async () => {
+            while (waiting) {
+                expect(await other.ping()).toBe("PONG");
+                answered++;
+            }
+        })();
+        const { answer } = await login(server, "alice", PASSWORDS.alice);
+        waiting = false;
+        await pinging;
+        directory.thaw();
+        expect(answer).toContain(REFUSED);
+        expect(answered).toBeGreaterThan(10);
+        expect(server.log()).toMatch(/login of alice refused \(directory-down\)/);
+    });
+
+    test("R17.5 two directory servers, the first down: logins go to the second, AUTH.STATUS shows the first down, and it is used again once back", async () => {
+        const second = await startDirectory(join(work, "slapd-2"), ca, PEOPLE);
+        try {
+            const server = await startWithModule({ servers: `${directory.ldapsUrl} ${second.ldapsUrl}`, "cache-ttl-seconds": "0" });
+            await directory.stop();
+            expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+            expect((await status(server)).servers).toEqual([`${directory.ldapsUrl} down`, `${second.ldapsUrl} up`]);
+            await directory.restart();
+            await second.stop();
+            expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+            expect((await status(server)).servers).toEqual([`${directory.ldapsUrl} up`, `${second.ldapsUrl} down`]);
+        } finally {
+            await second.stop();
+            if (directory.process.exitCode !== null || directory.process.signalCode !== null) {
+                await directory.restart();
+            }
+        }
+    }, 60000);
+});
+
+describe("the login cache", () => {
+    test("R17.6 within the TTL a person gets in with the same password while the directory is down, not with another; AUTH.FLUSHCACHE ends it", async () => {
+        const server = await startWithModule();
+        expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+        directory.freeze();
+        expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+        expect((await login(server, "alice", "another-password")).answer).toContain(REFUSED);
+        expect(await (await admin(server)).call("AUTH.FLUSHCACHE", "alice")).toBe(1);
+        expect((await login(server, "alice", PASSWORDS.alice)).answer).toContain(REFUSED);
+        directory.thaw();
+    });
+
+    test("R17.6 a person taken out of the group keeps access no longer than the cache's TTL", async () => {
+        const server = await startWithModule({ "cache-ttl-seconds": "2" });
+        expect((await login(server, "dave1", PASSWORDS.dave)).answer).toBe("OK");
+        directory.modify(
+            [`dn: ${AUDITORS}`, "changetype: modify", "delete: member", `member: uid=dave1,ou=people,${BASE_DN}`, ""].join("\n"),
+        );
+        const removed = Date.now();
+        const refusedAt = await pollFor("dave1 refused once out of the group", 10000, async () =>
+            (await login(server, "dave1", PASSWORDS.dave)).answer.includes(REFUSED) ? Date.now() : undefined,
+        );
+        // The TTL, and the time one login takes on a busy machine.
+        expect(refusedAt - removed).toBeLessThanOrEqual(2000 + 2000);
+        expect(server.log()).toMatch(/login of dave1 refused \(no-role\)/);
+    });
+});
+
+test("R17.5 a BGSAVE and an AOF rewrite during 50 concurrent directory logins: every login completes, the server stays up", async () => {
+    const server = await startWithModule({ "cache-ttl-seconds": "0" });
+    const boss = await admin(server);
+    await boss.set("molis:log:seed", "x");
+    const logins = Array.from({ length: 50 }, (_, i) =>
+        login(server, i % 2 === 0 ? "alice" : "carol", i % 2 === 0 ? PASSWORDS.alice : PASSWORDS.carol),
+    );
+    await boss.call("BGSAVE");
+    await boss.call("BGREWRITEAOF").catch(() => undefined); // may answer that a save is in progress, and schedule it
+    const answers = (await Promise.all(logins)).map((result) => result.answer);
+    expect(answers).toEqual(Array.from({ length: 50 }, () => "OK"));
+    await pollFor("the background save and rewrite done", 30000, async () => {
+        const persistence = await boss.info("persistence");
+        return /rdb_bgsave_in_progress:0/.test(persistence) && /aof_rewrite_in_progress:0/.test(persistence);
+    });
+    expect(await boss.ping()).toBe("PONG");
+}, 60000);
+
+test("R17.7 AUTH.RELOAD reads the search account's password file again; an unreadable one keeps the previous and says so", async () => {
+    const file = join(work, "reload.pw");
+    writeFileSync(file, "wrong-search-pw\n", { mode: 0o600 });
+    const server = await startWithModule({
+        mode: "search+bind",
+        "search-base": `ou=people,${BASE_DN}`,
+        "search-bind-dn": `cn=admin,${BASE_DN}`,
+        "search-password-file": file,
+    });
+    expect((await login(server, "alice", PASSWORDS.alice)).answer).toContain(REFUSED);
+    writeFileSync(file, "directory-admin-pw\n");
+    const boss = await admin(server);
+    expect(await boss.call("AUTH.RELOAD")).toBe("OK");
+    expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+    rmSync(file);
+    expect(await errorOf(boss.call("AUTH.RELOAD"))).toMatch(
+        /search-password-file .* cannot be read .*; the previous password stays in use/,
+    );
+    expect((await login(server, "carol", PASSWORDS.carol)).answer).toBe("OK");
+});
