@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployRow } from "./deploy";
+import { directoryLoginRow } from "./directoryLogin";
 import { engineBuildRow } from "./engineBuild";
 import { failoverRow } from "./failover";
 import { healthCostRow } from "./healthCost";
@@ -36,6 +37,7 @@ const ROWS: Row[] = [
     metricsCostRow,
     hostsRow,
     soakRow,
+    directoryLoginRow,
 ];
 const REPORT = join(ROOT, "docs", "BENCHMARKS.md");
 /** A section's lines that name a missed target; the summary at the top collects them. */

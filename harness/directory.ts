@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { issueLeaf, issueStandaloneCa, KeyAndCert } from "../lib/certificates";
 import { freePort } from "../lib/localMode";
 import { pollFor } from "../lib/poll";
+import { RunningServer, startServer } from "../lib/valkeyProcess";
 import { CertSpec } from "../valkey/certPlan";
 
 export const BASE_DN = "dc=example,dc=org";
@@ -168,4 +169,49 @@ export async function startDirectory(dir: string, ca: TestCa, ldif: string[], se
         writeFileSync(join(dir, "db", "loaded"), "");
     }
     return directory;
+}
+
+/** The stack users of a server that loads the module: names the module passes on to Valkey's ACL. */
+export const STACK_USERS = { admin: "stack-admin-pw-0123456789", svc: "stack-svc-pw-0123456789" };
+
+/** The module built by valkeyauth/Makefile: `ubsan` (the suites) or the hardened build (the benchmark). */
+export function buildModule(variant: "ubsan" | "release"): string {
+    const dir = join(__dirname, "..", "valkeyauth");
+    const target = variant === "ubsan" ? "build/valkeyauth-ubsan.so" : "build/valkeyauth.so";
+    const built = spawnSync("make", ["-s", "-C", dir, target, ...(variant === "ubsan" ? ["build/unit-tests"] : [])], { encoding: "utf8" });
+    if (built.status !== 0) {
+        throw new Error(
+            `valkeyauth does not build (make -C valkeyauth): ${built.stderr}\n` +
+                "It needs gcc, make, libldap-dev and libgnutls28-dev (apt-get install -y gcc make libldap-dev libgnutls28-dev); the suites also need slapd and ldap-utils.",
+        );
+    }
+    return join(dir, target);
+}
+
+/**
+ * Starts valkey-server on 127.0.0.1 (no TLS: the module's properties live between it and the
+ * directory) with the module loaded and `settings` as its valkeyauth.<name> lines; the users admin
+ * (every right) and svc (its own keys) are the stack's, and the default user is off.
+ */
+export async function startValkeyWithModule(work: string, module: string, settings: Record<string, string>): Promise<RunningServer> {
+    const port = await freePort();
+    const conf = join(work, `valkey-${port}.conf`);
+    writeFileSync(
+        conf,
+        [
+            `port ${port}`,
+            "bind 127.0.0.1",
+            `dir ${work}`,
+            `dbfilename dump-${port}.rdb`,
+            `appendfilename appendonly-${port}.aof`,
+            `appenddirname aof-${port}`,
+            `loadmodule ${module}`,
+            ...Object.entries({ "stack-users": "default admin svc", ...settings }).map(([name, value]) => `valkeyauth.${name} "${value}"`),
+            "user default off",
+            `user admin on >${STACK_USERS.admin} +@all ~* &*`,
+            `user svc on >${STACK_USERS.svc} +get +set +ping ~svc:*`,
+            "",
+        ].join("\n"),
+    );
+    return startServer(conf, port);
 }

@@ -8,20 +8,30 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { BASE_DN, Directory, group, makeCa, person, startDirectory, TestCa } from "../../harness/directory";
-import { freePort } from "../../lib/localMode";
+import {
+    BASE_DN,
+    buildModule,
+    Directory,
+    group,
+    makeCa,
+    person,
+    STACK_USERS,
+    startDirectory,
+    startValkeyWithModule,
+    TestCa,
+} from "../../harness/directory";
 import { pollFor } from "../../lib/poll";
-import { RunningServer, startServer } from "../../lib/valkeyProcess";
+import { RunningServer } from "../../lib/valkeyProcess";
 
 const ROOT = join(__dirname, "..", "..");
 const MODULE_DIR = join(ROOT, "valkeyauth");
-const MODULE = join(MODULE_DIR, "build", "valkeyauth-ubsan.so");
+let MODULE: string;
 const AUDITORS = `cn=auditors,ou=groups,${BASE_DN}`;
 const OPERATORS = `cn=operators,ou=groups,${BASE_DN}`;
 const REFUSED = "directory login failed";
 const PASSWORDS = { alice: "alice-Directory-pw1", bob: "bob-Directory-pw2", carol: "carol-Directory-pw3", dave: "dave-Directory-pw4" };
-const ADMIN_PASSWORD = "stack-admin-pw-0123456789";
-const SVC_PASSWORD = "stack-svc-pw-0123456789";
+const ADMIN_PASSWORD = STACK_USERS.admin;
+const SVC_PASSWORD = STACK_USERS.svc;
 
 const PEOPLE = [
     person("alice", PASSWORDS.alice),
@@ -39,10 +49,9 @@ let directory: Directory;
 const servers: RunningServer[] = [];
 const clients: Redis[] = [];
 
-/** The settings of a server that loads the module; `extra` adds or overrides valkeyauth settings. */
+/** A server that loads the module with the suite's settings; `extra` adds or overrides valkeyauth settings. */
 async function startWithModule(extra: Record<string, string> = {}): Promise<RunningServer> {
-    const port = await freePort();
-    const settings: Record<string, string> = {
+    const server = await startValkeyWithModule(work, MODULE, {
         servers: directory.ldapsUrl,
         "bind-dn-prefix": "uid=",
         "bind-dn-suffix": `,ou=people,${BASE_DN}`,
@@ -51,30 +60,10 @@ async function startWithModule(extra: Record<string, string> = {}): Promise<Runn
         "role-1-acl": "+get +zrange +ping ~molis:log:*",
         "role-2-group": OPERATORS,
         "role-2-acl": "+get +set +ping ~molis:*",
-        "stack-users": "default admin svc",
         "timeout-ms": "1000",
         "connect-timeout-ms": "500",
         ...extra,
-    };
-    const conf = join(work, `valkey-${port}.conf`);
-    writeFileSync(
-        conf,
-        [
-            `port ${port}`,
-            "bind 127.0.0.1",
-            `dir ${work}`,
-            `dbfilename dump-${port}.rdb`,
-            `appendfilename appendonly-${port}.aof`,
-            `appenddirname aof-${port}`,
-            `loadmodule ${MODULE}`,
-            ...Object.entries(settings).map(([name, value]) => `valkeyauth.${name} "${value}"`),
-            "user default off",
-            `user admin on >${ADMIN_PASSWORD} +@all ~* &*`,
-            `user svc on >${SVC_PASSWORD} +get +set +ping ~svc:*`,
-            "",
-        ].join("\n"),
-    );
-    const server = await startServer(conf, port);
+    });
     servers.push(server);
     return server;
 }
@@ -125,13 +114,7 @@ async function status(server: RunningServer): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-    const built = spawnSync("make", ["-s", "-C", MODULE_DIR, "build/valkeyauth-ubsan.so", "build/unit-tests"], { encoding: "utf8" });
-    if (built.status !== 0) {
-        throw new Error(
-            `valkeyauth does not build (make -C valkeyauth): ${built.stderr}\n` +
-                "It needs gcc, make, libldap-dev and libgnutls28-dev (apt-get install -y gcc make libldap-dev libgnutls28-dev); the suite also needs slapd and ldap-utils.",
-        );
-    }
+    MODULE = buildModule("ubsan");
     work = mkdtempSync(join(tmpdir(), "molis-directory-"));
     ca = await makeCa(work, "directory-ca");
     directory = await startDirectory(join(work, "slapd"), ca, PEOPLE);
@@ -278,6 +261,12 @@ describe("transport", () => {
             /valkeyauth\.servers: "ldap:\/\/127\.0\.0\.1:\d+" would send passwords in plaintext; use ldaps:\/\/ or set valkeyauth\.starttls yes/,
         );
     });
+});
+
+test("R17.3 a role's ACL rule that Valkey does not accept is refused at start, naming the setting and the rule", async () => {
+    await expect(startWithModule({ "role-2-acl": "+get +gett ~molis:*" })).rejects.toThrow(
+        /valkeyauth\.role-2-acl: "\+gett" is not an ACL rule this server accepts/,
+    );
 });
 
 describe("a slow or lost directory", () => {

@@ -279,6 +279,10 @@ static int on_auth(ValkeyModuleCtx *ctx, ValkeyModuleString *username, ValkeyMod
         job->skip[i] = atomic_load(&STATE.server_down[i]);
     }
     job->bc = VM.BlockClientOnAuth(ctx, reply_after_directory, free_job);
+    if (job->bc == NULL) {
+        free_job(ctx, job);
+        return refuse(ctx, username, err, REFUSED_DIRECTORY_ERROR, "the client could not be blocked for a directory check");
+    }
     pthread_mutex_lock(&queue_lock);
     if (queue_tail != NULL) {
         queue_tail->next = job;

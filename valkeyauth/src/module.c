@@ -168,6 +168,24 @@ const char *read_search_password(void) {
     return NULL;
 }
 
+/* The first of `rules` (space-separated ACL rules) that Valkey refuses, tried on a scratch module user; NULL when all pass. */
+static const char *first_bad_rule(const char *rules) {
+    static char bad[256];
+    ValkeyModuleUser *scratch = VM.CreateModuleUser("valkeyauth-rule-check");
+    char *copy = strdup(rules);
+    const char *found = NULL;
+    char *save = NULL;
+    for (char *op = copy != NULL ? strtok_r(copy, " ", &save) : NULL; op != NULL && found == NULL; op = strtok_r(NULL, " ", &save)) {
+        if (VM.SetModuleUserACL(scratch, op) != VM_OK) {
+            snprintf(bad, sizeof bad, "%s", op);
+            found = bad;
+        }
+    }
+    free(copy);
+    VM.FreeModuleUser(scratch);
+    return found;
+}
+
 /* Builds STATE from the settings; NULL, or the first problem, naming the setting, its value and the fix. */
 static const char *build_state(void) {
     static char why[768];
@@ -249,6 +267,13 @@ static const char *build_state(void) {
         if (norm == NULL || *acl == '\0') {
             snprintf(why, sizeof why, "valkeyauth.role-%zu-group \"%s\" needs a valid group DN and role-%zu-acl its ACL rules", r + 1,
                      group, r + 1);
+            free(norm);
+            return why;
+        }
+        const char *bad_rule = first_bad_rule(acl);
+        if (bad_rule != NULL) {
+            snprintf(why, sizeof why, "valkeyauth.role-%zu-acl: \"%s\" is not an ACL rule this server accepts; write rules as in ACL SETUSER",
+                     r + 1, bad_rule);
             free(norm);
             return why;
         }

@@ -49,6 +49,7 @@ int valkey_api_load(ValkeyModuleCtx *ctx) {
         WANT(AbortBlock),
         WANT(GetBlockedClientPrivateData),
         WANT(CreateModuleUser),
+        WANT(FreeModuleUser),
         WANT(SetModuleUserACL),
         WANT(AuthenticateClientWithUser),
         WANT(ACLAddLogEntryByUserName),

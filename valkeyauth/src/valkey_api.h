@@ -73,6 +73,7 @@ struct valkey_api {
     int (*AbortBlock)(ValkeyModuleBlockedClient *bc);
     void *(*GetBlockedClientPrivateData)(ValkeyModuleCtx *ctx);
     ValkeyModuleUser *(*CreateModuleUser)(const char *name);
+    void (*FreeModuleUser)(ValkeyModuleUser *user);
     int (*SetModuleUserACL)(ValkeyModuleUser *user, const char *acl);
     int (*AuthenticateClientWithUser)(ValkeyModuleCtx *ctx, ValkeyModuleUser *user, VmUserChangedFunc callback,
                                       void *privdata, uint64_t *client_id);
