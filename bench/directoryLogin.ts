@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, Server, Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { BASE_DN, buildModule, group, makeCa, person, STACK_USERS, startDirectory, startValkeyWithModule } from "../harness/directory";
+import { BASE_DN, group, makeCa, person, STACK_USERS, startDirectory, startValkeyWithModule } from "../harness/directory";
 import { freePort } from "../lib/localMode";
+import { valkeyauthModule } from "../lib/valkeyauthModule";
 import { Row } from "./row";
 
 const PEOPLE = 20;
@@ -75,7 +76,7 @@ export const directoryLoginRow: Row = {
     ],
     measure: async () => {
         const work = mkdtempSync(join("/tmp", "molis-bench-directory-"));
-        const module = buildModule("release");
+        const module = valkeyauthModule("release");
         const ca = await makeCa(work, "bench-ca");
         const names = Array.from({ length: PEOPLE }, (_, i) => `person${i}`);
         const directory = await startDirectory(join(work, "slapd"), ca, [

@@ -174,20 +174,6 @@ export async function startDirectory(dir: string, ca: TestCa, ldif: string[], se
 /** The stack users of a server that loads the module: names the module passes on to Valkey's ACL. */
 export const STACK_USERS = { admin: "stack-admin-pw-0123456789", svc: "stack-svc-pw-0123456789" };
 
-/** The module built by valkeyauth/Makefile: `ubsan` (the suites) or the hardened build (the benchmark). */
-export function buildModule(variant: "ubsan" | "release"): string {
-    const dir = join(__dirname, "..", "valkeyauth");
-    const target = variant === "ubsan" ? "build/valkeyauth-ubsan.so" : "build/valkeyauth.so";
-    const built = spawnSync("make", ["-s", "-C", dir, target, ...(variant === "ubsan" ? ["build/unit-tests"] : [])], { encoding: "utf8" });
-    if (built.status !== 0) {
-        throw new Error(
-            `valkeyauth does not build (make -C valkeyauth): ${built.stderr}\n` +
-                "It needs gcc, make, libldap-dev and libgnutls28-dev (apt-get install -y gcc make libldap-dev libgnutls28-dev); the suites also need slapd and ldap-utils.",
-        );
-    }
-    return join(dir, target);
-}
-
 /**
  * Starts valkey-server on 127.0.0.1 (no TLS: the module's properties live between it and the
  * directory) with the module loaded and `settings` as its valkeyauth.<name> lines; the users admin

@@ -3,7 +3,7 @@
  * local mode, with the deployed exporter's flags (metrics/exporterConfig.ts), and what it serves: for
  * the metrics and alert-rule suites and the benchmark.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollFor } from "../lib/poll";
 import { ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -66,17 +66,23 @@ export class Exporters {
         child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
         this.children.push(child);
         const address = `http://127.0.0.1:${port}`;
-        for (const deadline = Date.now() + START_TIMEOUT_MS; child.exitCode === null;) {
-            if ((await scrapeText(address)) !== undefined) {
-                return { address, child };
-            }
-            if (Date.now() > deadline) {
-                child.kill("SIGKILL");
-                throw new Error(`the exporter did not answer on ${address} within ${START_TIMEOUT_MS} ms: ${log}`);
-            }
-            await sleep(100);
+        try {
+            await pollFor(
+                () => `the exporter answering on ${address} (${log})`,
+                START_TIMEOUT_MS,
+                async () => {
+                    if (child.exitCode !== null) {
+                        throw new Error(`the exporter exited ${child.exitCode}: ${log}`);
+                    }
+                    return (await scrapeText(address)) !== undefined;
+                },
+                100,
+            );
+        } catch (error) {
+            child.kill("SIGKILL");
+            throw error;
         }
-        throw new Error(`the exporter exited ${child.exitCode}: ${log}`);
+        return { address, child };
     }
 
     stopAll(): void {

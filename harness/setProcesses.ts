@@ -5,8 +5,9 @@
  * supervisor), kill it as `docker kill` would (SIGKILL to every process of the member) or freeze it
  * as `docker pause` would (SIGSTOP to every process).
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import { ChildProcess, spawn } from "node:child_process";
+import { pollFor } from "../lib/poll";
+import { startUntilReady } from "../lib/readyProcess";
+import { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import Redis from "ioredis";
@@ -36,68 +37,52 @@ const READY: Record<LocalMember["kind"], RegExp> = {
 };
 
 /** Starts a member's supervisor and resolves once its server is ready; rejects with its log if it exits or is not ready in time. */
-export function startMember(member: LocalMember, timeoutMs = 30000): Promise<RunningMember> {
+export async function startMember(member: LocalMember, timeoutMs = 30000): Promise<RunningMember> {
     const program = builtProgram(basename(member.kind === "node" ? IMAGE_PATHS.nodeSupervisor : IMAGE_PATHS.sentinelSupervisor));
     if (!existsSync(program)) {
         throw new Error(`${program} is missing: run npm run build (npm test does)`);
     }
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [program], {
-            env: { PATH: process.env.PATH ?? "", ...member.env },
-            detached: true,
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let output = "";
-        let exited = false;
-        const exit = new Promise<void>((done) => child.once("exit", () => done()));
-        child.once("exit", () => {
-            exited = true;
-        });
-        const group = (signal: NodeJS.Signals): void => {
-            try {
-                process.kill(-(child.pid as number), signal);
-            } catch {
-                // Already gone.
-            }
-        };
-        const running: RunningMember = {
-            member,
-            process: child,
-            log: () => output,
-            stop: async () => {
-                if (!exited) {
-                    child.kill("SIGTERM");
-                    await exit;
-                }
-            },
-            kill: async () => {
-                if (!exited) {
-                    group("SIGKILL");
-                    await exit;
-                }
-            },
-            freeze: () => group("SIGSTOP"),
-            thaw: () => group("SIGCONT"),
-            exited: () => exited,
-        };
-        const timer = setTimeout(() => {
-            group("SIGKILL");
-            reject(new Error(`${member.name} was not ready within ${timeoutMs} ms:\n${output}`));
-        }, timeoutMs);
-        const onData = (chunk: Buffer): void => {
-            output += chunk.toString();
-            if (READY[member.kind].test(output)) {
-                clearTimeout(timer);
-                resolve(running);
-            }
-        };
-        child.stdout.on("data", onData);
-        child.stderr.on("data", onData);
-        child.once("exit", (code) => {
-            clearTimeout(timer);
-            reject(new Error(`${member.name} exited with ${code} before it was ready:\n${output}`));
-        });
+    const group = (child: ChildProcess, signal: NodeJS.Signals): void => {
+        try {
+            process.kill(-(child.pid as number), signal);
+        } catch {
+            // Already gone.
+        }
+    };
+    const { child, output } = await startUntilReady(
+        process.execPath,
+        [program],
+        READY[member.kind],
+        timeoutMs,
+        { env: { PATH: process.env.PATH ?? "", ...member.env }, detached: true },
+        (started) => group(started, "SIGKILL"),
+        member.name,
+    );
+    let exited = child.exitCode !== null || child.signalCode !== null;
+    const exit = new Promise<void>((done) => child.once("exit", () => done()));
+    child.once("exit", () => {
+        exited = true;
     });
+    return {
+        member,
+        process: child,
+        log: output,
+        stop: async () => {
+            if (!exited) {
+                child.kill("SIGTERM");
+                await exit;
+            }
+        },
+        kill: async () => {
+            if (!exited) {
+                group(child, "SIGKILL");
+                await exit;
+            }
+        },
+        freeze: () => group(child, "SIGSTOP"),
+        thaw: () => group(child, "SIGCONT"),
+        exited: () => exited,
+    };
 }
 
 export interface RunningSet {
@@ -165,9 +150,8 @@ export function memberClient(local: LocalSet, port: number, user: AclUserName = 
  */
 export async function waitSettled(running: RunningSet, timeoutMs = 40000): Promise<string> {
     const { local } = running;
-    const deadline = Date.now() + timeoutMs;
     let last = "";
-    for (;;) {
+    const settled = async (): Promise<string | undefined> => {
         const nodes = local.nodes.filter((node) => !running.members.get(node.name)?.exited());
         const roles = await Promise.all(
             nodes.map(async (node) => {
@@ -220,9 +204,7 @@ export async function waitSettled(running: RunningSet, timeoutMs = 40000): Promi
             }
         }
         last = `primaries: ${primaries.map((p) => p.name).join(",") || "none"}; linked replicas: ${linked.map((n) => n.name).join(",") || "none"}; Sentinels: ${JSON.stringify(views.map((v) => v && { primary: v.primary, known: [...v.known], quorum: v.quorum }))}`;
-        if (Date.now() > deadline) {
-            throw new Error(`the set did not settle within ${timeoutMs} ms (${last})`);
-        }
-        await sleep(250);
-    }
+        return undefined;
+    };
+    return pollFor(() => `the set settled (${last})`, timeoutMs, settled, 250);
 }

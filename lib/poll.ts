@@ -6,10 +6,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * Polls `probe` every `intervalMs` until it gives a value (anything but undefined or false) and
- * returns it; after `timeoutMs`, an error naming `what`.
+ * returns it; after `timeoutMs`, an error naming `what` (a function: asked then, so that it can
+ * say what the probe saw last).
  */
 export async function pollFor<T>(
-    what: string,
+    what: string | (() => string),
     timeoutMs: number,
     probe: () => Promise<T | undefined | false> | T | undefined | false,
     intervalMs = 50,
@@ -21,7 +22,7 @@ export async function pollFor<T>(
             return value;
         }
         if (Date.now() > deadline) {
-            throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+            throw new Error(`${typeof what === "string" ? what : what()} did not hold within ${timeoutMs} ms`);
         }
         await sleep(intervalMs);
     }

@@ -3,7 +3,8 @@
  * starting one on a config until it accepts connections. Used by local mode, the integration suite
  * and the benchmark.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { ChildProcess, spawnSync } from "node:child_process";
+import { startUntilReady } from "./readyProcess";
 import { UserError } from "../settings/errors";
 
 /** How to install valkey-server 8 on Debian 12 (the machines this project runs on). */
@@ -45,55 +46,29 @@ export interface StartOptions {
  * Starts valkey-server on a config and resolves when it accepts connections; rejects with its
  * output when it exits first or is not ready within 15 s.
  */
-export function startServer(conf: string, port: number, options: StartOptions = {}): Promise<RunningServer> {
-    return new Promise((resolve, reject) => {
-        let command = "valkey-server";
-        let args = options.sentinel ? [conf, "--sentinel"] : [conf];
-        if (options.pinCore !== undefined) {
-            args = ["-c", options.pinCore, command, ...args];
-            command = "taskset";
-        }
-        if (options.cgroupProcsFile !== undefined) {
-            // The shell joins the cgroup, then becomes the server: its pid is the server's.
-            args = ["-c", 'echo $$ > "$0" && exec "$@"', options.cgroupProcsFile, command, ...args];
-            command = "sh";
-        }
-        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-        let output = "";
-        let exited = false;
-        const exitPromise = new Promise<void>((done) => child.once("exit", () => done()));
-        child.once("exit", () => {
-            exited = true;
-        });
-        const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
-            if (!exited) {
-                child.kill(signal);
-                await exitPromise;
-            }
-        };
-        const server: RunningServer = {
-            port,
-            process: child,
-            log: () => output,
-            stop: () => waitExit("SIGTERM"),
-            kill: () => waitExit("SIGKILL"),
-        };
-        const timer = setTimeout(() => {
-            child.kill("SIGKILL");
-            reject(new Error(`valkey-server did not start within 15 s:\n${output}`));
-        }, 15000);
-        const onData = (chunk: Buffer): void => {
-            output += chunk.toString();
-            if (/Ready to accept connections|\+monitor master/.test(output)) {
-                clearTimeout(timer);
-                resolve(server);
-            }
-        };
-        child.stdout.on("data", onData);
-        child.stderr.on("data", onData);
-        child.once("exit", (code) => {
-            clearTimeout(timer);
-            reject(new Error(`valkey-server exited with ${code} before it was ready:\n${output}`));
-        });
+export async function startServer(conf: string, port: number, options: StartOptions = {}): Promise<RunningServer> {
+    let command = "valkey-server";
+    let args = options.sentinel ? [conf, "--sentinel"] : [conf];
+    if (options.pinCore !== undefined) {
+        args = ["-c", options.pinCore, command, ...args];
+        command = "taskset";
+    }
+    if (options.cgroupProcsFile !== undefined) {
+        // The shell joins the cgroup, then becomes the server: its pid is the server's.
+        args = ["-c", 'echo $$ > "$0" && exec "$@"', options.cgroupProcsFile, command, ...args];
+        command = "sh";
+    }
+    const { child, output } = await startUntilReady(command, args, /Ready to accept connections|\+monitor master/, 15000);
+    let exited = child.exitCode !== null || child.signalCode !== null;
+    const exitPromise = new Promise<void>((done) => child.once("exit", () => done()));
+    child.once("exit", () => {
+        exited = true;
     });
+    const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+        if (!exited) {
+            child.kill(signal);
+            await exitPromise;
+        }
+    };
+    return { port, process: child, log: output, stop: () => waitExit("SIGTERM"), kill: () => waitExit("SIGKILL") };
 }

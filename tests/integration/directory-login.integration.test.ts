@@ -4,13 +4,12 @@
  * while the stack's own users never reach the directory.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
 import {
     BASE_DN,
-    buildModule,
     Directory,
     group,
     makeCa,
@@ -20,7 +19,10 @@ import {
     startValkeyWithModule,
     TestCa,
 } from "../../harness/directory";
+import { freePort, localPaths } from "../../lib/localMode";
 import { pollFor } from "../../lib/poll";
+import { startUntilReady } from "../../lib/readyProcess";
+import { valkeyauthModule } from "../../lib/valkeyauthModule";
 import { RunningServer } from "../../lib/valkeyProcess";
 
 const ROOT = join(__dirname, "..", "..");
@@ -114,7 +116,7 @@ async function status(server: RunningServer): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-    MODULE = buildModule("ubsan");
+    MODULE = valkeyauthModule("ubsan");
     work = mkdtempSync(join(tmpdir(), "molis-directory-"));
     ca = await makeCa(work, "directory-ca");
     directory = await startDirectory(join(work, "slapd"), ca, PEOPLE);
@@ -135,8 +137,8 @@ afterAll(async () => {
 }, 60000);
 
 test("R17.9 the module's pure parts (name checks, DN and filter escaping, the cache) pass their C tests under AddressSanitizer and UBSan", () => {
-    const run = spawnSync(join(MODULE_DIR, "build", "unit-tests"), { encoding: "utf8" });
-    expect([run.status, run.stdout.trim(), run.stderr]).toEqual([0, "valkeyauth unit tests: all passed", ""]);
+    const run = spawnSync("make", ["-s", "-C", MODULE_DIR, "check"], { encoding: "utf8" });
+    expect([run.status, run.stdout.trim().split("\n").at(-1), run.stderr]).toEqual([0, "valkeyauth unit tests: all passed", ""]);
 });
 
 describe("bind mode over ldaps", () => {
@@ -377,4 +379,77 @@ test("R17.7 AUTH.RELOAD reads the search account's password file again; an unrea
         /search-password-file .* cannot be read .*; the previous password stays in use/,
     );
     expect((await login(server, "carol", PASSWORDS.carol)).answer).toBe("OK");
+});
+
+describe("local mode", () => {
+    const TS_NODE = join(ROOT, "node_modules", ".bin", "ts-node");
+    const localCommand = (out: string, extra: string[]): string[] => ["--transpile-only", "commands/local.ts", "--out", out, ...extra];
+
+    test("R17.10 npm run local -- --directory FILE: a person logs in over local mode's TLS with their directory password and a certificate of its CA; the stack's users keep theirs", async () => {
+        const file = join(work, "local-directory.conf");
+        writeFileSync(
+            file,
+            [
+                "# the directory of the suite",
+                `valkeyauth.servers ${directory.ldapsUrl}`,
+                "valkeyauth.bind-dn-prefix uid=",
+                `valkeyauth.bind-dn-suffix ",ou=people,${BASE_DN}"`,
+                `valkeyauth.ca-file ${ca.caFile}`,
+                `valkeyauth.role-1-group "${AUDITORS}"`,
+                'valkeyauth.role-1-acl "+get +ping ~molis:log:*"',
+                "",
+            ].join("\n"),
+        );
+        const out = join(work, "local");
+        const port = await freePort();
+        const { child, output } = await startUntilReady(
+            TS_NODE,
+            localCommand(out, ["--port", String(port), "--directory", file]),
+            /Ready to accept connections/,
+            60000,
+            {
+                cwd: ROOT,
+            },
+        );
+        try {
+            expect(output()).toContain(`Directory login: people log in with their directory password (valkeyauth, settings from ${file})`);
+            const paths = localPaths(out);
+            const tls = {
+                ca: readFileSync(paths.caCert),
+                cert: readFileSync(paths.userCert("mcp-agent")),
+                key: readFileSync(paths.userKey("mcp-agent")),
+                servername: "localhost",
+            };
+            const person = new Redis({
+                host: "127.0.0.1",
+                port,
+                protocol: 2,
+                tls,
+                lazyConnect: true,
+                enableReadyCheck: false,
+                maxRetriesPerRequest: 0,
+                retryStrategy: () => null,
+            });
+            person.on("error", () => undefined);
+            clients.push(person);
+            await person.connect();
+            expect(await person.call("AUTH", "alice", PASSWORDS.alice)).toBe("OK");
+            expect(await person.get("molis:log:x")).toBeNull();
+            expect(await errorOf(person.call("AUTH", "mcp-admin", "not-its-password"))).toMatch(/WRONGPASS/);
+            expect(await person.call("AUTH", "mcp-admin", readFileSync(paths.passwordFile("mcp-admin"), "utf8").trim())).toBe("OK");
+        } finally {
+            child.kill("SIGTERM");
+            await new Promise((resolve) => child.once("exit", resolve));
+        }
+    }, 90000);
+
+    test("R17.10 a --directory file with a line that is not a valkeyauth setting is refused, naming the line, before anything is written", () => {
+        const file = join(work, "bad-directory.conf");
+        writeFileSync(file, `valkeyauth.servers ${directory.ldapsUrl}\nenable-debug-command yes\n`);
+        const out = join(work, "never");
+        const run = spawnSync(TS_NODE, localCommand(out, ["--directory", file]), { cwd: ROOT, encoding: "utf8" });
+        expect(run.status).toBe(1);
+        expect(run.stderr).toContain(`--directory ${file} line 2: "enable-debug-command yes" is not a valkeyauth setting`);
+        expect(existsSync(out)).toBe(false);
+    });
 });

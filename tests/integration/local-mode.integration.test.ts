@@ -1,5 +1,6 @@
 /** R12.2 local mode: `npm run render` / `npm run local` contracts, refusals and what survives a re-run. */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { startUntilReady } from "../../lib/readyProcess";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -144,23 +145,16 @@ describe("npm run local", () => {
     test("runs valkey-server in the foreground and prints how a client connects", async () => {
         const out = join(work, "run");
         const port = await freePort();
-        const child = spawn(TS_NODE, ["--transpile-only", "commands/local.ts", "--out", out, "--port", String(port)], { cwd: ROOT });
-        let output = "";
+        const { child, output } = await startUntilReady(
+            TS_NODE,
+            ["--transpile-only", "commands/local.ts", "--out", out, "--port", String(port)],
+            /Ready to accept connections/,
+            30000,
+            { cwd: ROOT },
+        );
         try {
-            await new Promise<void>((resolve, reject) => {
-                const timer = setTimeout(() => reject(new Error(`not ready:\n${output}`)), 30000);
-                const onData = (chunk: Buffer): void => {
-                    output += chunk.toString();
-                    if (/Ready to accept connections/.test(output)) {
-                        clearTimeout(timer);
-                        resolve();
-                    }
-                };
-                child.stdout.on("data", onData);
-                child.stderr.on("data", onData);
-            });
-            expect(output).toContain(`Valkey (TLS only) on 127.0.0.1:${port}`);
-            expect(output).toContain("valkey-cli --tls --cacert");
+            expect(output()).toContain(`Valkey (TLS only) on 127.0.0.1:${port}`);
+            expect(output()).toContain("valkey-cli --tls --cacert");
         } finally {
             child.kill("SIGTERM");
             await new Promise((resolve) => child.once("exit", resolve));
