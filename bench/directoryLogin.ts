@@ -97,7 +97,7 @@ export const directoryLoginRow: Row = {
         });
         const cached = await startValkeyWithModule(work, module, settings(directory.ldapsUrl, "300"));
         const uncached = await startValkeyWithModule(work, module, settings(directory.ldapsUrl, "0"));
-        const slow = await startValkeyWithModule(work, module, settings(`ldaps://localhost:${proxy.port}`, "0"));
+        const slow = await startValkeyWithModule(work, module, settings(`ldaps://127.0.0.1:${proxy.port}`, "0"));
         try {
             const c = await client(cached.port);
             const native = await timed(AUTHS, () => c.call("AUTH", "svc", STACK_USERS.svc));
@@ -113,11 +113,14 @@ export const directoryLoginRow: Row = {
             const idle = await timed(PINGS_IDLE, () => pinger.ping());
             let loggingIn = true;
             let logins = 0;
+            const refused: string[] = [];
             const people = names.map(async (name) => {
                 const p = await client(slow.port);
                 while (loggingIn) {
-                    await p.call("AUTH", name, `${name}-pw`);
-                    logins++;
+                    await p.call("AUTH", name, `${name}-pw`).then(
+                        () => logins++,
+                        (error: Error) => refused.push(error.message),
+                    );
                 }
                 p.disconnect();
             });
@@ -143,6 +146,11 @@ export const directoryLoginRow: Row = {
                 `| another client's PING, no login under way | ${us(median(idle))} | ${us(percentile(idle, 0.99))} | 1.00 |`,
                 `| another client's PING while ${PEOPLE} people log in through a directory ${DELAY_MS} ms late (${logins} logins in 10 s) | ${us(median(busy))} | ${us(percentile(busy, 0.99))} | ${p99Ratio.toFixed(2)} (p99) |`,
             ];
+            if (refused.length > 0) {
+                throw new Error(
+                    `${refused.length} of the slow logins were refused, ${logins} let in (${refused[0]}); the server said:\n${slow.log().slice(-2000)}`,
+                );
+            }
             const missed: string[] = [];
             if (hitRatio > 1.5) {
                 missed.push(`A cache hit took ${hitRatio.toFixed(2)}x a stack user's AUTH (target 1.5x).`);
