@@ -164,7 +164,6 @@ static int connect_bounded(const char *host, int port, long connect_ms, char *wh
     return fd;
 }
 
-/* A connection to `url` with the TLS the config asks for, StartTLS done; NULL (and why) when not possible. */
 /* Stops watching the connection and closes it; when the watchdog had fired, the result says so. */
 static void close_server(LDAP *ld, int slot, const struct directory_config *cfg, const char *url, struct login_result *out) {
     if (unwatch(slot)) {
@@ -173,6 +172,10 @@ static void close_server(LDAP *ld, int slot, const struct directory_config *cfg,
     ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
+/*
+ * A connection to `url` with the TLS the config asks for (the CA file, the host name, TLS 1.2 or
+ * later), StartTLS done, watched from its first byte; NULL (and why) when not possible.
+ */
 static LDAP *open_server(const struct directory_config *cfg, const char *url, struct login_result *out, int *slot) {
     LDAPURLDesc *where = NULL;
     char buf[256];
@@ -376,6 +379,18 @@ void directory_login(const struct directory_config *cfg, const char *search_pass
             out->unreachable[i] = 1;
         }
     }
+}
+
+int directory_probe(const struct directory_config *cfg, size_t index, char *why, size_t size) {
+    struct login_result probe;
+    memset(&probe, 0, sizeof probe);
+    int slot = -1;
+    LDAP *ld = open_server(cfg, cfg->servers[index], &probe, &slot);
+    if (ld != NULL) {
+        close_server(ld, slot, cfg, cfg->servers[index], &probe);
+    }
+    snprintf(why, size, "%s", probe.why);
+    return ld != NULL;
 }
 
 void login_result_clear(struct login_result *result) {

@@ -50,6 +50,9 @@ struct login_result {
 void directory_login(const struct directory_config *cfg, const char *search_password, const char *name,
                      const char *password, size_t password_len, const int *skip, struct login_result *out);
 
+/* Whether server `index` can be reached and trusted now (a TLS connection, no bind): 1, or 0 and why. */
+int directory_probe(const struct directory_config *cfg, size_t index, char *why, size_t size);
+
 /* Frees what a result holds. */
 void login_result_clear(struct login_result *result);
 

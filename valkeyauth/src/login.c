@@ -295,13 +295,37 @@ static int on_auth(ValkeyModuleCtx *ctx, ValkeyModuleString *username, ValkeyMod
     return VM_AUTH_HANDLED;
 }
 
+/* How often a server marked down is tried again in the background. */
+#define PROBE_INTERVAL_SECONDS 5
+
+/*
+ * Tries every server marked down again, every few seconds, and marks it up once it answers and
+ * can be trusted: a directory that came back serves logins in its place in the order again without
+ * waiting for a login to find out. Touches only the module's own state.
+ */
+static void *prober_thread(void *unused) {
+    (void)unused;
+    const struct timespec interval = {.tv_sec = PROBE_INTERVAL_SECONDS, .tv_nsec = 0};
+    char why[384];
+    for (;;) {
+        nanosleep(&interval, NULL);
+        for (size_t i = 0; i < STATE.directory.server_count; i++) {
+            if (atomic_load(&STATE.server_down[i]) && directory_probe(&STATE.directory, i, why, sizeof why)) {
+                atomic_store(&STATE.server_down[i], 0);
+            }
+        }
+    }
+    return NULL;
+}
+
 int login_start(ValkeyModuleCtx *ctx, long long threads) {
-    for (long long i = 0; i < threads; i++) {
+    for (long long i = 0; i <= threads; i++) {
         pthread_t tid;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int rc = pthread_create(&tid, &attr, directory_thread, NULL);
+        /* `threads` directory threads, and the prober. */
+        int rc = pthread_create(&tid, &attr, i < threads ? directory_thread : prober_thread, NULL);
         pthread_attr_destroy(&attr);
         if (rc != 0) {
             VM.Log(ctx, "warning", "valkeyauth: cannot start a directory thread (%s)", strerror(rc));
