@@ -325,6 +325,22 @@ describe("a slow or lost directory", () => {
     }, 60000);
 });
 
+describe("the directory threads' connections", () => {
+    test("R17.5 a directory thread keeps its connection between logins: ten directory checks open one; one the directory closed is replaced and the login succeeds", async () => {
+        const server = await startWithModule({ threads: "1", "cache-ttl-seconds": "0" });
+        const opened = async (): Promise<number> => Number((await status(server))["directory-connections-opened"]);
+        const before = await opened();
+        for (let i = 0; i < 10; i++) {
+            expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+        }
+        expect((await opened()) - before).toBe(1);
+        await directory.restart(); // closes every connection it had
+        expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+        expect((await opened()) - before).toBe(2);
+        expect((await status(server))["refused-directory-down"]).toBe(0);
+    }, 30000);
+});
+
 describe("the login cache", () => {
     test("R17.6 within the TTL a person gets in with the same password while the directory is down, not with another; AUTH.FLUSHCACHE ends it", async () => {
         const server = await startWithModule();

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <openldap.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -164,6 +165,12 @@ static int connect_bounded(const char *host, int port, long connect_ms, char *wh
     return fd;
 }
 
+static atomic_ullong connections_opened;
+
+unsigned long long directory_connections_opened(void) {
+    return atomic_load(&connections_opened);
+}
+
 /* Stops watching the connection and closes it; when the watchdog had fired, the result says so. */
 static void close_server(LDAP *ld, int slot, const struct directory_config *cfg, const char *url, struct login_result *out) {
     if (unwatch(slot)) {
@@ -225,6 +232,7 @@ static LDAP *open_server(const struct directory_config *cfg, const char *url, st
         close_server(ld, *slot, cfg, url, out);
         return NULL;
     }
+    atomic_fetch_add(&connections_opened, 1);
     return ld;
 }
 
@@ -316,12 +324,71 @@ static int read_groups(LDAP *ld, const struct directory_config *cfg, struct logi
     return LDAP_SUCCESS;
 }
 
+/* Forgets what an earlier attempt found (another connection, another server). */
+static void forget_found(struct login_result *out) {
+    free(out->dn);
+    out->dn = NULL;
+    for (size_t g = 0; g < out->group_count; g++) {
+        free(out->groups[g]);
+    }
+    free(out->groups);
+    out->groups = NULL;
+    out->group_count = 0;
+}
+
+/*
+ * One login on an open connection: its LDAP result code, and *decided set when the server's answer
+ * decides the login (let in, wrong password, no such entry, more than one, another refusal) rather
+ * than the connection failing. Every login starts with a bind, so a connection left bound as the
+ * previous person carries nothing over.
+ */
+static int login_on(LDAP *ld, const struct directory_config *cfg, const char *search_password, const char *name,
+                    const char *password, size_t password_len, struct login_result *out, const char *url, int *decided) {
+    char buf[256];
+    int rc;
+    forget_found(out);
+    *decided = 0;
+    if (cfg->search_mode) {
+        rc = find_entry(ld, cfg, search_password, name, out, url);
+        if (rc == LDAP_SUCCESS && out->dn == NULL) { /* not found or ambiguous: an answer */
+            *decided = 1;
+            return rc;
+        }
+    } else {
+        out->dn = bind_dn_for(cfg->bind_dn_prefix, name, cfg->bind_dn_suffix);
+        rc = out->dn != NULL ? LDAP_SUCCESS : LDAP_NO_MEMORY;
+    }
+    if (rc == LDAP_SUCCESS) {
+        rc = simple_bind(ld, out->dn, password, password_len);
+        if (rc == LDAP_INVALID_CREDENTIALS) {
+            out->outcome = LOGIN_WRONG_PASSWORD;
+            say(out, "%s refused the bind as %s: %s", url, out->dn, diagnostic(ld, rc, buf, sizeof buf));
+            *decided = 1;
+            return rc;
+        }
+        if (rc != LDAP_SUCCESS) {
+            say(out, "%s: the bind as %s failed: %s", url, out->dn, diagnostic(ld, rc, buf, sizeof buf));
+        }
+    }
+    if (rc == LDAP_SUCCESS) {
+        rc = read_groups(ld, cfg, out, url);
+    }
+    if (rc == LDAP_SUCCESS) {
+        out->outcome = LOGIN_OK;
+        *decided = 1;
+    } else if (!unreachable(rc)) {
+        out->outcome = LOGIN_DIRECTORY_ERROR;
+        *decided = 1;
+    }
+    return rc;
+}
+
 void directory_login(const struct directory_config *cfg, const char *search_password, const char *name,
-                     const char *password, size_t password_len, const int *skip, struct login_result *out) {
+                     const char *password, size_t password_len, const int *skip, struct directory_pool *pool,
+                     struct login_result *out) {
     memset(out, 0, sizeof *out);
     out->outcome = LOGIN_DIRECTORY_DOWN;
     out->server = -1;
-    char buf[256];
     /* Servers not known down first, in their order; then the known-down ones, in case they are back. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < cfg->server_count; i++) {
@@ -329,52 +396,36 @@ void directory_login(const struct directory_config *cfg, const char *search_pass
                 continue;
             }
             const char *url = cfg->servers[i];
-            int slot = -1;
-            LDAP *ld = open_server(cfg, url, out, &slot);
-            if (ld == NULL) {
-                out->unreachable[i] = 1;
-                continue;
-            }
-            int rc;
-            free(out->dn);
-            out->dn = NULL;
-            if (cfg->search_mode) {
-                rc = find_entry(ld, cfg, search_password, name, out, url);
-                if (rc == LDAP_SUCCESS && out->dn == NULL) { /* not found or ambiguous: an answer */
+            /* The pooled connection first; if it fails (the server may have closed it while idle), once more on a new one. */
+            for (int attempt = 0; attempt < 2; attempt++) {
+                LDAP *ld = pool != NULL ? pool->connections[i] : NULL;
+                int pooled = ld != NULL, slot = -1, fd = -1;
+                if (pooled) {
+                    pool->connections[i] = NULL;
+                    ldap_get_option(ld, LDAP_OPT_DESC, &fd);
+                    slot = watch(fd, cfg->timeout_ms);
+                } else if ((ld = open_server(cfg, url, out, &slot)) == NULL) {
+                    break;
+                }
+                int decided;
+                int rc = login_on(ld, cfg, search_password, name, password, password_len, out, url, &decided);
+                int fired = unwatch(slot);
+                if (pool != NULL && !unreachable(rc) && !fired) {
+                    pool->connections[i] = ld; /* answered in time: kept for the next login */
+                } else {
+                    if (fired) {
+                        say(out, "%s: no answer within valkeyauth.timeout-ms (%ld ms)", url, cfg->timeout_ms);
+                    }
+                    ldap_unbind_ext_s(ld, NULL, NULL);
+                }
+                if (decided) {
                     out->server = (int)i;
-                    close_server(ld, slot, cfg, url, out);
                     return;
                 }
-            } else {
-                out->dn = bind_dn_for(cfg->bind_dn_prefix, name, cfg->bind_dn_suffix);
-                rc = out->dn != NULL ? LDAP_SUCCESS : LDAP_NO_MEMORY;
-            }
-            if (rc == LDAP_SUCCESS) {
-                rc = simple_bind(ld, out->dn, password, password_len);
-                if (rc == LDAP_INVALID_CREDENTIALS) {
-                    out->outcome = LOGIN_WRONG_PASSWORD;
-                    out->server = (int)i;
-                    say(out, "%s refused the bind as %s: %s", url, out->dn, diagnostic(ld, rc, buf, sizeof buf));
-                    close_server(ld, slot, cfg, url, out);
-                    return;
+                /* A new connection that failed, or any that did not answer in time: the server is unreachable now. */
+                if (!pooled || fired) {
+                    break;
                 }
-                if (rc != LDAP_SUCCESS) {
-                    say(out, "%s: the bind as %s failed: %s", url, out->dn, diagnostic(ld, rc, buf, sizeof buf));
-                }
-            }
-            if (rc == LDAP_SUCCESS) {
-                rc = read_groups(ld, cfg, out, url);
-            }
-            close_server(ld, slot, cfg, url, out);
-            if (rc == LDAP_SUCCESS) {
-                out->outcome = LOGIN_OK;
-                out->server = (int)i;
-                return;
-            }
-            if (!unreachable(rc)) {
-                out->outcome = LOGIN_DIRECTORY_ERROR;
-                out->server = (int)i;
-                return;
             }
             out->unreachable[i] = 1;
         }

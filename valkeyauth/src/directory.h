@@ -42,13 +42,24 @@ struct login_result {
     int unreachable[DIRECTORY_MAX_SERVERS]; /* the servers tried that could not be reached or trusted */
 };
 
+/* A thread's own open connections, one per server, kept between logins (each login binds anew). */
+struct directory_pool {
+    void *connections[DIRECTORY_MAX_SERVERS]; /* LDAP * */
+};
+
 /*
  * Checks `name` and `password` (non-empty, already screened) against the servers in order, skipping
  * to the next when one cannot be reached or trusted. `search_password` is the search account's
- * (search+bind only). `skip` may mark servers to try last (known down).
+ * (search+bind only). `skip` may mark servers to try last (known down). With `pool`, a connection
+ * that answered is kept for the next login and a kept one is used first.
  */
 void directory_login(const struct directory_config *cfg, const char *search_password, const char *name,
-                     const char *password, size_t password_len, const int *skip, struct login_result *out);
+                     const char *password, size_t password_len, const int *skip, struct directory_pool *pool,
+                     struct login_result *out);
+
+/* Directory connections opened (TLS established) since the process started. */
+unsigned long long directory_connections_opened(void);
+
 
 /* Whether server `index` can be reached and trusted now (a TLS connection, no bind): 1, or 0 and why. */
 int directory_probe(const struct directory_config *cfg, size_t index, char *why, size_t size);

@@ -216,6 +216,7 @@ static void free_job(ValkeyModuleCtx *ctx, void *privdata) {
 static void *directory_thread(void *unused) {
     (void)unused;
     char search_password[1024];
+    struct directory_pool pool = {0};
     for (;;) {
         pthread_mutex_lock(&queue_lock);
         while (queue_head == NULL) {
@@ -231,7 +232,7 @@ static void *directory_thread(void *unused) {
         struct timespec start, end;
         clock_gettime(CLOCK_MONOTONIC, &start);
         copy_search_password(search_password, sizeof search_password);
-        directory_login(&STATE.directory, search_password, job->name, job->password, job->password_len, job->skip,
+        directory_login(&STATE.directory, search_password, job->name, job->password, job->password_len, job->skip, &pool,
                         &job->result);
         explicit_bzero(search_password, sizeof search_password);
         clock_gettime(CLOCK_MONOTONIC, &end);

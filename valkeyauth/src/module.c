@@ -300,7 +300,7 @@ static int status_command(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int a
     unsigned long long hits, misses;
     cache_counts(STATE.cache, &size, &hits, &misses);
     unsigned long long checks = atomic_load(&STATE.directory_checks);
-    VM.ReplyWithMap(ctx, 7 + REFUSAL_KINDS);
+    VM.ReplyWithMap(ctx, 8 + REFUSAL_KINDS);
     VM.ReplyWithCString(ctx, "servers");
     VM.ReplyWithArray(ctx, (long)STATE.directory.server_count);
     for (size_t i = 0; i < STATE.directory.server_count; i++) {
@@ -325,6 +325,8 @@ static int status_command(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int a
     VM.ReplyWithLongLong(ctx, (long long)misses);
     VM.ReplyWithCString(ctx, "directory-checks");
     VM.ReplyWithLongLong(ctx, (long long)checks);
+    VM.ReplyWithCString(ctx, "directory-connections-opened");
+    VM.ReplyWithLongLong(ctx, (long long)directory_connections_opened());
     VM.ReplyWithCString(ctx, "directory-average-ms");
     VM.ReplyWithLongLong(ctx, checks == 0 ? 0 : (long long)(atomic_load(&STATE.directory_ms) / checks));
     return VM_OK;
