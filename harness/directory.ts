@@ -176,10 +176,16 @@ export const STACK_USERS = { admin: "stack-admin-pw-0123456789", svc: "stack-svc
 
 /**
  * Starts valkey-server on 127.0.0.1 (no TLS: the module's properties live between it and the
- * directory) with the module loaded and `settings` as its valkeyauth.<name> lines; the users admin
- * (every right) and svc (its own keys) are the stack's, and the default user is off.
+ * directory) with the module loaded and `settings` as its valkeyauth.<name> lines, then
+ * `serverLines` of valkey.conf; the users admin (every right) and svc (its own keys) are the
+ * stack's, and the default user is off.
  */
-export async function startValkeyWithModule(work: string, module: string, settings: Record<string, string>): Promise<RunningServer> {
+export async function startValkeyWithModule(
+    work: string,
+    module: string,
+    settings: Record<string, string>,
+    serverLines: string[] = [],
+): Promise<RunningServer> {
     const port = await freePort();
     const conf = join(work, `valkey-${port}.conf`);
     writeFileSync(
@@ -196,6 +202,7 @@ export async function startValkeyWithModule(work: string, module: string, settin
             "user default off",
             `user admin on >${STACK_USERS.admin} +@all ~* &*`,
             `user svc on >${STACK_USERS.svc} +get +set +ping ~svc:*`,
+            ...serverLines,
             "",
         ].join("\n"),
     );

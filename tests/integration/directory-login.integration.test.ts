@@ -52,20 +52,25 @@ const servers: RunningServer[] = [];
 const clients: Redis[] = [];
 
 /** A server that loads the module with the suite's settings; `extra` adds or overrides valkeyauth settings. */
-async function startWithModule(extra: Record<string, string> = {}): Promise<RunningServer> {
-    const server = await startValkeyWithModule(work, MODULE, {
-        servers: directory.ldapsUrl,
-        "bind-dn-prefix": "uid=",
-        "bind-dn-suffix": `,ou=people,${BASE_DN}`,
-        "ca-file": ca.caFile,
-        "role-1-group": AUDITORS,
-        "role-1-acl": "+get +zrange +ping ~molis:log:*",
-        "role-2-group": OPERATORS,
-        "role-2-acl": "+get +set +ping ~molis:*",
-        "timeout-ms": "1000",
-        "connect-timeout-ms": "500",
-        ...extra,
-    });
+async function startWithModule(extra: Record<string, string> = {}, serverLines: string[] = []): Promise<RunningServer> {
+    const server = await startValkeyWithModule(
+        work,
+        MODULE,
+        {
+            servers: directory.ldapsUrl,
+            "bind-dn-prefix": "uid=",
+            "bind-dn-suffix": `,ou=people,${BASE_DN}`,
+            "ca-file": ca.caFile,
+            "role-1-group": AUDITORS,
+            "role-1-acl": "+get +zrange +ping ~molis:log:*",
+            "role-2-group": OPERATORS,
+            "role-2-acl": "+get +set +ping ~molis:*",
+            "timeout-ms": "1000",
+            "connect-timeout-ms": "500",
+            ...extra,
+        },
+        serverLines,
+    );
     servers.push(server);
     return server;
 }
@@ -220,6 +225,17 @@ describe("bind mode over ldaps", () => {
         const config = ((await (await admin(server)).call("AUTH.CONFIG", "GET")) as unknown[]).map(String);
         expect(config).toEqual(expect.arrayContaining(["servers", directory.ldapsUrl, "role-1-group", AUDITORS]));
     });
+});
+
+test("R17.8 at Valkey's debug log level, with the directory's answers and refusals, no password reaches the log", async () => {
+    const server = await startWithModule({}, ["loglevel debug"]);
+    expect((await login(server, "alice", "a-wrong-password-7f3k")).answer).toContain(REFUSED);
+    expect((await login(server, "alice", PASSWORDS.alice)).answer).toBe("OK");
+    expect((await login(server, "carol", PASSWORDS.carol)).answer).toBe("OK");
+    expect(server.log()).toMatch(/login of alice refused \(wrong-password\)/);
+    for (const secret of ["a-wrong-password-7f3k", PASSWORDS.alice, PASSWORDS.carol, ADMIN_PASSWORD]) {
+        expect(server.log()).not.toContain(secret);
+    }
 });
 
 describe("transport", () => {
