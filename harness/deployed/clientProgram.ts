@@ -7,7 +7,7 @@
 import { buildSync } from "esbuild";
 import Docker from "dockerode";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollFor } from "../../lib/poll";
 import { exec } from "../../lib/docker";
 import { AclUserName } from "../../valkey/acl";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
@@ -66,18 +66,17 @@ export async function startClientProgram(
         stop: async <T>(timeoutMs: number): Promise<T> => {
             try {
                 await exec(client.container, ["touch", "/tmp/client/stop"], { user: "root" });
-                const deadline = Date.now() + timeoutMs;
-                for (;;) {
-                    const log = await read("program.log");
-                    const line = log.split("\n").find((l) => l.startsWith("{"));
-                    if (line) {
-                        return JSON.parse(line) as T;
-                    }
-                    if (Date.now() > deadline) {
-                        throw new Error(`${entry} printed no outcome within ${timeoutMs / 1000} s; its log: ${log}`);
-                    }
-                    await sleep(200);
-                }
+                let log = "";
+                const line = await pollFor(
+                    () => `${entry} printing its outcome (its log: ${log})`,
+                    timeoutMs,
+                    async () => {
+                        log = await read("program.log");
+                        return log.split("\n").find((l) => l.startsWith("{"));
+                    },
+                    200,
+                );
+                return JSON.parse(line) as T;
             } finally {
                 await client.remove();
             }

@@ -3,7 +3,7 @@
  * container the Sentinels name the primary, whether every member is healthy, and a writer on
  * README's Sentinel settings run through an event on the primary until the set is whole again.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollFor } from "../../lib/poll";
 import Docker from "dockerode";
 import { memberCli } from "../../lib/docker";
 import { DEFAULTS } from "../../settings/table";
@@ -94,24 +94,22 @@ export class DeployedSet {
 
     /** Waits until every container of the stack is healthy and the Sentinels name a primary other than `not` (when given). */
     async waitHealthy(timeoutMs: number, not?: string): Promise<void> {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-            const states = await Promise.all(
-                this.containers().map(async (name) => (await this.docker.getContainer(name).inspect()).State.Health?.Status),
-            );
-            const primary = not === undefined ? undefined : (await this.namedPrimary())?.id;
-            if (states.every((state) => state === "healthy") && (not === undefined || (primary !== undefined && primary !== not))) {
-                return;
-            }
-            if (Date.now() > deadline) {
-                throw new Error(
-                    `the set is not healthy after ${timeoutMs} ms: ${this.containers()
-                        .map((name, i) => `${name} ${states[i]}`)
-                        .join(", ")}`,
+        let states: Array<string | undefined> = [];
+        await pollFor(
+            () =>
+                `every member healthy (${this.containers()
+                    .map((name, i) => `${name} ${states[i]}`)
+                    .join(", ")})`,
+            timeoutMs,
+            async () => {
+                states = await Promise.all(
+                    this.containers().map(async (name) => (await this.docker.getContainer(name).inspect()).State.Health?.Status),
                 );
-            }
-            await sleep(1000);
-        }
+                const primary = not === undefined ? undefined : (await this.namedPrimary())?.id;
+                return states.every((state) => state === "healthy") && (not === undefined || (primary !== undefined && primary !== not));
+            },
+            1000,
+        );
     }
 
     /** A field of a node container's INFO replication, asked inside it as the health check does. */
@@ -141,19 +139,18 @@ export class DeployedSet {
             await writer.waitWrites(WRITES_AROUND);
             const primary = await this.primaryContainer();
             await event(primary);
-            const deadline = Date.now() + 60000;
-            while (((await this.namedPrimary())?.id ?? primary.id) === primary.id) {
-                if (Date.now() > deadline) {
-                    throw new Error("the Sentinels named no other primary within 60 s");
-                }
-                await sleep(500);
-            }
+            await pollFor(
+                "the Sentinels naming another primary",
+                60000,
+                async () => ((await this.namedPrimary())?.id ?? primary.id) !== primary.id,
+                500,
+            );
             await heal(primary);
             // The Sentinels convert a former primary into a replica once they reach it again (their INFO every 10 s).
-            const rejoin = Date.now() + 60000;
-            while ((await this.roleOf(primary)) !== "slave" && Date.now() < rejoin) {
-                await sleep(1000);
-            }
+            // Past a minute the wait for health below names what is wrong, so this one does not fail by itself.
+            await pollFor("the former primary a replica", 60000, async () => (await this.roleOf(primary)) === "slave", 1000).catch(
+                () => undefined,
+            );
             await this.waitHealthy(120000, primary.id);
             await writer.waitWrites((await writer.acknowledged()) + WRITES_AROUND);
             return { run: { ...(await writer.stop()), memberLogs: logs.text() }, before: primary };

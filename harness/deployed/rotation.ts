@@ -4,7 +4,7 @@
  * while `pulumi up` moves the stack to the next credential generation. Returns what the engine and the client recorded; the rotation
  * test asserts on it, the benchmark reports it.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollFor } from "../../lib/poll";
 import { containerEvents, exec, tarArchive } from "../../lib/docker";
 import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./deployedStack";
@@ -56,15 +56,12 @@ export async function rotateUnderLoad(
             parseRide((await exec(rider.container, ["cat", "/tmp/client/ride.log"], { user: "root" })).stdout);
         /** Waits (not a fixed time) until the client has `count` commands issued after `since`. */
         const waitRide = async (since: number, count: number): Promise<void> => {
-            const deadline = Date.now() + 30000;
-            while ((await rideLog()).filter((r) => r.issued > since).length < count) {
-                if (Date.now() > deadline) {
-                    throw new Error(
-                        `the ride-through client issued fewer than ${count} commands in 30 s after ${new Date(since).toISOString()}`,
-                    );
-                }
-                await sleep(200);
-            }
+            await pollFor(
+                `the ride-through client issuing ${count} commands after ${new Date(since).toISOString()}`,
+                30000,
+                async () => (await rideLog()).filter((r) => r.issued > since).length >= count,
+                200,
+            );
         };
         // Connected and writing before the rotation starts.
         await waitRide(0, 10);

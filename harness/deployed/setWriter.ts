@@ -2,7 +2,7 @@
  * Runs harness/deployed/setWriterProgram.ts in a client container on a replicated stack's
  * network, through an event, and returns what it saw.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollFor } from "../../lib/poll";
 import { startClientProgram } from "./clientProgram";
 import Docker from "dockerode";
 import { WriterOutcome } from "../setWriter";
@@ -32,17 +32,18 @@ export async function startSetWriter(docker: Docker, outputs: Record<string, unk
         client: program.client,
         acknowledged,
         waitWrites: async (count, timeoutMs = 60000) => {
-            const deadline = Date.now() + timeoutMs;
-            let seen = await acknowledged();
-            while (seen < count) {
-                if (Date.now() > deadline) {
-                    throw new Error(
-                        `the writer has ${seen} acknowledged writes after ${timeoutMs} ms, not ${count}; its log: ${await program.read("program.log")}`,
-                    );
-                }
-                await sleep(200);
-                seen = await acknowledged();
-            }
+            let seen = 0;
+            await pollFor(
+                () => `${count} acknowledged writes (the writer has ${seen})`,
+                timeoutMs,
+                async () => {
+                    seen = await acknowledged();
+                    return seen >= count;
+                },
+                200,
+            ).catch(async (error: Error) => {
+                throw new Error(`${error.message}; its log: ${await program.read("program.log")}`);
+            });
         },
         stop: () => program.stop<SetWriterRun>(60000),
     };

@@ -9,7 +9,7 @@
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollFor } from "../../lib/poll";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -228,13 +228,16 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
         return (await set.client.cli("mcp-admin", args, { host, port: 6379 })).stdout.trim();
     };
     const settled = async (key: string, value: string): Promise<void> => {
-        const deadline = Date.now() + 30000;
-        while (!(await everyNode(key)).every((seenValue) => seenValue === value)) {
-            if (Date.now() > deadline) {
-                throw new Error(`${key} is not ${value} on every node within 30 s: ${(await everyNode(key)).join(", ")}`);
-            }
-            await sleep(200);
-        }
+        let seen: string[] = [];
+        await pollFor(
+            () => `${key} ${value} on every node (${seen.join(", ")})`,
+            30000,
+            async () => {
+                seen = await everyNode(key);
+                return seen.every((seenValue) => seenValue === value);
+            },
+            200,
+        );
     };
 
     test("R10.3 npm run backup reads a replica whose link to the primary is up, not the primary", async () => {
