@@ -27,10 +27,10 @@ let home: string;
 let env: NodeJS.ProcessEnv;
 let gitBefore: string;
 
-/** README's Quick start block, line by line (comments dropped). */
-function quickStart(): string[] {
+/** The lines of README's shell block after the marker `<!-- <name>:` (comments dropped). */
+function readmeBlock(name: string): string[] {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const marker = readme.indexOf("<!-- quick-start:");
+    const marker = readme.indexOf(`<!-- ${name}:`);
     expect(marker).toBeGreaterThan(0);
     const start = readme.indexOf("```sh\n", marker) + "```sh\n".length;
     const block = readme.slice(start, readme.indexOf("```", start));
@@ -39,6 +39,9 @@ function quickStart(): string[] {
         .map((line) => line.replace(/\s+#.*$/, "").trim())
         .filter((line) => line !== "");
 }
+
+/** README's Quick start block, line by line. */
+const quickStart = (): string[] => readmeBlock("quick-start");
 
 function gitStatus(): string {
     return execFileSync("git", ["status", "--porcelain", "--ignored=no"], { cwd: ROOT, encoding: "utf8" });
@@ -135,18 +138,29 @@ test("R11 a network named like the stack's that is not its own is refused before
     }
 });
 
-test("R11 README's Quick start runs as written in a new user's shell: up, the outputs through the sourced env file, backup, restore, down; the checkout stays clean", async () => {
+test("R11 README's Quick start runs as written in a new user's shell, with README's first client (its four files and a PING over TLS as mcp-agent) after the deploy: up, the outputs through the sourced env file, backup, restore, down; the checkout stays clean", async () => {
     const lines = quickStart();
     expect(lines[0]).toBe("npm ci"); // installs what this test already runs on
-    const script = ["set -euo pipefail", ...lines.slice(1).flatMap((line) => ["echo ::step", line])].join("\n");
+    const client = readmeBlock("first-client");
+    // Deploy, the env file, the outputs; then the first client; then backup, restore and down.
+    const steps = [...lines.slice(1, 4), ...client, ...lines.slice(4)];
+    const script = ["set -euo pipefail", ...steps.flatMap((line) => ["echo ::step", line])].join("\n");
     const run = shell(script);
     if (run.code !== 0) {
         throw new Error(`README's Quick start failed (exit ${run.code}):\n${run.output.slice(-6000)}`);
     }
-    const [up, , outputs, backup, restore, down] = run.steps;
+    const [up, , outputs] = run.steps;
+    const clientSteps = run.steps.slice(3, 3 + client.length);
+    const [backup, restore, down] = run.steps.slice(3 + client.length);
     expect(up).toContain("stack dev is deployed");
     // `pulumi stack output passwords` prints each user's password.
     expect(outputs).toMatch(/"mcp-agent":\s*"[A-Za-z0-9]{32}"/);
+    // The client's folder: its key and password readable by their owner alone; PONG over TLS as mcp-agent.
+    const folder = join(home, "molis-valkey-clients", "mcp-agent");
+    expect(statSync(join(folder, "mcp-agent.key")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(folder, "mcp-agent.password")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(folder, "ca.crt"), "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(clientSteps[clientSteps.length - 1].trim()).toBe("PONG");
     const backupFile = join(home, "molis-valkey-dev.backup");
     expect(statSync(backupFile).mode & 0o777).toBe(0o600);
     expect(backup).toContain("backed up");
