@@ -4,7 +4,9 @@ import { readSettingsInput, refuseForeignNetwork, ValkeyStack } from "./componen
 const COMPONENT = "molis-valkey";
 
 export = async () => {
-    const input = readSettingsInput(new pulumi.Config());
+    const config = new pulumi.Config();
+    const input = readSettingsInput(config);
     await refuseForeignNetwork(input, COMPONENT);
-    return new ValkeyStack(COMPONENT, input).outputs();
+    // The directory search account's password: a secret setting, never part of the settings.
+    return new ValkeyStack(COMPONENT, { ...input, directorySearchPassword: config.getSecret("directorySearchPassword") }).outputs();
 };

@@ -6,6 +6,7 @@ import { CertPlan, CertSpec } from "../valkey/certPlan";
 import { SecretFile } from "../valkey/contract";
 import { MOLIS_USERS } from "../settings/molisUsers";
 import { ServiceUser } from "../settings/users";
+import { Settings } from "../settings";
 import { INTERNAL_USER_NAMES, InternalUserName, replicatedNodeUsers, SetUserName, sentinelUsers } from "../valkey/replicationAcl";
 import {
     credentialGenerations,
@@ -46,6 +47,27 @@ export interface StackSecrets {
     sentinelAclFile?: pulumi.Output<string>;
     /** The passwords a replicated set's members authenticate with on their links (secret; valkey/rotation.ts, linkGenerations). */
     linkPasswords?: Record<InternalUserName, pulumi.Output<string>>;
+    /** With directory login: a client certificate per role, by the role's user name (renewed with each credential generation). */
+    roles: Record<string, IssuedCert>;
+}
+
+/**
+ * With directory login, the files a data node adds to its secrets: the directory's CA and, with a
+ * search account, its password. None without.
+ */
+export function directorySecretFiles(
+    settings: Pick<Settings, "directory">,
+    searchPassword: pulumi.Input<string> | undefined,
+): Partial<Record<SecretFile, pulumi.Input<string>>> {
+    if (settings.directory === null) {
+        return {};
+    }
+    return {
+        directoryCa: settings.directory.caCertPem,
+        ...(settings.directory.searchBindDn === "" || searchPassword === undefined
+            ? {}
+            : { directorySearchPassword: pulumi.secret(searchPassword) }),
+    };
 }
 
 /** A private key (new when `trigger` changes). */
@@ -167,6 +189,9 @@ export function createStackSecrets(
         slots.b = slot("b", generations.slots.b);
     }
     const current = slots[generations.currentSlot] as UserCredentials;
+    const roles = Object.fromEntries(
+        Object.entries(plan.roles).map(([user, spec]) => [user, leaf(`${name}-role-${user}`, spec, String(generation))]),
+    );
     const previous = generations.previousSlot === undefined ? undefined : slots[generations.previousSlot];
     const accepted = previous === undefined ? [current] : [current, previous];
     if (!replicated) {
@@ -176,7 +201,7 @@ export function createStackSecrets(
                 users,
             ),
         );
-        return { ca, server: leaf(`${name}-server`, plan.server), current, previous, aclFile: pulumi.secret(aclFile) };
+        return { ca, server: leaf(`${name}-server`, plan.server), current, previous, aclFile: pulumi.secret(aclFile), roles };
     }
     // The set's own users, in three slots (valkey/rotation.ts, linkGenerations).
     const links = linkGenerations(generation);
@@ -208,6 +233,7 @@ export function createStackSecrets(
         aclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(replicatedNodeUsers(users), h))),
         sentinelAclFile: pulumi.secret(hashes.apply((h) => renderUsersAclFile(sentinelUsers(users), h))),
         linkPasswords: linkPasswords[links.outbound],
+        roles,
     };
 }
 

@@ -19,9 +19,10 @@ export function buildImage(
     provider?: docker.Provider,
 ): docker.RemoteImage {
     const health = valkeyHealthcheck(settings.healthcheckIntervalSeconds);
+    const withModule = settings.directory !== null;
     const context =
         settings.replicas === 0
-            ? writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS), health)
+            ? writeImageContext(renderValkeyConf(settings, CONTAINER_PATHS), health, undefined, withModule)
             : writeImageContext(
                   renderValkeyConf(settings, CONTAINER_PATHS, {
                       peerCertFile: secretPath("peerCert"),
@@ -31,6 +32,7 @@ export function buildImage(
                   }),
                   health,
                   `${JSON.stringify(setDescription(settings), null, 2)}\n`,
+                  withModule,
               );
     return localImage(resourceName, `${settings.imageName}:${context.hash}`, context, settings, parent, provider);
 }

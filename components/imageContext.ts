@@ -8,7 +8,7 @@
  * check always yields a new tag, and with it a new container.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, isAbsolute, join, posix, relative } from "node:path";
 import { bundleProgram } from "../lib/programs";
 import { DATA_DIR, dockerfileHealthcheck, HealthcheckSpec, IMAGE_PATHS, SECRETS_DIR, VALKEY_USER } from "../valkey/contract";
@@ -46,6 +46,49 @@ const SET_FILES: ReadonlyArray<[string, string]> = [
     [basename(IMAGE_PATHS.gate), IMAGE_PATHS.gate],
 ];
 
+/** The module's sources in the context: its Makefile and src/, flattened to `valkeyauth-<name>`. */
+const MODULE_ROOT = join(__dirname, "..", "valkeyauth");
+
+/** The valkeyauth module's build files, by their name in the context. */
+export function moduleSources(): Record<string, string> {
+    const files: Record<string, string> = { "valkeyauth-Makefile": readFileSync(join(MODULE_ROOT, "Makefile"), "utf8") };
+    for (const name of readdirSync(join(MODULE_ROOT, "src")).sort()) {
+        if (/\.[ch]$/.test(name)) {
+            files[`valkeyauth-src-${name}`] = readFileSync(join(MODULE_ROOT, "src", name), "utf8");
+        }
+    }
+    return files;
+}
+
+/**
+ * The module's build stage: FROM the same base (its C library and libldap are the final image's),
+ * with the compiler and headers there only. Debian bases use apt, Alpine bases apk.
+ */
+function moduleStage(sources: readonly string[]): string {
+    const copies = sources.map((name) => `COPY ${name} /build/${name.replace(/^valkeyauth-/, "").replace(/^src-/, "src/")}\n`).join("");
+    return `FROM \${BASE_IMAGE} AS valkeyauth
+USER root
+RUN set -eu; \\
+    if command -v apt-get >/dev/null; then \\
+      apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc make libc6-dev libldap-dev libgnutls28-dev; \\
+    else apk add --no-cache build-base openldap-dev gnutls-dev; fi
+${copies}RUN make -C /build build/valkeyauth.so
+
+`;
+}
+
+/**
+ * The runtime libraries the module needs in the final image: libldap and GnuTLS's, nothing else
+ * (no compiler, no headers, no package lists left behind).
+ */
+const MODULE_RUNTIME = `RUN set -eu; \\
+    if command -v apt-get >/dev/null; then \\
+      apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libldap-2.5-0 libgnutls30 \\
+        || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libldap2 libgnutls30; \\
+      apt-get clean; rm -rf /var/lib/apt/lists/*; \\
+    else apk add --no-cache libldap gnutls; fi
+`;
+
 /**
  * The Dockerfile. It checks that the base image has valkey-server and a valkey user, adds Node.js
  * where the base lacks it (the alpine image), and ends as the valkey user with valkey-server as the
@@ -53,12 +96,14 @@ const SET_FILES: ReadonlyArray<[string, string]> = [
  * replicated set's image also carries its description and the supervisors. The image carries the
  * container's health check, so that it is checked when run by hand too (CIS Docker 4.6).
  */
-export function dockerfile(replicated: boolean, health: HealthcheckSpec): string {
+export function dockerfile(replicated: boolean, health: HealthcheckSpec, moduleFiles: readonly string[] = []): string {
     const extra = replicated ? SET_FILES : [];
     const folders = [...new Set(Object.values(IMAGE_PATHS).map((path) => posix.dirname(path)))].join(" ");
+    const module = moduleFiles.length > 0;
     return `ARG BASE_IMAGE=valkey/valkey:8-alpine
-FROM \${BASE_IMAGE}
+${module ? moduleStage(moduleFiles) : ""}FROM \${BASE_IMAGE}
 USER root
+${module ? MODULE_RUNTIME : ""}
 RUN set -eu; \\
     command -v valkey-server >/dev/null || { echo "base image has no valkey-server" >&2; exit 1; }; \\
     id ${VALKEY_USER} >/dev/null || { echo "base image has no ${VALKEY_USER} user" >&2; exit 1; }; \\
@@ -69,7 +114,7 @@ RUN set -eu; \\
 COPY valkey.conf ${IMAGE_PATHS.config}
 COPY valkey-health.js ${IMAGE_PATHS.healthCheck}
 COPY seed-secrets.sh ${IMAGE_PATHS.seedScript}
-${extra.map(([file, path]) => `COPY ${file} ${path}\n`).join("")}RUN chmod 0444 ${[IMAGE_PATHS.config, IMAGE_PATHS.healthCheck, ...extra.map(([, path]) => path)].join(" ")} && chmod 0555 ${IMAGE_PATHS.seedScript}
+${extra.map(([file, path]) => `COPY ${file} ${path}\n`).join("")}${module ? `COPY --from=valkeyauth /build/build/valkeyauth.so ${IMAGE_PATHS.valkeyauthModule}\n` : ""}RUN chmod 0444 ${[IMAGE_PATHS.config, IMAGE_PATHS.healthCheck, ...extra.map(([, path]) => path)].join(" ")} && chmod 0555 ${[IMAGE_PATHS.seedScript, ...(module ? [IMAGE_PATHS.valkeyauthModule] : [])].join(" ")}
 USER ${VALKEY_USER}
 WORKDIR ${DATA_DIR}
 ${dockerfileHealthcheck(health)}
@@ -91,9 +136,16 @@ export interface ImageContext {
  * The context's files by name: a single node's, or with `setDescription` (the set's JSON) a
  * replicated set's, which adds the supervisors and the gate.
  */
-export function imageContextFiles(valkeyConf: string, health: HealthcheckSpec, setDescription?: string): Record<string, string> {
+export function imageContextFiles(
+    valkeyConf: string,
+    health: HealthcheckSpec,
+    setDescription?: string,
+    withModule = false,
+): Record<string, string> {
+    const sources = withModule ? moduleSources() : {};
     const files: Record<string, string> = {
-        Dockerfile: dockerfile(setDescription !== undefined, health),
+        ...sources,
+        Dockerfile: dockerfile(setDescription !== undefined, health, Object.keys(sources)),
         "valkey.conf": valkeyConf,
         [basename(IMAGE_PATHS.healthCheck)]: bundleProgram(basename(IMAGE_PATHS.healthCheck)),
         "seed-secrets.sh": SEED_SCRIPT,
@@ -128,9 +180,10 @@ export function writeImageContext(
     valkeyConf: string,
     health: HealthcheckSpec,
     setDescription?: string,
+    withModule = false,
     root: string = BUILD_ROOT,
 ): ImageContext {
-    return writeContext("image", imageContextFiles(valkeyConf, health, setDescription), root);
+    return writeContext("image", imageContextFiles(valkeyConf, health, setDescription, withModule), root);
 }
 
 /**

@@ -43,6 +43,12 @@ export const STACK_OUTPUTS = {
     previousPasswords: { secret: true, type: "map", what: "The previous generation's passwords, by user; `{}` at generation 1." },
     previousClientCertPems: { secret: false, type: "map", what: "The previous generation's client certificates; `{}` at generation 1." },
     previousClientKeyPems: { secret: true, type: "map", what: "The previous generation's client keys, by user; `{}` at generation 1." },
+    directoryClientCertPems: {
+        secret: false,
+        type: "map",
+        what: "With `directory`: a client certificate per role, by the role's user name, for people's tools (the password says who, the certificate which role's door); `{}` without.",
+    },
+    directoryClientKeyPems: { secret: true, type: "map", what: "With `directory`: each role's client private key; `{}` without." },
     replicas: { secret: false, type: "integer", what: "0 for a single node; a replicated set's replicas." },
     primaryName: { secret: false, type: "string", what: "The name the Sentinels know a replicated set by." },
     sentinelEndpoints: {

@@ -69,6 +69,8 @@ function inputType(spec: SettingSpec): TypeSpec {
             return strings;
         case "users":
             return { type: "array", items: { $ref: `#/types/${SERVICE_USER_TOKEN}` } };
+        case "directory":
+            return { type: "object", additionalProperties: { $ref: "pulumi.json#/Any" } };
     }
 }
 

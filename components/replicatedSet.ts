@@ -5,7 +5,7 @@ import { memberCertPlan } from "../valkey/certPlan";
 import { GATE_ENV, healthEnv, IMAGE_PATHS, SUPERVISOR_ENV } from "../valkey/contract";
 import { endpoints, Member as SetMember, memberVolume, topology } from "../valkey/topology";
 import { gateContainerArgs, Labels, MemberProfile } from "./containerSpecs";
-import { IssuedCert, issueCert, servingSecretFiles, StackSecrets } from "./credentials";
+import { directorySecretFiles, IssuedCert, issueCert, servingSecretFiles, StackSecrets } from "./credentials";
 import { HostPlaces, placeOf } from "./hosts";
 import { deployMember, exitedCleanly, Member } from "./member";
 
@@ -96,7 +96,7 @@ export function deployReplicatedSet(
     name: string,
     settings: Settings,
     secrets: StackSecrets,
-    refs: { places: HostPlaces; labels: Labels },
+    refs: { places: HostPlaces; labels: Labels; searchPassword?: pulumi.Input<string> },
     parent: pulumi.Resource,
 ): ReplicatedSet {
     const set = topology(settings);
@@ -122,6 +122,7 @@ export function deployReplicatedSet(
                       acl: secrets.aclFile,
                       replicationConf: pulumi.secret(pulumi.interpolate`primaryuser replicator\nprimaryauth ${internal.replicator}\n`),
                       supervisorPassword: internal.supervisor,
+                      ...directorySecretFiles(settings, refs.searchPassword),
                   }
                 : {
                       ...common,

@@ -36,6 +36,9 @@ export function readSettingsInput(config: pulumi.Config): SettingsInput {
             case "users":
                 value = config.getObject<unknown[]>(name);
                 break;
+            case "directory":
+                value = config.getObject<Record<string, unknown>>(name);
+                break;
         }
         if (value !== undefined) {
             input[name] = value;

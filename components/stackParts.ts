@@ -9,7 +9,7 @@ import { resolveSettings, Settings, SettingsError, SettingsInput } from "../sett
 import { DockerHost } from "../settings/placement";
 import { AclUserName, perUser } from "../valkey/acl";
 import { Labels } from "./containerSpecs";
-import { byUser, IssuedCert, servingSecretFiles, StackSecrets, UserCredentials } from "./credentials";
+import { byUser, directorySecretFiles, IssuedCert, servingSecretFiles, StackSecrets, UserCredentials } from "./credentials";
 import { HostPlaces, placeOf } from "./hosts";
 import { deployMember, Member } from "./member";
 import { deployMetricsExporter, MetricsExporter } from "./metricsExporter";
@@ -18,10 +18,24 @@ import { deployReplicatedSet } from "./replicatedSet";
 /** Values by ACL user; empty where there is nothing to give (the previous generation at generation 1). */
 export type PerUserOrNone = Partial<Record<AclUserName, string>>;
 
+/** The secret settings: never part of the settings, delivered as files of the secrets volume. */
+export interface SecretArgs {
+    /** The directory search account's password (`directory.searchBindDn`). */
+    directorySearchPassword?: pulumi.Input<string>;
+}
+
+/** What each member is deployed with besides the settings and the stack's secrets. */
+export interface DeployRefs {
+    places: HostPlaces;
+    labels: Labels;
+    /** The directory search account's password, when set. */
+    searchPassword?: pulumi.Input<string>;
+}
+
 /** The settings with their defaults, or a deploy error naming every bad one (no stack trace); warnings logged. */
-export function validatedSettings(args: SettingsInput, parent: pulumi.Resource): Settings {
+export function validatedSettings(args: SettingsInput & SecretArgs, parent: pulumi.Resource): Settings {
     try {
-        const resolved = resolveSettings(args);
+        const resolved = resolveSettings(args, { directorySearchPassword: args.directorySearchPassword !== undefined });
         for (const warning of resolved.warnings) {
             void pulumi.log.warn(warning, parent);
         }
@@ -71,7 +85,7 @@ export function deploySingleNode(
     name: string,
     settings: Settings,
     secrets: StackSecrets,
-    refs: { places: HostPlaces; labels: Labels },
+    refs: DeployRefs,
     parent: pulumi.Resource,
 ): Served {
     const { image, networkName } = [...refs.places.values()][0];
@@ -84,7 +98,11 @@ export function deploySingleNode(
             networkName,
             labels: refs.labels,
             volumeName: settings.dataVolumeName,
-            secretFiles: { acl: secrets.aclFile, ...servingSecretFiles(secrets, server) },
+            secretFiles: {
+                acl: secrets.aclFile,
+                ...servingSecretFiles(secrets, server),
+                ...directorySecretFiles(settings, refs.searchPassword),
+            },
         },
         parent,
     );
@@ -104,13 +122,7 @@ export function deploySingleNode(
 }
 
 /** A replicated set: its members one at a time, clients pointed at its Sentinels. */
-export function deploySet(
-    name: string,
-    settings: Settings,
-    secrets: StackSecrets,
-    refs: { places: HostPlaces; labels: Labels },
-    parent: pulumi.Resource,
-): Served {
+export function deploySet(name: string, settings: Settings, secrets: StackSecrets, refs: DeployRefs, parent: pulumi.Resource): Served {
     const set = deployReplicatedSet(name, settings, secrets, refs, parent);
     const nodes = set.members.filter(({ member }) => member.kind === "node");
     const [host, port] = set.sentinelEndpoints[0].split(":");
@@ -195,6 +207,10 @@ export function credentialOutputs(secrets: StackSecrets) {
         previousClientCertPems: previousOf((credentials) => perUser((user) => credentials.clients[user].certPem, names)),
         previousClientKeyPems: pulumi.secret(
             previousOf((credentials) => perUser((user) => credentials.clients[user].privateKeyPem, names)),
+        ),
+        directoryClientCertPems: byUser(Object.fromEntries(Object.entries(secrets.roles).map(([user, cert]) => [user, cert.certPem]))),
+        directoryClientKeyPems: pulumi.secret(
+            byUser(Object.fromEntries(Object.entries(secrets.roles).map(([user, cert]) => [user, cert.privateKeyPem]))),
         ),
     };
 }

@@ -13,6 +13,7 @@ import {
     deploySingleNode,
     metricsOutputs,
     PerUserOrNone,
+    SecretArgs,
     stackLabels,
     validatedSettings,
 } from "./stackParts";
@@ -24,7 +25,7 @@ export type { PerUserOrNone };
  * {@link SettingsInput} and the README. Sizes are strings with a unit ("512MB"); they are
  * validated before any resource is created.
  */
-export type ValkeyStackArgs = SettingsInput;
+export type ValkeyStackArgs = SettingsInput & SecretArgs;
 
 /**
  * ValkeyStack deploys the Molis gateway's state store: a hardened Valkey 8 on Docker.
@@ -68,6 +69,10 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly previousClientCertPems!: pulumi.Output<PerUserOrNone>;
     /** The previous generation's client keys (secret); empty at generation 1. */
     public readonly previousClientKeyPems!: pulumi.Output<PerUserOrNone>;
+    /** With `directory`: a client certificate per role, by the role's user name; empty without. */
+    public readonly directoryClientCertPems!: pulumi.Output<Record<string, string>>;
+    /** With `directory`: each role's client private key. Secret. */
+    public readonly directoryClientKeyPems!: pulumi.Output<Record<string, string>>;
     /** 0 for a single node; the replicas of a replicated set's primary. */
     public readonly replicas!: pulumi.Output<number>;
     /** The name Sentinels and clients know a replicated set by. */
@@ -110,7 +115,17 @@ export class ValkeyStack extends pulumi.ComponentResource {
             settings.users,
         );
         const places = hostPlaces(name, settings, topology(settings).hosts, labels, this);
-        const served = (settings.replicas === 0 ? deploySingleNode : deploySet)(name, settings, secrets, { places, labels }, this);
+        const served = (settings.replicas === 0 ? deploySingleNode : deploySet)(
+            name,
+            settings,
+            secrets,
+            {
+                places,
+                labels,
+                searchPassword: args.directorySearchPassword,
+            },
+            this,
+        );
         const { first, scraped, ...where } = served;
         const exporters = deployExporters(name, settings, scraped, secrets, { places, labels }, this);
         // The network and image the outputs name: the stack's own host's, or across hosts the first host's (same names on each).

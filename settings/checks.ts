@@ -84,5 +84,8 @@ export function checkSetting(name: string, spec: SettingSpec, value: unknown, pr
             problems.lines.push(...review.problems);
             return value as ServiceUser[];
         }
+        case "directory":
+            // Checked with the users it names, by the directory rule (rules.ts).
+            return value;
     }
 }

@@ -59,6 +59,10 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     certExpiryWarnDays: {
         what: "The health check warns this long before the CA, server or its client certificate expires; CRITICAL once expired.",
     },
+    directory: {
+        what: "People log in with their directory password and get the rights of the service user their group names; its search account's password is the secret `directorySearchPassword`. See [Directory login](#directory-login).",
+        defaultNote: "none, no module loaded",
+    },
     users: {
         what: "The service users, each with the commands it may run (by name), its key patterns (read-write, read-only, write-only) and channels; no category, administrative or scripting grant. See [Service users](#service-users).",
         defaultNote: "the Molis users",

@@ -6,3 +6,4 @@ export * from "./resolve";
 export * from "./rules";
 export * from "./table";
 export * from "./docs";
+export * from "./directory";

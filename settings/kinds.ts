@@ -69,7 +69,14 @@ export interface UsersSetting extends Described {
     default: readonly ServiceUser[];
 }
 
-export type SettingSpec = TextSetting | SizeSetting | IntegerSetting | DecimalSetting | BooleanSetting | ListSetting | UsersSetting;
+/** Directory login (settings/directory.ts): an object, `{}` for none, checked by reviewDirectory against the users. */
+export interface DirectorySetting extends Described {
+    kind: "directory";
+    default: Readonly<Record<string, never>>;
+}
+
+export type SettingSpec =
+    TextSetting | SizeSetting | IntegerSetting | DecimalSetting | BooleanSetting | ListSetting | UsersSetting | DirectorySetting;
 
 export const text = (spec: Omit<TextSetting, "kind">): TextSetting => ({ kind: "text", ...spec });
 export const size = (spec: Omit<SizeSetting, "kind" | "unit">): SizeSetting => ({ kind: "size", unit: "size", ...spec });
@@ -78,9 +85,14 @@ export const decimal = (spec: Omit<DecimalSetting, "kind">): DecimalSetting => (
 export const boolean = (spec: Omit<BooleanSetting, "kind" | "unit">): BooleanSetting => ({ kind: "boolean", unit: "bool", ...spec });
 export const list = (spec: Omit<ListSetting, "kind">): ListSetting => ({ kind: "list", ...spec });
 export const users = (spec: Omit<UsersSetting, "kind">): UsersSetting => ({ kind: "users", ...spec });
+export const directory = (spec: Omit<DirectorySetting, "kind" | "default">): DirectorySetting => ({
+    kind: "directory",
+    default: {},
+    ...spec,
+});
 
 /** The Pulumi config type each kind is declared with in Pulumi.yaml. */
-export const PULUMI_CONFIG_TYPES: Record<SettingSpec["kind"], "string" | "integer" | "boolean" | "array"> = {
+export const PULUMI_CONFIG_TYPES: Record<SettingSpec["kind"], "string" | "integer" | "boolean" | "array" | "object"> = {
     text: "string",
     size: "string",
     decimal: "string",
@@ -88,6 +100,7 @@ export const PULUMI_CONFIG_TYPES: Record<SettingSpec["kind"], "string" | "intege
     boolean: "boolean",
     list: "array",
     users: "array",
+    directory: "object",
 };
 
 /** What each item of a list kind is declared as in Pulumi.yaml. */

@@ -7,14 +7,18 @@
 import { checkSetting, Problems } from "./checks";
 import { parseHostEntry } from "./placement";
 import { SettingsError } from "./errors";
-import { applyRules } from "./rules";
+import { applyRules, SecretSettings } from "./rules";
 import { SETTING_NAMES, SettingName, SETTINGS, Settings, SettingsInput } from "./table";
 
 /**
  * Applies defaults and validates. Throws {@link SettingsError} listing every bad setting.
- * Returns the settings and warnings (valid but risky choices) for the caller to print.
+ * Returns the settings and warnings (valid but risky choices) for the caller to print. `secrets`
+ * says which secret settings are set (their values stay out of the settings).
  */
-export function resolveSettings(input: SettingsInput = {}): { settings: Settings; warnings: string[] } {
+export function resolveSettings(
+    input: SettingsInput = {},
+    secrets: SecretSettings = { directorySearchPassword: false },
+): { settings: Settings; warnings: string[] } {
     const problems = new Problems();
     const failed = new Set<string>();
     const resolved: Record<string, unknown> = {};
@@ -35,7 +39,7 @@ export function resolveSettings(input: SettingsInput = {}): { settings: Settings
           });
     const settings = resolved as Settings;
     const warnings: string[] = [];
-    applyRules({ settings, written, ok: (name) => !failed.has(name), problems, warnings }, input);
+    applyRules({ settings, written, ok: (name) => !failed.has(name), problems, warnings }, input, secrets);
     if (problems.lines.length > 0) {
         throw new SettingsError(problems.lines);
     }

@@ -7,6 +7,7 @@
 import { placeMembers, reviewPlacement } from "./placement";
 import { Problems } from "./checks";
 import { formatMb } from "./formats";
+import { reviewDirectory } from "./directory";
 import { reviewUsers } from "./users";
 import { majority, metricsAlias, nodeAlias } from "./names";
 import { SettingName, Settings, SettingsInput } from "./table";
@@ -289,7 +290,18 @@ function serviceUsers({ settings: s, ok, problems, warnings }: RuleContext): voi
     }
 }
 
-export function applyRules(context: RuleContext, input: SettingsInput): void {
+/** Directory login: checked against the service users its roles name, and the secret search password's presence. */
+function directoryLogin({ settings: s, written, ok, problems }: RuleContext, secrets: SecretSettings): void {
+    s.directory = reviewDirectory(written("directory"), ok("users") ? s.users : [], secrets.directorySearchPassword, problems);
+}
+
+/** Which secret settings are set: their values never reach the settings, only whether they are there. */
+export interface SecretSettings {
+    /** `directorySearchPassword`: the directory search account's password. */
+    directorySearchPassword: boolean;
+}
+
+export function applyRules(context: RuleContext, input: SettingsInput, secrets: SecretSettings = { directorySearchPassword: false }): void {
     memory(context);
     ioThreads(context, input);
     clientBuffers(context);
@@ -298,4 +310,5 @@ export function applyRules(context: RuleContext, input: SettingsInput): void {
     hosts(context);
     metrics(context);
     serviceUsers(context);
+    directoryLogin(context, secrets);
 }

@@ -6,7 +6,7 @@
  * rules live in rules.ts. Pure code (no Pulumi import).
  */
 import { isDnsName, isImageReference, isIpv4, isIpv4Network, isObjectName, isRepositoryName, isSaveSchedule, MIB } from "./formats";
-import { boolean, decimal, integer, list, size, text, SettingSpec, TextSetting, users } from "./kinds";
+import { boolean, decimal, directory, integer, list, size, text, SettingSpec, TextSetting, users } from "./kinds";
 import { MOLIS_USERS } from "./molisUsers";
 import { HOST_ENTRY_FORMAT, isHostName, parseHostEntry } from "./placement";
 
@@ -248,6 +248,11 @@ export const SETTINGS = {
         unit: "list",
         description:
             "The service users: each a name, the commands it may run (by name; a subcommand as parent|sub), the key patterns it may use (keys.readWrite, keys.readOnly, keys.writeOnly), optional Pub/Sub channels and optional selectors (alternative grants). No category grants, no administrative, persistence, replication, scripting or dangerous command. Default: the Molis gateway's users (mcp-agent, mcp-admin, log-writer).",
+    }),
+    directory: directory({
+        unit: "object",
+        description:
+            "Directory login: people log in with their LDAP password and get the commands and keys of the service user their group names. {} (the default): none, no module loaded. Fields: servers, startTls, mode (bind, search+bind), bindDnPrefix, bindDnSuffix, searchBase, searchFilter or searchAttribute, searchBindDn, groupAttribute, caCertPem, cacheTtlSeconds, connectTimeoutMs, timeoutMs, roles [{group, user}].",
     }),
     credentialGeneration: integer({
         default: 1,

@@ -2,7 +2,17 @@
  * The settings' types, derived from their declarations in table.ts: what the operator writes
  * (SettingsInput) and what the program reads once they are checked (Settings). Pure types.
  */
-import type { BooleanSetting, DecimalSetting, IntegerSetting, SettingSpec, SizeSetting, TextSetting, UsersSetting } from "./kinds";
+import type { Directory, DirectoryInput } from "./directory";
+import type {
+    BooleanSetting,
+    DecimalSetting,
+    DirectorySetting,
+    IntegerSetting,
+    SettingSpec,
+    SizeSetting,
+    TextSetting,
+    UsersSetting,
+} from "./kinds";
 import type { DockerHost } from "./placement";
 import type { SettingName, SETTINGS } from "./table";
 import type { ServiceUser } from "./users";
@@ -17,7 +27,9 @@ type InputOf<S extends SettingSpec> = S extends TextSetting | SizeSetting
           ? boolean
           : S extends UsersSetting
             ? ServiceUser[]
-            : string[];
+            : S extends DirectorySetting
+              ? DirectoryInput
+              : string[];
 
 type ValueOf<S extends SettingSpec> = S extends TextSetting
     ? string
@@ -27,7 +39,9 @@ type ValueOf<S extends SettingSpec> = S extends TextSetting
         ? boolean
         : S extends UsersSetting
           ? ServiceUser[]
-          : string[];
+          : S extends DirectorySetting
+            ? Directory | null
+            : string[];
 
 /**
  * Settings as the operator writes them: every key optional, defaults in {@link SETTINGS}. Sizes are

@@ -31,13 +31,15 @@ export interface CertPlan {
     ca: CertSpec;
     server: CertSpec;
     clients: Record<AclUserName, CertSpec>;
+    /** With directory login: a clientAuth certificate per role, by the role's user name, for people's tools. */
+    roles: Record<string, CertSpec>;
 }
 
 export const ORGANIZATION = "Molis";
 
 export type CertPlanSettings = Pick<
     Settings,
-    "networkAlias" | "serverNames" | "caValidityHours" | "certValidityHours" | "earlyRenewalHours" | "users"
+    "networkAlias" | "serverNames" | "caValidityHours" | "certValidityHours" | "earlyRenewalHours" | "users" | "directory"
 >;
 
 /**
@@ -55,17 +57,17 @@ export function certPlan(settings: CertPlanSettings): CertPlan {
         validityHours: settings.certValidityHours,
         earlyRenewalHours: settings.earlyRenewalHours,
     };
-    const clients = perUser(
-        (user): CertSpec => ({
-            ...leaf,
-            rsaBits: 2048,
-            commonName: user,
-            dnsNames: [],
-            ipAddresses: [],
-            usages: ["digital_signature", "key_encipherment", "client_auth"],
-        }),
-        userNamesOf(settings.users),
-    );
+    const client = (commonName: string): CertSpec => ({
+        ...leaf,
+        rsaBits: 2048,
+        commonName,
+        dnsNames: [],
+        ipAddresses: [],
+        usages: ["digital_signature", "key_encipherment", "client_auth"],
+    });
+    const clients = perUser(client, userNamesOf(settings.users));
+    const roleUsers = [...new Set((settings.directory?.roles ?? []).map((role) => role.user))];
+    const roles = Object.fromEntries(roleUsers.map((user) => [user, client(`directory role ${user}`)]));
     return {
         ca: {
             rsaBits: 4096,
@@ -87,6 +89,7 @@ export function certPlan(settings: CertPlanSettings): CertPlan {
             usages: ["digital_signature", "key_encipherment", "server_auth"],
         },
         clients,
+        roles,
     };
 }
 

@@ -3,9 +3,10 @@
  * image, local mode writes it next to its own certificates, and the integration suite runs it on a
  * real valkey-server.
  */
-import { perClientBufferBytes, Settings } from "../settings";
+import { perClientBufferBytes, Settings, UserError } from "../settings";
 import { RENAMED_COMMANDS } from "./acl";
 import { ConfPaths, PERSISTENCE_FILES } from "./contract";
+import { renderDirectoryConf } from "./directoryConf";
 import { REPLICATED_KEPT_COMMANDS } from "./replicationAcl";
 
 /** What a data node of a replicated set adds: its outgoing TLS identity and the replication credentials. */
@@ -31,6 +32,8 @@ export type ConfSettings = Pick<
     | "idleTimeoutSeconds"
     | "maxRequestSize"
     | "clientBuffersLimit"
+    | "directory"
+    | "users"
 >;
 
 /** TLS 1.2 and 1.3 only, as valkey.conf writes them. */
@@ -49,6 +52,16 @@ export const TLS_CIPHERS = [
 /** Quotes a value for valkey.conf when it holds characters the parser would split on. */
 function quote(value: string): string {
     return /^[\w./:-]+$/.test(value) ? value : JSON.stringify(value);
+}
+
+/** The module's paths, which a config with directory login needs. */
+function directoryPaths(paths: ConfPaths): NonNullable<ConfPaths["directory"]> {
+    if (paths.directory === undefined) {
+        throw new UserError(
+            "directory login is deployed by the stack (npm run up); local mode takes --directory FILE instead of the directory setting",
+        );
+    }
+    return paths.directory;
 }
 
 /**
@@ -149,6 +162,7 @@ export function renderValkeyConf(settings: ConfSettings, paths: ConfPaths, repli
                   "",
               ]
             : []),
+        ...(settings.directory === null ? [] : renderDirectoryConf(settings.directory, settings.users, directoryPaths(paths))),
         "# Process: foreground, logs to stdout",
         "daemonize no",
         "supervised no",

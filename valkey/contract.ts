@@ -4,6 +4,7 @@
  * defaults). The component, the health check, backup and restore, the benchmark and the tests import
  * it; nothing restates it. Pure code (no Pulumi import).
  */
+import type { DirectoryPaths } from "./directoryConf";
 import { DEFAULTS, SETTINGS } from "../settings/table";
 import type { AclUserName } from "./acl";
 
@@ -20,6 +21,8 @@ export const IMAGE_PATHS = {
     sentinelSupervisor: "/opt/molis/valkey-sentinel.js",
     gate: "/opt/molis/valkey-gate.js",
     seedScript: "/opt/molis/seed-secrets.sh",
+    /** With directory login: the valkeyauth module, built in the image's first stage. */
+    valkeyauthModule: "/opt/molis/valkeyauth.so",
 } as const;
 
 /** The data volume's mount point: AOF and RDB (R2.4). */
@@ -57,6 +60,9 @@ export const SECRET_FILES = {
     /** A Sentinel: the `sentinel` user's password on the nodes, and the `sentinel-peer` user's on the other Sentinels. */
     sentinelPassword: "sentinel.password",
     sentinelPeerPassword: "sentinel-peer.password",
+    /** With directory login: the CA the directory's certificate chains to, and the search account's password. */
+    directoryCa: "directory-ca.crt",
+    directorySearchPassword: "directory-search.password",
 } as const;
 
 export type SecretFile = keyof typeof SECRET_FILES;
@@ -76,6 +82,8 @@ export interface ConfPaths {
     tlsCaCertFile: string;
     /** Working directory: AOF, RDB. */
     dataDir: string;
+    /** With directory login: the module and the directory's secret files. */
+    directory?: DirectoryPaths;
 }
 
 /** valkey.conf's paths inside the container. */
@@ -86,6 +94,11 @@ export const CONTAINER_PATHS: ConfPaths = {
     tlsKeyFile: secretPath("serverKey"),
     tlsCaCertFile: secretPath("caCert"),
     dataDir: DATA_DIR,
+    directory: {
+        module: IMAGE_PATHS.valkeyauthModule,
+        caFile: secretPath("directoryCa"),
+        searchPasswordFile: secretPath("directorySearchPassword"),
+    },
 };
 
 /** A Sentinel's own folder in its volume: the config file it rewrites (0700: it holds passwords). */

@@ -51,6 +51,7 @@ test("R16.5 every setting is an input property with its kind's type, its descrip
         boolean: "boolean",
         list: "array",
         users: "array",
+        directory: "object",
     };
     for (const name of SETTING_NAMES) {
         const spec = SETTINGS[name];
