@@ -15,7 +15,7 @@ import { CertSpec } from "../valkey/certPlan";
 
 export const BASE_DN = "dc=example,dc=org";
 export const ADMIN_DN = `cn=admin,${BASE_DN}`;
-const ADMIN_PASSWORD = "directory-admin-pw";
+export const ADMIN_PASSWORD = "directory-admin-pw";
 const SCHEMAS = ["core", "cosine", "inetorgperson", "nis"];
 
 const spec = (commonName: string, isCa: boolean, dnsNames = ["localhost"], ipAddresses = ["127.0.0.1"]): CertSpec => ({
@@ -90,6 +90,34 @@ const TREE = [
     [`dn: ou=groups,${BASE_DN}`, "objectClass: organizationalUnit", "ou: groups", ""].join("\n"),
 ];
 
+/** Where slapd finds its TLS files and keeps its database. */
+export interface SlapdPaths {
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+    dbDir: string;
+}
+
+/** slapd.conf of the test directory: mdb under BASE_DN with the memberof overlay, TLS from `paths`. */
+export function slapdConf(paths: SlapdPaths): string {
+    return [
+        ...SCHEMAS.map((schema) => `include /etc/ldap/schema/${schema}.schema`),
+        "modulepath /usr/lib/ldap",
+        "moduleload back_mdb",
+        "moduleload memberof",
+        `TLSCACertificateFile ${paths.caFile}`,
+        `TLSCertificateFile ${paths.certFile}`,
+        `TLSCertificateKeyFile ${paths.keyFile}`,
+        "database mdb",
+        `suffix "${BASE_DN}"`,
+        `rootdn "${ADMIN_DN}"`,
+        `rootpw ${ADMIN_PASSWORD}`,
+        `directory ${paths.dbDir}`,
+        "overlay memberof",
+        "",
+    ].join("\n");
+}
+
 /** Starts slapd in `dir` with a server certificate from `ca`, loaded with the base tree and `ldif`. */
 export async function startDirectory(dir: string, ca: TestCa, ldif: string[], serverName?: string): Promise<Directory> {
     mkdirSync(join(dir, "db"), { recursive: true });
@@ -99,22 +127,7 @@ export async function startDirectory(dir: string, ca: TestCa, ldif: string[], se
     const conf = join(dir, "slapd.conf");
     writeFileSync(
         conf,
-        [
-            ...SCHEMAS.map((schema) => `include /etc/ldap/schema/${schema}.schema`),
-            "modulepath /usr/lib/ldap",
-            "moduleload back_mdb",
-            "moduleload memberof",
-            `TLSCACertificateFile ${ca.caFile}`,
-            `TLSCertificateFile ${join(dir, "server.crt")}`,
-            `TLSCertificateKeyFile ${join(dir, "server.key")}`,
-            "database mdb",
-            `suffix "${BASE_DN}"`,
-            `rootdn "${ADMIN_DN}"`,
-            `rootpw ${ADMIN_PASSWORD}`,
-            `directory ${join(dir, "db")}`,
-            "overlay memberof",
-            "",
-        ].join("\n"),
+        slapdConf({ caFile: ca.caFile, certFile: join(dir, "server.crt"), keyFile: join(dir, "server.key"), dbDir: join(dir, "db") }),
     );
     const [ldapsPort, ldapPort] = [await freePort(), await freePort()];
     const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;

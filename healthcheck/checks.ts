@@ -113,15 +113,35 @@ export function judgeInfo(info: Map<string, string>, memoryWarnPercent: number):
     if (aofWrite !== undefined && aofWrite !== "ok") {
         return critical(`AOF writes are failing (aof_last_write_status:${aofWrite}); check disk space and the data volume`);
     }
+    const warnings: string[] = [];
     const percent = memoryPercent(info);
     if (percent !== undefined && percent > memoryWarnPercent) {
         const atLimit = whatMaxmemoryDoes(info.get("maxmemory_policy"));
-        return {
-            line: `WARNING: memory usage ${percent.toFixed(1)}% of maxmemory exceeds ${memoryWarnPercent}%${atLimit === undefined ? "" : `; ${atLimit}`}`,
-            exitCode: 0,
-        };
+        warnings.push(
+            `memory usage ${percent.toFixed(1)}% of maxmemory exceeds ${memoryWarnPercent}%${atLimit === undefined ? "" : `; ${atLimit}`}`,
+        );
     }
-    return { line: "OK", exitCode: 0 };
+    const directory = judgeDirectory(info);
+    if (directory !== undefined) {
+        warnings.push(directory);
+    }
+    return warnings.length === 0 ? { line: "OK", exitCode: 0 } : { line: `WARNING: ${warnings.join("; ")}`, exitCode: 0 };
+}
+
+/**
+ * Directory login (INFO valkeyauth, present only where the module is loaded): directory servers
+ * the module cannot reach are a warning, never unhealthy: the services never depend on the
+ * directory, only people's logins do.
+ */
+export function judgeDirectory(info: Map<string, string>): string | undefined {
+    const servers = Number(info.get("valkeyauth_servers"));
+    const down = Number(info.get("valkeyauth_servers_down"));
+    if (!Number.isInteger(servers) || !Number.isInteger(down) || down === 0) {
+        return undefined;
+    }
+    return down >= servers
+        ? `the directory cannot be reached (${down} of ${servers} servers down): people cannot log in; the service users are unaffected`
+        : `${down} of ${servers} directory servers cannot be reached; people log in through the others`;
 }
 
 /** A certificate the check looked at: what it is, for the message, and when it stops being valid. */

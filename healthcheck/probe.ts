@@ -220,7 +220,8 @@ async function nodeVerdict(client: Redis, settings: HealthSettings, depth: Check
     if (pong !== "PONG") {
         return critical(`PING answered ${JSON.stringify(pong)} instead of PONG`);
     }
-    const sections = settings.role === "node" ? ["memory", "persistence", "replication"] : ["memory", "persistence"];
+    // valkeyauth: the directory-login module's section, empty where the module is not loaded.
+    const sections = [...(settings.role === "node" ? ["memory", "persistence", "replication"] : ["memory", "persistence"]), "valkeyauth"];
     const info = parseInfo((await client.call("INFO", ...sections)) as string);
     const infoVerdict = judgeInfo(info, settings.memoryWarnPercent);
     if (refusedWrites !== undefined && infoVerdict.exitCode === 0) {

@@ -341,6 +341,25 @@ describe("a slow or lost directory", () => {
     }, 60000);
 });
 
+test("R18.5 INFO valkeyauth gives a user with only +info (the health check's, the exporter's) the servers down, found by the background probe before any login, and the refusals by reason", async () => {
+    const nobody = `ldaps://127.0.0.1:${await freePort()}`;
+    const server = await startWithModule({ servers: nobody, "stack-users": "default admin svc watcher" }, [
+        "user watcher on >watcher-pw-0123456789 -@all +info",
+    ]);
+    const watcher = await connect(server);
+    await watcher.call("AUTH", "watcher", "watcher-pw-0123456789");
+    expect(await errorOf(watcher.call("AUTH.STATUS"))).toMatch(/^NOPERM/);
+    const info = async (): Promise<string> => String(await watcher.call("INFO", "valkeyauth"));
+    expect(await info()).toMatch(/^valkeyauth_servers:1\r?$/m);
+    await pollFor("the unreachable server marked down by the probe, no login tried", 15000, async () =>
+        /^valkeyauth_servers_down:1\r?$/m.test(await info()),
+    );
+    expect(server.log()).toContain(`valkeyauth: directory server ${nobody} is down:`);
+    expect((await login(server, "alice", PASSWORDS.alice)).answer).toContain(REFUSED);
+    expect(await info()).toMatch(/^valkeyauth_refused_directory_down:1\r?$/m);
+    expect(await info()).toMatch(/^valkeyauth_logins_allowed:0\r?$/m);
+}, 30000);
+
 describe("the directory threads' connections", () => {
     test("R17.5 a directory thread keeps its connection between logins: ten directory checks open one; one the directory closed is replaced and the login succeeds", async () => {
         const server = await startWithModule({ threads: "1", "cache-ttl-seconds": "0" });

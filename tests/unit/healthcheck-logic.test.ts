@@ -79,6 +79,22 @@ describe("INFO parsing and verdicts", () => {
         expect(judgeInfo(info({ aof_enabled: 1, used_memory: 800, maxmemory: 1000 }), 80).line).toBe("OK");
     });
 
+    test("R18.5 a directory the module cannot reach is a WARNING naming it, never unhealthy; one of two down says people log in through the other; no module, no word", () => {
+        const base = { aof_enabled: 1, used_memory: 10, maxmemory: 100 };
+        expect(judgeInfo(info({ ...base, valkeyauth_servers: 1, valkeyauth_servers_down: 1 }), 80)).toEqual({
+            line: "WARNING: the directory cannot be reached (1 of 1 servers down): people cannot log in; the service users are unaffected",
+            exitCode: 0,
+        });
+        expect(judgeInfo(info({ ...base, valkeyauth_servers: 2, valkeyauth_servers_down: 1 }), 80).line).toBe(
+            "WARNING: 1 of 2 directory servers cannot be reached; people log in through the others",
+        );
+        expect(judgeInfo(info({ ...base, valkeyauth_servers: 2, valkeyauth_servers_down: 0 }), 80).line).toBe("OK");
+        expect(judgeInfo(info(base), 80).line).toBe("OK");
+        expect(judgeInfo(info({ ...base, used_memory: 90, valkeyauth_servers: 1, valkeyauth_servers_down: 1 }), 80).line).toMatch(
+            /^WARNING: memory usage 90\.0% of maxmemory exceeds 80%; the directory cannot be reached/,
+        );
+    });
+
     test("R6.3 the memory WARNING says what maxmemory does under the server's policy: refuse every write, evict any key, or evict keys with a TTL", () => {
         const line = (policy: string) =>
             judgeInfo(info({ aof_enabled: 1, used_memory: 900, maxmemory: 1000, maxmemory_policy: policy }), 80).line;

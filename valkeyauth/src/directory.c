@@ -232,7 +232,6 @@ static LDAP *open_server(const struct directory_config *cfg, const char *url, st
         close_server(ld, *slot, cfg, url, out);
         return NULL;
     }
-    atomic_fetch_add(&connections_opened, 1);
     return ld;
 }
 
@@ -406,6 +405,8 @@ void directory_login(const struct directory_config *cfg, const char *search_pass
                     slot = watch(fd, cfg->timeout_ms);
                 } else if ((ld = open_server(cfg, url, out, &slot)) == NULL) {
                     break;
+                } else {
+                    atomic_fetch_add(&connections_opened, 1); /* a login's connection; probes are not counted */
                 }
                 int decided;
                 int rc = login_on(ld, cfg, search_password, name, password, password_len, out, url, &decided);

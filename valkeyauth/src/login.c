@@ -300,9 +300,11 @@ static int on_auth(ValkeyModuleCtx *ctx, ValkeyModuleString *username, ValkeyMod
 #define PROBE_INTERVAL_SECONDS 5
 
 /*
- * Tries every server marked down again, every few seconds, and marks it up once it answers and
- * can be trusted: a directory that came back serves logins in its place in the order again without
- * waiting for a login to find out. Touches only the module's own state.
+ * Tries every server every few seconds (a connection and its TLS, no bind): one marked down is
+ * marked up once it answers and can be trusted, so a directory that came back serves logins in its
+ * place in the order again without waiting for a login to find out; one that stops answering is
+ * marked down, so INFO valkeyauth (the health check) says so before a person finds out. Touches
+ * only the module's own state; each change of a server's state is one log line.
  */
 static void *prober_thread(void *unused) {
     (void)unused;
@@ -311,8 +313,16 @@ static void *prober_thread(void *unused) {
     for (;;) {
         nanosleep(&interval, NULL);
         for (size_t i = 0; i < STATE.directory.server_count; i++) {
-            if (atomic_load(&STATE.server_down[i]) && directory_probe(&STATE.directory, i, why, sizeof why)) {
-                atomic_store(&STATE.server_down[i], 0);
+            int was_down = atomic_load(&STATE.server_down[i]);
+            int answers = directory_probe(&STATE.directory, i, why, sizeof why);
+            if (was_down == answers) {
+                atomic_store(&STATE.server_down[i], !answers);
+                /* stderr, not the server's log: a probe runs on the module's own thread. */
+                if (answers) {
+                    fprintf(stderr, "valkeyauth: directory server %s is up again\n", STATE.directory.servers[i]);
+                } else {
+                    fprintf(stderr, "valkeyauth: directory server %s is down: %s\n", STATE.directory.servers[i], why);
+                }
             }
         }
     }

@@ -291,6 +291,38 @@ static const char *build_state(void) {
     return read_search_password();
 }
 
+/*
+ * INFO valkeyauth: the counters AUTH.STATUS reports, as fields a user with only +info (the health
+ * check, the metrics exporter) can read: valkeyauth_servers_down, valkeyauth_refused_directory_down...
+ */
+static void info_func(ValkeyModuleInfoCtx *ctx, int for_crash_report) {
+    (void)for_crash_report;
+    size_t size;
+    unsigned long long hits, misses;
+    cache_counts(STATE.cache, &size, &hits, &misses);
+    long long down = 0;
+    for (size_t i = 0; i < STATE.directory.server_count; i++) {
+        down += atomic_load(&STATE.server_down[i]) ? 1 : 0;
+    }
+    VM.InfoAddSection(ctx, "");
+    VM.InfoAddFieldLongLong(ctx, "servers", (long long)STATE.directory.server_count);
+    VM.InfoAddFieldLongLong(ctx, "servers_down", down);
+    VM.InfoAddFieldLongLong(ctx, "logins_allowed", (long long)atomic_load(&STATE.allowed));
+    for (int k = 0; k < REFUSAL_KINDS; k++) {
+        char field[48];
+        snprintf(field, sizeof field, "refused_%s", REFUSAL_NAMES[k]);
+        for (char *c = field; *c != '\0'; c++) {
+            *c = *c == '-' ? '_' : *c;
+        }
+        VM.InfoAddFieldLongLong(ctx, field, (long long)atomic_load(&STATE.refused[k]));
+    }
+    VM.InfoAddFieldLongLong(ctx, "cache_size", (long long)size);
+    VM.InfoAddFieldLongLong(ctx, "cache_hits", (long long)hits);
+    VM.InfoAddFieldLongLong(ctx, "cache_misses", (long long)misses);
+    VM.InfoAddFieldLongLong(ctx, "directory_checks", (long long)atomic_load(&STATE.directory_checks));
+    VM.InfoAddFieldLongLong(ctx, "directory_connections_opened", (long long)directory_connections_opened());
+}
+
 static int status_command(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int argc) {
     (void)argv;
     if (argc != 1) {
@@ -418,6 +450,10 @@ int ValkeyModule_OnLoad(ValkeyModuleCtx *ctx, ValkeyModuleString **argv, int arg
     if (add_command(ctx, "auth.status", status_command) != VM_OK || add_command(ctx, "auth.flushcache", flushcache_command) != VM_OK ||
         add_command(ctx, "auth.reload", reload_command) != VM_OK || add_command(ctx, "auth.config", config_command) != VM_OK) {
         VM.Log(ctx, "warning", "valkeyauth: the server refused an AUTH.* command (is another module's command of that name loaded?)");
+        return VM_ERR;
+    }
+    if (VM.RegisterInfoFunc(ctx, info_func) != VM_OK) {
+        VM.Log(ctx, "warning", "valkeyauth: the server refused the module's INFO section");
         return VM_ERR;
     }
     return login_start(ctx, number("threads"));

@@ -57,6 +57,9 @@ int valkey_api_load(ValkeyModuleCtx *ctx) {
         WANT(RegisterNumericConfig),
         WANT(RegisterBoolConfig),
         WANT(LoadConfigs),
+        WANT(RegisterInfoFunc),
+        WANT(InfoAddSection),
+        WANT(InfoAddFieldLongLong),
 #undef WANT
     };
     for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {

@@ -15,6 +15,7 @@ typedef struct ValkeyModuleString ValkeyModuleString;
 typedef struct ValkeyModuleUser ValkeyModuleUser;
 typedef struct ValkeyModuleBlockedClient ValkeyModuleBlockedClient;
 typedef struct ValkeyModuleCommand ValkeyModuleCommand;
+typedef struct ValkeyModuleInfoCtx ValkeyModuleInfoCtx;
 
 enum {
     VM_OK = 0,
@@ -40,6 +41,7 @@ typedef int (*VmConfigSetNumeric)(const char *name, long long val, void *privdat
 typedef int (*VmConfigGetBool)(const char *name, void *privdata);
 typedef int (*VmConfigSetBool)(const char *name, int val, void *privdata, ValkeyModuleString **err);
 typedef int (*VmConfigApply)(ValkeyModuleCtx *ctx, void *privdata, ValkeyModuleString **err);
+typedef void (*VmInfoFunc)(ValkeyModuleInfoCtx *ctx, int for_crash_report);
 
 struct valkey_api {
     void (*SetModuleAttribs)(ValkeyModuleCtx *ctx, const char *name, int ver, int apiver);
@@ -88,6 +90,9 @@ struct valkey_api {
     int (*RegisterBoolConfig)(ValkeyModuleCtx *ctx, const char *name, int default_val, unsigned int flags,
                               VmConfigGetBool getfn, VmConfigSetBool setfn, VmConfigApply applyfn, void *privdata);
     int (*LoadConfigs)(ValkeyModuleCtx *ctx);
+    int (*RegisterInfoFunc)(ValkeyModuleCtx *ctx, VmInfoFunc cb);
+    int (*InfoAddSection)(ValkeyModuleInfoCtx *ctx, const char *name);
+    int (*InfoAddFieldLongLong)(ValkeyModuleInfoCtx *ctx, const char *field, long long value);
 };
 
 /* The API, filled by valkey_api_load(). */
