@@ -151,6 +151,12 @@ export class PulumiStack {
         await this.must(["config", "set", ...path, "--config-file", this.configFile, `${PROJECT}:${key}`, value]);
     }
 
+    /** Sets a secret setting, encrypted in the stack file as `pulumi config set --secret` does. */
+    async setSecret(key: string, value: string): Promise<void> {
+        const json = { [`${PROJECT}:${key}`]: { value, secret: true } };
+        await this.must(["config", "set-all", "--config-file", this.configFile, "--json", JSON.stringify(json)]);
+    }
+
     async removeConfig(key: string): Promise<void> {
         await this.must(["config", "rm", "--config-file", this.configFile, `${PROJECT}:${key}`]);
     }

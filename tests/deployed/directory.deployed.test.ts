@@ -1,0 +1,193 @@
+/**
+ * Directory login on a deployed stack (R18): `pulumi up` of examples/directory-login with a real
+ * OpenLDAP directory in a container on the stack's network (made from the stand-in base image,
+ * under a CA the suite makes, loaded with the example's LDIF). From a client container holding a
+ * role's certificate, people log in with their directory passwords and get their group's rights;
+ * the directory stopped, the services and the health check carry on; a change to search+bind
+ * delivers the search account's password as a secret file and nowhere else.
+ *
+ * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exec } from "../../lib/docker";
+import { pollFor } from "../../lib/poll";
+import { DirectoryInput } from "../../settings";
+import { IMAGE_PATHS } from "../../valkey/contract";
+import { ADMIN_DN, ADMIN_PASSWORD, makeCa, TestCa } from "../../harness/directory";
+import { DeployedStack } from "../../harness/deployed/deployedStack";
+import { DirectoryContainer, startDirectoryContainer } from "../../harness/deployed/directoryContainer";
+import { ClientCredentials, credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { exampleConfig } from "../../harness/examples";
+
+const TEST_STACK = "directory-test";
+const EXAMPLE = exampleConfig("directory-login/Pulumi.directory.yaml");
+const LDIF = readFileSync(join(__dirname, "..", "..", "examples", "directory-login", "directory.ldif"), "utf8");
+/** The people's passwords, as the example's LDIF holds them. */
+const PASSWORDS = Object.fromEntries(
+    [...LDIF.matchAll(/^uid: (\w+)\nc[\s\S]*?^userPassword: (\S+)$/gm)].map((match) => [match[1], match[2]]),
+) as Record<"alice" | "dave" | "carol", string>;
+const NAMES = {
+    imageName: "molis-valkey-directory",
+    networkName: "molis-directory-bridge",
+    networkSubnet: "10.30.19.0/24",
+    dataVolumeName: "molis-directory-data",
+};
+const REFUSED = "directory login failed";
+
+let work: string;
+let ca: TestCa;
+let deployed: DeployedStack;
+let directory: DirectoryContainer;
+let client: ValkeyClient;
+
+const directorySetting = (): DirectoryInput => ({ ...(EXAMPLE.directory as DirectoryInput), caCertPem: directory?.caCertPem });
+
+/** The people of the suite and the role whose certificate each one's tool holds. */
+const ROLE_OF = { alice: "log-reader", carol: "log-reader", dave: "approvals-admin" };
+
+/** What the client container holds: the service users' files, and per person the stack's CA and their role's certificate and key. */
+function clientCredentials(outputs: Record<string, unknown>): ClientCredentials {
+    const credentials = credentialsOf(outputs);
+    const certs = outputs.directoryClientCertPems as Record<string, string>;
+    const keys = outputs.directoryClientKeyPems as Record<string, string>;
+    for (const [person, role] of Object.entries(ROLE_OF)) {
+        credentials.clientCertPems[person] = certs[role];
+        credentials.clientKeyPems[person] = keys[role];
+    }
+    return credentials;
+}
+
+/** valkey-cli as a person, with their directory password: what it printed, out and error together. */
+async function asPerson(person: string, password: string, args: string[]): Promise<string> {
+    const result = await client.cli(person, args, { password });
+    return `${result.stdout}${result.stderr}`.trim();
+}
+
+/** The health check's line, run in the Valkey container as Docker runs it. */
+async function healthLine(): Promise<string> {
+    return (await exec(deployed.valkey, ["node", IMAGE_PATHS.healthCheck])).stdout.trim();
+}
+
+async function serverLog(): Promise<string> {
+    return (await deployed.valkey.logs({ stdout: true, stderr: true })).toString();
+}
+
+beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "molis-directory-deployed-"));
+    ca = await makeCa(work, "directory-ca");
+    const caCertPem = readFileSync(ca.caFile, "utf8");
+    deployed = await DeployedStack.create(
+        TEST_STACK,
+        { users: EXAMPLE.users as object, ...NAMES, directory: { ...(EXAMPLE.directory as object), caCertPem } },
+        [NAMES.dataVolumeName],
+    );
+    await deployed.up();
+    directory = await startDirectoryContainer(deployed.docker, {
+        networkName: NAMES.networkName,
+        alias: "directory",
+        ca,
+        ldif: LDIF,
+        stackLabel: TEST_STACK,
+    });
+    client = await ValkeyClient.start(
+        deployed.docker,
+        clientCredentials(deployed.outputs),
+        ["log-writer", "healthcheck", ...Object.keys(ROLE_OF)],
+        TEST_STACK,
+    );
+}, 900000);
+
+afterAll(async () => {
+    await client?.remove();
+    await directory?.remove();
+    await deployed?.tearDown();
+    if (work !== undefined) {
+        rmSync(work, { recursive: true, force: true });
+    }
+}, 300000);
+
+test("R18.3 the image carries the module and libldap's runtime, no compiler or headers; the container is as hardened as without it; the directory's CA is a secret file", async () => {
+    const info = deployed.info;
+    expect(info.State.Health?.Status).toBe("healthy");
+    expect(info.Config.User).toBe("valkey");
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.CapDrop).toEqual(["ALL"]);
+    expect(info.HostConfig.SecurityOpt).toEqual(["no-new-privileges:true"]);
+    const image = await exec(deployed.valkey, [
+        "sh",
+        "-c",
+        `ls -l ${IMAGE_PATHS.valkeyauthModule}; ldd ${IMAGE_PATHS.valkeyauthModule} | grep -c 'not found'; command -v gcc cc make; ls /usr/include/ldap.h 2>&1`,
+    ]);
+    expect(image.stdout).toMatch(/^-r-xr-xr-x .* \/opt\/molis\/valkeyauth\.so\n0\n/);
+    expect(image.stdout).toMatch(/No such file or directory/);
+    expect(image.stdout).not.toMatch(/\/(gcc|cc|make)\n/);
+    expect((await client.cli("healthcheck", ["INFO", "valkeyauth"])).stdout).toMatch(/^valkeyauth_servers:1\r?$/m);
+    const secrets = (await exec(deployed.valkey, ["ls", "-l", "/run/secrets"])).stdout;
+    expect(secrets).toMatch(/^-rw-r--r-- .* directory-ca\.crt$/m);
+    expect(secrets).not.toContain("directory-search.password");
+});
+
+test("R18.4 alice (auditors) with the log-reader role's certificate reads the security event log and is refused a write; dave (oncall) gets his role's rights, not hers", async () => {
+    expect((await client.cli("log-writer", ["ZADD", "molis:log:events", "1", "approval granted"])).stdout.trim()).toBe("1");
+    expect(await asPerson("alice", PASSWORDS.alice, ["ZRANGEBYSCORE", "molis:log:events", "-inf", "+inf"])).toBe("approval granted");
+    expect(await asPerson("alice", PASSWORDS.alice, ["ZADD", "molis:log:events", "2", "forged"])).toMatch(/NOPERM/);
+    expect(await asPerson("alice", PASSWORDS.alice, ["GET", "molis:approved:x"])).toMatch(/NOPERM/);
+    expect(await asPerson("dave", PASSWORDS.dave, ["SET", "molis:approved:x", "1"])).toMatch(/NOPERM/);
+    expect(await asPerson("dave", PASSWORDS.dave, ["EXISTS", "molis:approved:x"])).toBe("0");
+    expect(await asPerson("dave", PASSWORDS.dave, ["ZCARD", "molis:log:events"])).toMatch(/NOPERM/);
+});
+
+test("R18.4 carol (in no group) and a wrong password are refused alike; the server log says who and why, and no log, env or inspect holds a password", async () => {
+    expect(await asPerson("carol", PASSWORDS.carol, ["PING"])).toContain(REFUSED);
+    expect(await asPerson("alice", "not-alices-password", ["PING"])).toContain(REFUSED);
+    const log = await serverLog();
+    expect(log).toMatch(/login of carol refused \(no-role\)/);
+    expect(log).toMatch(/login of alice refused \(wrong-password\)/);
+    const inspected = JSON.stringify(await deployed.valkey.inspect());
+    for (const password of [...Object.values(PASSWORDS), "not-alices-password"]) {
+        expect(log).not.toContain(password);
+        expect(inspected).not.toContain(password);
+    }
+});
+
+test("R18.5 with the directory stopped, the services and the health check work as before; the health check says the directory is unreachable; a person's login fails clearly", async () => {
+    await directory.container.stop();
+    try {
+        await pollFor("the health check's WARNING about the directory", 30000, async () =>
+            /^WARNING: the directory cannot be reached/.test(await healthLine()),
+        );
+        expect((await client.cli("log-writer", ["PING"])).stdout.trim()).toBe("PONG");
+        expect((await client.cli("healthcheck", ["PING"])).stdout.trim()).toBe("PONG");
+        // Carol was never let in, so her login needs the directory (one let in within cacheTtlSeconds gets in from the cache).
+        expect(await asPerson("carol", PASSWORDS.carol, ["PING"])).toContain(REFUSED);
+        expect(await serverLog()).toMatch(/login of carol refused \(directory-down\)/);
+        expect((await deployed.valkey.inspect()).State.Health?.Status).toBe("healthy");
+    } finally {
+        await directory.container.start();
+    }
+    await pollFor("the health check OK again once the directory answers", 30000, async () => (await healthLine()) === "OK");
+}, 120000);
+
+test("R18.3 R18.6 a change to search+bind delivers the search account's password as a secret file (0600), in no env, argv, label or log; a person logs in through the search", async () => {
+    await deployed.stack.setSecret("directorySearchPassword", ADMIN_PASSWORD);
+    await deployed.stack.setConfig("directory", {
+        ...directorySetting(),
+        mode: "search+bind",
+        bindDnPrefix: undefined,
+        bindDnSuffix: undefined,
+        searchBase: "ou=people,dc=example,dc=org",
+        searchAttribute: "uid",
+        searchBindDn: ADMIN_DN,
+    });
+    await deployed.up();
+    const secrets = (await exec(deployed.valkey, ["ls", "-l", "/run/secrets"])).stdout;
+    expect(secrets).toMatch(/^-rw------- .* directory-search\.password$/m);
+    expect(await asPerson("alice", PASSWORDS.alice, ["ZCARD", "molis:log:events"])).toBe("1");
+    const inspected = JSON.stringify(deployed.info);
+    expect(inspected).not.toContain(ADMIN_PASSWORD);
+    expect(await serverLog()).not.toContain(ADMIN_PASSWORD);
+    const environment = await exec(deployed.valkey, ["sh", "-c", "cat /proc/1/environ /proc/1/cmdline | tr '\\0' '\\n'"]);
+    expect(environment.stdout).not.toContain(ADMIN_PASSWORD);
+}, 600000);
