@@ -62,7 +62,12 @@ export function settingsTable(): string {
         const spec = SETTINGS[name];
         const doc = SETTING_DOCS[name];
         // A list of users is too long for a cell: its note says what it holds.
-        const shown = spec.kind === "users" ? "[...]" : spec.kind === "list" ? JSON.stringify(spec.default) : String(configDefault(name));
+        const shown =
+            spec.kind === "users"
+                ? "[...]"
+                : spec.kind === "list" || spec.kind === "directory"
+                  ? JSON.stringify(spec.default)
+                  : String(configDefault(name));
         const defaultCell = `\`${shown}\`${doc.defaultNote === undefined ? "" : ` (${doc.defaultNote})`}`;
         lines.push(row([`\`${name}\``, defaultCell, spec.unit, doc.what]));
     }
