@@ -5,12 +5,13 @@
  * rejoins as a replica), and through a changed setting and a credential rotation that each replace
  * every member; `npm run backup` reads a replica and `npm run restore` puts the data back on every
  * node; a second `pulumi up` changes nothing; `pulumi destroy` keeps every data volume. Each node's
- * metrics exporter reports its own node.
+ * metrics exporter reports its own node. With directory login on (R18.7), a person logs in on the
+ * primary and, after it is killed, on the one promoted; the Sentinels do not load the module.
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
 import { pollFor } from "../../lib/poll";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -22,6 +23,10 @@ import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { writesThrough } from "../../harness/deployed/setWriter";
 import { readTar } from "../../harness/deployed/tarFile";
 import { setVolumes } from "../../valkey/topology";
+import { makeCa, TestCa } from "../../harness/directory";
+import { DirectoryContainer, startDirectoryContainer } from "../../harness/deployed/directoryContainer";
+import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { exampleConfig } from "../../harness/examples";
 
 const TEST_STACK = "replicated-test";
 const CONFIG = {
@@ -34,6 +39,16 @@ const CONFIG = {
     metrics: "true",
 };
 const VOLUMES = setVolumes(CONFIG.dataVolumeName, 2, 3);
+/** Directory login as examples/directory-login has it, the auditors getting mcp-admin's rights (a Molis user without selectors). */
+const EXAMPLE_DIRECTORY = exampleConfig("directory-login/Pulumi.directory.yaml").directory as Record<string, unknown>;
+const DIRECTORY_LDIF = readFileSync(join(__dirname, "..", "..", "examples", "directory-login", "directory.ldif"), "utf8");
+const ALICE_PASSWORD = /^userPassword: (alice\S*)$/m.exec(DIRECTORY_LDIF)?.[1] as string;
+
+let work: string;
+let directoryCa: TestCa;
+let directory: DirectoryContainer;
+/** A person's tool: alice's files are the CA and the certificate of mcp-admin's role. */
+let person: ValkeyClient;
 
 let deployed: DeployedStack;
 let set: DeployedSet;
@@ -56,17 +71,53 @@ function expectHandedOver(memberLogs: string): void {
 }
 
 beforeAll(async () => {
-    deployed = await DeployedStack.create(TEST_STACK, CONFIG, VOLUMES);
+    work = mkdtempSync(join(tmpdir(), "molis-replicated-directory-"));
+    directoryCa = await makeCa(work, "directory-ca");
+    const directorySetting = {
+        ...EXAMPLE_DIRECTORY,
+        caCertPem: readFileSync(directoryCa.caFile, "utf8"),
+        roles: [{ group: "cn=auditors,ou=groups,dc=example,dc=org", user: "mcp-admin" }],
+    };
+    deployed = await DeployedStack.create(TEST_STACK, { ...CONFIG, directory: directorySetting }, VOLUMES);
     set = new DeployedSet(deployed, TEST_STACK);
     docker = deployed.docker;
     await deployed.up();
     await set.startClient();
+    directory = await startDirectoryContainer(docker, {
+        networkName: CONFIG.networkName,
+        alias: "directory",
+        ca: directoryCa,
+        ldif: DIRECTORY_LDIF,
+        stackLabel: TEST_STACK,
+    });
 }, 900000);
 
 afterAll(async () => {
     await set?.client?.remove();
+    await person?.remove();
+    await directory?.remove();
     await deployed?.tearDown();
+    if (work !== undefined) {
+        rmSync(work, { recursive: true, force: true });
+    }
 }, 600000);
+
+/** The network alias clients reach a node container by (valkey-<i>). */
+async function aliasOf(container: Docker.Container): Promise<string> {
+    const aliases: string[] = (await container.inspect()).NetworkSettings.Networks[CONFIG.networkName].Aliases ?? [];
+    return aliases.find((alias) => /^valkey-\d+$/.test(alias)) as string;
+}
+
+/** Alice logs in on `node` with her directory password and writes as her role may: what valkey-cli printed. */
+async function aliceWrites(node: Docker.Container): Promise<string> {
+    const result = await person.cli("alice", ["SET", "molis:approved:by-alice", "1"], {
+        password: ALICE_PASSWORD,
+        host: await aliasOf(node),
+    });
+    return `${result.stdout}${result.stderr}`.trim();
+}
+
+let primaryBeforeKill: string;
 
 describe("pulumi up of replicas 2", () => {
     test("R13 three nodes and three Sentinels, every one healthy, each hardened as the single node is", async () => {
@@ -130,6 +181,26 @@ describe("pulumi up of replicas 2", () => {
 });
 
 describe("the primary lost, then back (R13.5)", () => {
+    test("R18.7 every data node loads the directory-login module, no Sentinel does; a person logs in on the primary with their directory password", async () => {
+        const credentials = credentialsOf(outputs());
+        const roles = outputs() as { directoryClientCertPems: Record<string, string>; directoryClientKeyPems: Record<string, string> };
+        credentials.clientCertPems.alice = roles.directoryClientCertPems["mcp-admin"];
+        credentials.clientKeyPems.alice = roles.directoryClientKeyPems["mcp-admin"];
+        person = await ValkeyClient.start(docker, credentials, ["alice"], TEST_STACK);
+        // Which processes have the module mapped: a data node's valkey-server, no Sentinel's.
+        for (const name of containers()) {
+            const mapped = await exec(docker.getContainer(name), [
+                "sh",
+                "-c",
+                "grep -l valkeyauth.so /proc/[0-9]*/maps 2>/dev/null | wc -l",
+            ]);
+            expect([name, Number(mapped.stdout.trim()) > 0]).toEqual([name, !name.includes("sentinel")]);
+        }
+        const primary = await set.primaryContainer();
+        primaryBeforeKill = primary.id;
+        expect(await aliceWrites(primary)).toBe("OK");
+    }, 120000);
+
     test("R13.5 docker kill of the primary: a replica is promoted, no command fails, nothing a replica confirmed is lost; started again, the old primary rejoins as a replica", async () => {
         const { run, before } = await set.throughEvent(
             "killed",
@@ -139,6 +210,12 @@ describe("the primary lost, then back (R13.5)", () => {
         expect(seen(run)).toMatchObject({ failed: 0, confirmedLost: 0 });
         expect(await set.roleOf(before)).toBe("slave");
     }, 300000);
+
+    test("R18.7 the primary killed and another promoted, the person logs in on the new primary", async () => {
+        const primary = await set.primaryContainer();
+        expect(primary.id).not.toBe(primaryBeforeKill);
+        expect(await aliceWrites(primary)).toBe("OK");
+    });
 
     test("R13.5 docker pause of the primary: a replica is promoted; unpaused, the old primary rejoins as a replica; no write confirmed before the pause is lost", async () => {
         let pausedAt = 0;
@@ -289,7 +366,10 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
 
 (KEEP ? describe.skip : describe)("pulumi destroy (R11.4)", () => {
     test("R11.4 removes every container; every data volume stays (three nodes', three Sentinels')", async () => {
+        // Containers the suite put on the stack's network keep Docker from removing it.
         await set.client.remove();
+        await person?.remove();
+        await directory.remove();
         expectSuccess(await deployed.stack.destroy());
         const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`org.molis.stack=${TEST_STACK}`] }) });
         expect(left).toEqual([]);
