@@ -131,7 +131,9 @@ export function deployMetricsExporter(prefix: string, settings: Settings, refs: 
             secretsVolume: secretsVolume.name,
             labels: [...labels, { label: "org.molis.secrets-revision", value: secretsRevision }],
             alias,
-            command: exporterFlags(refs.target, EXPORTER_CONTAINER_FILES, `:${settings.metricsPort}`),
+            command: exporterFlags(refs.target, EXPORTER_CONTAINER_FILES, `:${settings.metricsPort}`, {
+                valkeyauth: settings.directory !== null,
+            }),
             hostPort,
         }),
         { parent, provider, dependsOn: [seeder, refs.after], deleteBeforeReplace: hostPort !== undefined },

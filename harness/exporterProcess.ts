@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exporterBinary } from "../metrics/exporterBinary";
-import { exporterFlags, exporterPasswordFile } from "../metrics/exporterConfig";
+import { ExporterOptions, exporterFlags, exporterPasswordFile } from "../metrics/exporterConfig";
 import { freePort, RenderResult } from "../lib/localMode";
 
 /** How long an exporter may take to answer its first scrape. */
@@ -38,13 +38,18 @@ export class Exporters {
     ) {}
 
     /** The flags on the fixture's files, without the client pair's two flags when `tls` has none. */
-    private args(port: number, tls: ExporterTls): string[] {
+    private args(port: number, tls: ExporterTls, options: ExporterOptions): string[] {
         const { paths } = this.render;
         const target = { host: "127.0.0.1", port: this.render.port };
         const passwords = join(this.dir, "exporter-passwords.json");
         const password = readFileSync(paths.passwordFile("metrics"), "utf8").trim();
         writeFileSync(passwords, exporterPasswordFile(target, password), { mode: 0o600 });
-        const flags = exporterFlags(target, { caCert: tls.ca, cert: tls.cert ?? "", key: tls.key ?? "", passwords }, `127.0.0.1:${port}`);
+        const flags = exporterFlags(
+            target,
+            { caCert: tls.ca, cert: tls.cert ?? "", key: tls.key ?? "", passwords },
+            `127.0.0.1:${port}`,
+            options,
+        );
         if (tls.cert !== undefined && tls.key !== undefined) {
             return flags;
         }
@@ -59,9 +64,9 @@ export class Exporters {
     }
 
     /** Starts an exporter and waits until its endpoint answers. */
-    async start(tls: ExporterTls = this.ownTls()): Promise<RunningExporter> {
+    async start(tls: ExporterTls = this.ownTls(), options: ExporterOptions = { valkeyauth: false }): Promise<RunningExporter> {
         const port = await freePort();
-        const child = spawn(this.binary, this.args(port, tls), { stdio: ["ignore", "ignore", "pipe"] });
+        const child = spawn(this.binary, this.args(port, tls, options), { stdio: ["ignore", "ignore", "pipe"] });
         let log = "";
         child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
         this.children.push(child);

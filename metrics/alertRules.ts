@@ -92,6 +92,18 @@ export function alertRules(settings: AlertSettings): RuleGroups {
                     "Clients were turned away because maxClients connections were open: a client leaks connections, or maxClients is too low for the services using the store.",
             },
         },
+        {
+            // The module's counters exist only where `directory` loads it: elsewhere the rule has no series.
+            alert: "MolisValkeyDirectoryUnreachable",
+            expr: '(redis_valkeyauth_servers_down > 0 and redis_valkeyauth_servers_down == redis_valkeyauth_servers) or increase(redis_valkeyauth_logins_refused_total{reason=~"directory_down|directory_error"}[5m]) > 0',
+            for: "3m",
+            labels: { severity: "warning" },
+            annotations: {
+                summary: "People cannot log in: the directory cannot be reached",
+                description:
+                    "Every directory server is down for the directory-login module, or logins were refused because the directory did not answer. People log in only from the login cache; the service users are unaffected. Check the directory servers, the network to them and their certificate (the Valkey log names the server and why).",
+            },
+        },
     ];
     return { groups: [{ name: "molis-valkey", rules }] };
 }

@@ -49,6 +49,12 @@ export interface ExporterTarget {
     port: number;
 }
 
+/** What the exporter reports beyond the upstream exporter's metrics. */
+export interface ExporterOptions {
+    /** The directory-login module's counters (redis_valkeyauth_*): only where the node loads it. */
+    valkeyauth: boolean;
+}
+
 /** The address the exporter dials, TLS on. */
 export function targetAddress(target: ExporterTarget): string {
     return `rediss://${target.host}:${target.port}`;
@@ -71,8 +77,15 @@ export function exporterPasswordFile(target: ExporterTarget, password: string): 
  *   grants only INFO, LATENCY LATEST/HISTOGRAM and SLOWLOG LEN/GET (CONFIG GET cannot be narrowed
  *   by ACL to one parameter and would expose the whole configuration).
  * - `-disable-scrape-endpoint`: its /scrape?target= would dial any address with these credentials.
+ * - `-valkeyauth` where the node loads the directory-login module: each scrape also reads INFO
+ *   valkeyauth, on a connection of its own (the upstream exporter drops a module's INFO fields).
  */
-export function exporterFlags(target: ExporterTarget, files: ExporterFiles, listen: string): string[] {
+export function exporterFlags(
+    target: ExporterTarget,
+    files: ExporterFiles,
+    listen: string,
+    options: ExporterOptions = { valkeyauth: false },
+): string[] {
     return [
         "-redis.addr",
         targetAddress(target),
@@ -91,5 +104,6 @@ export function exporterFlags(target: ExporterTarget, files: ExporterFiles, list
         "-disable-scrape-endpoint",
         "-web.listen-address",
         listen,
+        ...(options.valkeyauth ? ["-valkeyauth"] : []),
     ];
 }

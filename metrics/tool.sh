@@ -3,7 +3,8 @@
 # (its `tool` directive): no registry serves their published images here, and their release binaries
 # are downloads, so the Go module proxy is the one source.
 #
-#   exporter  oliver006/redis_exporter: the exporter the stack deploys, and the real-server suite runs
+#   exporter  the exporter the stack deploys and the real-server suites run: metrics/exporter/main.go
+#             over oliver006/redis_exporter's exporter package, adding the directory-login module's INFO
 #   promtool  Prometheus's promtool: the suite checks and tests the alerting rules with it
 #
 # Usage: metrics/tool.sh exporter|promtool   build unless cached, then print the binary's path
@@ -22,13 +23,15 @@ fail() {
 tool=${1:-}
 case "$tool" in
   exporter)
-    package=github.com/oliver006/redis_exporter
+    package=.
+    pinned=github.com/oliver006/redis_exporter
     binary=redis_exporter
     tags=""
     version_flag="-X main.BuildVersion"
     ;;
   promtool)
     package=github.com/prometheus/prometheus/cmd/promtool
+    pinned=github.com/prometheus/prometheus
     binary=promtool
     # Without the service-discovery plugins (cloud SDKs) that rule checks and tests never use.
     tags=remove_all_sd
@@ -42,11 +45,12 @@ command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 go_needed=$(awk '$1 == "go" {print $2; exit}' "$module/go.mod")
 command -v go >/dev/null ||
   fail "no Go toolchain on the PATH. The $tool is built from its Go module: install Go $go_needed or newer (this machine's image has it at /usr/local/go)."
-module_path=${package%/cmd/*}
-VERSION=$(awk -v m="$module_path" '$1 == m {print $2; exit}' "$module/go.mod")
-[ -n "$VERSION" ] || fail "cannot read the version of $module_path from $module/go.mod"
+VERSION=$(awk -v m="$pinned" '$1 == m {print $2; exit} $1 == "require" && $2 == m {print $3; exit}' "$module/go.mod")
+[ -n "$VERSION" ] || fail "cannot read the version of $pinned from $module/go.mod"
 
-key=$( (go version; cat "$0" "$module/go.mod" "$module/go.sum") | sha256sum | cut -c1-16)
+sources=$(find "$module" -maxdepth 1 -name '*.go' | sort)
+# shellcheck disable=SC2086 # the module's own Go files, none for a tool built from its module alone
+key=$( (go version; cat "$0" "$module/go.mod" "$module/go.sum" $sources) | sha256sum | cut -c1-16)
 cache_root=${MOLIS_ENGINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/molis-valkey/engine}
 out="$cache_root/$tool-$key"
 if [ -x "$out/$binary" ]; then
@@ -57,7 +61,7 @@ fi
 mkdir -p "$cache_root"
 work=$(mktemp -d "$cache_root/$tool-tmp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-echo "metrics/tool.sh: building $binary $VERSION ($package@$VERSION)" >&2
+echo "metrics/tool.sh: building $binary ($pinned@$VERSION)" >&2
 if ! (cd "$module" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -trimpath" go build -tags "$tags" -ldflags "-s -w $version_flag=$VERSION" \
   -o "$work/$binary" "$package") >"$work/build.log" 2>&1; then
   echo "metrics/tool.sh: could not build $binary $VERSION; the go command said:" >&2

@@ -19,6 +19,7 @@ import { ADMIN_DN, ADMIN_PASSWORD, makeCa, TestCa } from "../../harness/director
 import { DeployedStack } from "../../harness/deployed/deployedStack";
 import { DirectoryContainer, startDirectoryContainer } from "../../harness/deployed/directoryContainer";
 import { ClientCredentials, credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { exampleConfig } from "../../harness/examples";
 
 const TEST_STACK = "directory-test";
@@ -41,6 +42,12 @@ let ca: TestCa;
 let deployed: DeployedStack;
 let directory: DirectoryContainer;
 let client: ValkeyClient;
+
+/** One sample of the exporter's scrape, from the network as Prometheus reads it. */
+async function scraped(name: string): Promise<number | undefined> {
+    const [endpoint] = deployed.outputs.metricsEndpoints as string[];
+    return sample((await fetchFromNetwork(client, endpoint)).body, name);
+}
 
 const directorySetting = (): DirectoryInput => ({ ...(EXAMPLE.directory as DirectoryInput), caCertPem: directory?.caCertPem });
 
@@ -80,7 +87,7 @@ beforeAll(async () => {
     const caCertPem = readFileSync(ca.caFile, "utf8");
     deployed = await DeployedStack.create(
         TEST_STACK,
-        { users: EXAMPLE.users as object, ...NAMES, directory: { ...(EXAMPLE.directory as object), caCertPem } },
+        { users: EXAMPLE.users as object, ...NAMES, metrics: "true", directory: { ...(EXAMPLE.directory as object), caCertPem } },
         [NAMES.dataVolumeName],
     );
     await deployed.up();
@@ -139,12 +146,15 @@ test("R18.4 alice (auditors) with the log-reader role's certificate reads the se
     expect(await asPerson("dave", PASSWORDS.dave, ["ZCARD", "molis:log:events"])).toMatch(/NOPERM/);
 });
 
-test("R18.4 carol (in no group) and a wrong password are refused alike; the server log says who and why, and no log, env or inspect holds a password", async () => {
+test("R18.4 R18.8 carol (in no group) and a wrong password are refused alike; the server log says who and why, the exporter counts them by reason, and no log, env or inspect holds a password", async () => {
     expect(await asPerson("carol", PASSWORDS.carol, ["PING"])).toContain(REFUSED);
     expect(await asPerson("alice", "not-alices-password", ["PING"])).toContain(REFUSED);
     const log = await serverLog();
     expect(log).toMatch(/login of carol refused \(no-role\)/);
     expect(log).toMatch(/login of alice refused \(wrong-password\)/);
+    expect(await scraped('redis_valkeyauth_logins_refused_total{reason="no_role"}')).toBeGreaterThanOrEqual(1);
+    expect(await scraped('redis_valkeyauth_logins_refused_total{reason="wrong_password"}')).toBeGreaterThanOrEqual(1);
+    expect(await scraped("redis_valkeyauth_logins_allowed_total")).toBeGreaterThanOrEqual(1);
     const inspected = JSON.stringify(await deployed.valkey.inspect());
     for (const password of [...Object.values(PASSWORDS), "not-alices-password"]) {
         expect(log).not.toContain(password);
@@ -152,7 +162,7 @@ test("R18.4 carol (in no group) and a wrong password are refused alike; the serv
     }
 });
 
-test("R18.5 with the directory stopped, the services and the health check work as before; the health check says the directory is unreachable; a person's login fails clearly", async () => {
+test("R18.5 R18.8 with the directory stopped, the services and the health check work as before; the health check says the directory is unreachable, the exporter reports it down; a person's login fails clearly", async () => {
     await directory.container.stop();
     try {
         await pollFor("the health check's WARNING about the directory", 30000, async () =>
@@ -163,6 +173,7 @@ test("R18.5 with the directory stopped, the services and the health check work a
         // Carol was never let in, so her login needs the directory (one let in within cacheTtlSeconds gets in from the cache).
         expect(await asPerson("carol", PASSWORDS.carol, ["PING"])).toContain(REFUSED);
         expect(await serverLog()).toMatch(/login of carol refused \(directory-down\)/);
+        expect([await scraped("redis_up"), await scraped("redis_valkeyauth_servers_down")]).toEqual([1, 1]);
         expect((await deployed.valkey.inspect()).State.Health?.Status).toBe("healthy");
     } finally {
         await directory.container.start();

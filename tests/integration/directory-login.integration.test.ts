@@ -24,6 +24,12 @@ import { pollFor } from "../../lib/poll";
 import { startUntilReady } from "../../lib/readyProcess";
 import { valkeyauthModule } from "../../lib/valkeyauthModule";
 import { RunningServer } from "../../lib/valkeyProcess";
+import { alertRules, SCRAPE_JOB } from "../../metrics/alertRules";
+import { Exporters, samplesOf, scrapeText } from "../../harness/exporterProcess";
+import { DEFAULTS } from "../../settings/table";
+import { userNamesOf } from "../../valkey/acl";
+import { Phase, promtoolTestFile } from "./promtoolTest";
+import { createFixture } from "./valkeyServer";
 
 const ROOT = join(__dirname, "..", "..");
 const MODULE_DIR = join(ROOT, "valkeyauth");
@@ -359,6 +365,95 @@ test("R18.5 INFO valkeyauth gives a user with only +info (the health check's, th
     expect(await info()).toMatch(/^valkeyauth_refused_directory_down:1\r?$/m);
     expect(await info()).toMatch(/^valkeyauth_logins_allowed:0\r?$/m);
 }, 30000);
+
+test("R18.8 the exporter reports the module's counters as redis_valkeyauth_*, beside its usual metrics; the directory alert fires on the real exporter's report of a directory gone, not while it answers", async () => {
+    const fixture = await createFixture();
+    const exporters = new Exporters(fixture.render, fixture.dir);
+    try {
+        const stackUsers = ["default", ...userNamesOf(fixture.render.settings.users)].join(" ");
+        const moduleLines = (servers: string): string[] => [
+            `loadmodule ${MODULE}`,
+            `valkeyauth.stack-users "${stackUsers}"`,
+            `valkeyauth.servers "${servers}"`,
+            "valkeyauth.bind-dn-prefix uid=",
+            `valkeyauth.bind-dn-suffix ",ou=people,${BASE_DN}"`,
+            `valkeyauth.ca-file ${ca.caFile}`,
+            `valkeyauth.role-1-group "${AUDITORS}"`,
+            'valkeyauth.role-1-acl "+get +ping ~molis:log:*"',
+            "valkeyauth.connect-timeout-ms 500",
+            "valkeyauth.timeout-ms 1000",
+        ];
+        const personLogin = async (name: string, password: string): Promise<string> => {
+            const person = await fixture.client("mcp-agent", { lazyConnect: true, disableClientInfo: true });
+            await person.connect();
+            try {
+                return await person.call("AUTH", name, password).then(String, (error: Error) => error.message);
+            } finally {
+                person.disconnect();
+            }
+        };
+        const phases: Phase[] = [];
+        const exporter = await exporters.start(exporters.ownTls(), { valkeyauth: true });
+        const capture = async (name: string, late: string[]): Promise<Map<string, number>> => {
+            const text = await scrapeText(exporter.address);
+            phases.push({ name, text, early: [], late });
+            return samplesOf(text ?? "");
+        };
+
+        // The directory answers: a person gets in, another is refused for their password.
+        const answering = await fixture.start(moduleLines(directory.ldapsUrl));
+        expect(await personLogin("alice", PASSWORDS.alice)).toBe("OK");
+        expect(await personLogin("bob", "not-bobs-password")).toContain(REFUSED);
+        const healthy = await capture("the directory answers", []);
+        expect(
+            [
+                "redis_up",
+                "redis_valkeyauth_up",
+                "redis_valkeyauth_servers",
+                "redis_valkeyauth_servers_down",
+                "redis_valkeyauth_logins_allowed_total",
+            ].map((name) => [name, healthy.get(name)]),
+        ).toEqual([
+            ["redis_up", 1],
+            ["redis_valkeyauth_up", 1],
+            ["redis_valkeyauth_servers", 1],
+            ["redis_valkeyauth_servers_down", 0],
+            ["redis_valkeyauth_logins_allowed_total", 1],
+        ]);
+        expect(healthy.get('redis_valkeyauth_logins_refused_total{reason="wrong_password"}')).toBe(1);
+        expect(healthy.get('redis_valkeyauth_logins_refused_total{reason="directory_down"}')).toBe(0);
+        expect(healthy.get("redis_valkeyauth_directory_checks_total")).toBe(2);
+        expect(healthy.get("redis_memory_used_bytes")).toBeGreaterThan(0);
+        await answering.stop();
+
+        // The same node restarted with a directory that does not answer.
+        const gone = `ldaps://127.0.0.1:${await freePort()}`;
+        const lost = await fixture.start(moduleLines(gone));
+        await pollFor(
+            "the probe to mark the directory down",
+            15000,
+            async () => (await scrapeText(exporter.address))?.includes("redis_valkeyauth_servers_down 1") === true,
+        );
+        expect(await personLogin("alice", PASSWORDS.alice)).toContain(REFUSED);
+        const down = await capture("the directory gone", ["MolisValkeyDirectoryUnreachable"]);
+        expect([down.get("redis_up"), down.get("redis_valkeyauth_servers_down")]).toEqual([1, 1]);
+        expect(down.get('redis_valkeyauth_logins_refused_total{reason="directory_down"}')).toBe(1);
+        await lost.stop();
+
+        const testFile = join(fixture.dir, "rules.test.yml");
+        const ruleFile = join(ROOT, "metrics", "molis-valkey.rules.yml");
+        writeFileSync(
+            testFile,
+            promtoolTestFile(ruleFile, alertRules(DEFAULTS).groups[0].rules, phases, { job: SCRAPE_JOB, instance: "valkey-metrics:9121" }),
+        );
+        const promtool = spawnSync("bash", [join(ROOT, "metrics", "tool.sh"), "promtool"], { encoding: "utf8" }).stdout.trim();
+        const result = spawnSync(promtool, ["test", "rules", testFile], { encoding: "utf8" });
+        expect([result.status, result.stdout + result.stderr]).toEqual([0, expect.stringContaining("SUCCESS")]);
+    } finally {
+        exporters.stopAll();
+        await fixture.cleanup();
+    }
+}, 180000);
 
 describe("the directory threads' connections", () => {
     test("R17.5 a directory thread keeps its connection between logins: ten directory checks open one; one the directory closed is replaced and the login succeeds", async () => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { ValkeyStack, ValkeyStackArgs } from "../../components/valkeyStack";
 import { EXPORTER_CONTAINER_FILES, exporterFlags } from "../../metrics/exporterConfig";
 import { alertRules, renderAlertRules } from "../../metrics/alertRules";
+import { issueStandaloneCa } from "../../lib/certificates";
 import { resolveSettings } from "../../settings";
 import { DEFAULTS } from "../../settings/table";
 import { promiseOf, recorded, recordedOptions, RecordedResource, TYPES } from "./mocks";
@@ -205,4 +206,32 @@ test("R14.3 each exporter is (re)placed after the node it scrapes, so a rotation
         );
     expect(await dependsOn("molis-valkey-exporter")).toEqual(["molis-valkey-exporter-seed-secrets", "molis-valkey-valkey"]);
     expect(await dependsOn("molis-valkey-exporter-1")).toEqual(["molis-valkey-exporter-1-seed-secrets", "molis-valkey-node-1-valkey"]);
+}, 60000);
+
+test("R18.8 with directory login each exporter also reports the module's counters (-valkeyauth); without it, not", async () => {
+    const { ca } = await issueStandaloneCa({
+        commonName: "directory CA",
+        organization: "metrics test",
+        rsaBits: 2048,
+        isCa: true,
+        validityHours: 24,
+        earlyRenewalHours: 1,
+        usages: ["cert_signing", "crl_signing"],
+        dnsNames: [],
+        ipAddresses: [],
+    });
+    const directory = {
+        servers: ["ldaps://ldap.example.org"],
+        bindDnPrefix: "uid=",
+        bindDnSuffix: ",ou=people,dc=example,dc=org",
+        caCertPem: ca.certPem,
+        roles: [{ group: "cn=auditors,ou=groups,dc=example,dc=org", user: "mcp-admin" }],
+    };
+    const command = (resources: RecordedResource[]): string[] => byName(resources, "molis-valkey-exporter").inputs.command as string[];
+    const withDirectory = await deploy({ metrics: true, directory });
+    expect(command(withDirectory.resources)).toEqual(
+        exporterFlags({ host: "valkey", port: 6379 }, EXPORTER_CONTAINER_FILES, ":9121", { valkeyauth: true }),
+    );
+    expect(command(withDirectory.resources)).toContain("-valkeyauth");
+    expect(command((await deploy({ metrics: true })).resources)).not.toContain("-valkeyauth");
 }, 60000);
