@@ -67,6 +67,11 @@ export const STACK_OUTPUTS = {
         type: "list",
         what: "With `hosts`: the host of each container of `containerNames`, in that order; `[]` on one host.",
     },
+    dockerHosts: {
+        secret: false,
+        type: "map",
+        what: "With `hosts`: how each host's Docker Engine is reached (its `dockerHost`), by host name, for backup; `{}` on one host.",
+    },
     metricsEndpoints: {
         secret: false,
         type: "list",

@@ -85,6 +85,8 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly containerNames!: pulumi.Output<string[]>;
     /** With `hosts`: the host (its name in `hosts`) of each container of containerNames, in that order; none on one host. */
     public readonly containerHosts!: pulumi.Output<string[]>;
+    /** With `hosts`: each host's dockerHost, by host name; none on one host. */
+    public readonly dockerHosts!: pulumi.Output<Record<string, string>>;
     /** With `metrics`: each data node's exporter's `http://<alias>:<port>/metrics` on the network, in the order of nodeEndpoints; none without. */
     public readonly metricsEndpoints!: pulumi.Output<string[]>;
     /** With `metrics` and `metricsHostPort`: each exporter's `http://127.0.0.1:<port>/metrics` on the host; none otherwise. */
@@ -140,6 +142,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             containerName: first.container.name,
             dataVolumeName: first.dataVolume.name,
             imageName: image.name,
+            dockerHosts: pulumi.output(Object.fromEntries(settings.dockerHosts.map((host) => [host.name, host.dockerHost]))),
         };
         Object.assign(this, outputs);
 

@@ -4,7 +4,8 @@
  * append-only, so a copy is a prefix of it (Valkey loads a prefix, truncating a torn last command);
  * if an AOF rewrite swaps the files while copying (the manifest changed), it copies again. The file
  * is written 0600 with a manifest: time, Valkey version, key count, SHA-256 of each file. In a
- * replicated set it reads a replica whose link to the primary is up, so the primary is not touched.
+ * replicated set it reads a replica whose link to the primary is up, so the primary is not touched;
+ * over several hosts it reads that replica through its own host's engine and records the layout.
  */
 import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { Readable } from "node:stream";
@@ -143,6 +144,7 @@ export async function backup(docker: Docker, stack: string | undefined, outFile:
             valkeyVersion,
             keyCount,
             users: stackFound.users,
+            ...(stackFound.layout === undefined ? {} : { layout: stackFound.layout }),
             files: files.sort((a, b) => a.path.localeCompare(b.path)),
         };
         out.entry({ name: MANIFEST_NAME, mode: 0o600, mtime: new Date() }, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -21,6 +21,15 @@ export interface BackupFile {
     sha256: string;
 }
 
+/** Where a set over several Docker hosts has its members: recorded in a backup's manifest. */
+export interface Layout {
+    /** Each host's name and how its engine is reached (the `hosts` setting's dockerHost). */
+    hosts: Record<string, string>;
+    /** Each Valkey and Sentinel container and the host it runs on. */
+    members: Array<{ container: string; host: string; kind: "node" | "sentinel" }>;
+    credentialGeneration: number;
+}
+
 export interface BackupManifest {
     format: typeof FORMAT;
     createdAt: string;
@@ -33,7 +42,28 @@ export interface BackupManifest {
      * theirs. A backup taken before the manifest listed them has none.
      */
     users?: string[];
+    /** A set over several Docker hosts: its hosts, where each member ran, the credential generation. */
+    layout?: Layout;
     files: BackupFile[];
+}
+
+/**
+ * What restore says when the backup was taken on another layout than the stack it goes into (other
+ * hosts, or members placed otherwise): every node gets the same files, so the data does not depend
+ * on where each node runs. Undefined when the layouts are the same.
+ */
+export function layoutChange(backup: Layout | undefined, stack: Layout | undefined): string | undefined {
+    const hostsOf = (layout: Layout | undefined): string =>
+        layout === undefined ? "one Docker host" : `hosts ${Object.keys(layout.hosts).join(", ")}`;
+    const placed = (layout: Layout | undefined): string =>
+        JSON.stringify(layout === undefined ? [] : layout.members.map((member) => [member.kind, member.host]));
+    if (hostsOf(backup) === hostsOf(stack) && placed(backup) === placed(stack)) {
+        return undefined;
+    }
+    return (
+        `note: the backup was taken on ${hostsOf(backup)} and this stack runs on ${hostsOf(stack)}${hostsOf(backup) === hostsOf(stack) ? ", its members placed otherwise" : ""}: ` +
+        "every data node gets the same files, so the restored data does not depend on where each node runs"
+    );
 }
 
 /**

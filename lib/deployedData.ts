@@ -9,12 +9,14 @@ import Docker from "dockerode";
 import { RESERVED_USER_NAMES } from "../settings/users";
 import { DATA_DIR, HEALTH_ENV } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
-import { BackupError } from "./backupFormat";
+import { BackupError, Layout } from "./backupFormat";
 import { pulumiEnvironment } from "./devStack";
 import { memberCli } from "./docker";
 
 /** A data node of the deployed stack: its container, its data volume, its TLS port. */
 export interface Node {
+    /** The Docker Engine it runs on: the stack's own, or over several hosts its host's. */
+    engine: Docker;
     container: Docker.Container;
     containerName: string;
     dataVolumeName: string;
@@ -27,9 +29,27 @@ export interface Deployed {
     imageName: string;
     replicated: boolean;
     nodes: Node[];
-    sentinels: Array<{ container: Docker.Container; containerName: string }>;
+    sentinels: Array<{ container: Docker.Container; containerName: string; port: number }>;
+    /** The name the Sentinels know a replicated set by. */
+    primaryName: string;
     /** The service users (the `users` setting's names), from the clientCertPems output: never the stack's own. */
     users: string[];
+    /** Over several hosts: where each member is; undefined on one host. */
+    layout?: Layout;
+}
+
+/**
+ * The engine of a host a set is spread over, as its `hosts` entry reaches it. unix:// only: an
+ * ssh:// engine needs the user's SSH configuration and host keys checked, which this does not do yet.
+ */
+function engineOf(stack: string, host: string, dockerHost: string | undefined): Docker {
+    if (dockerHost?.startsWith("unix://")) {
+        return new Docker({ socketPath: dockerHost.slice("unix://".length) });
+    }
+    throw new BackupError(
+        `stack ${stack} has a member on host ${host}, whose engine is reached by ${dockerHost ?? "(no dockerHosts output: run pulumi up with this version first)"}: ` +
+            "backup reaches hosts by unix:// only so far; run it on a machine that reaches that host's engine by a unix:// socket",
+    );
 }
 
 function stackOutputs(stack: string | undefined): Record<string, unknown> {
@@ -55,46 +75,76 @@ function stackOutputs(stack: string | undefined): Record<string, unknown> {
     }
 }
 
+/** The deployed stack's members, over several hosts each through its own host's engine. */
 export async function locate(docker: Docker, stack: string | undefined): Promise<Deployed> {
     const outputs = stackOutputs(stack);
     const name = stack ?? "(the selected stack)";
     if (typeof outputs.containerName !== "string" || typeof outputs.dataVolumeName !== "string") {
         throw new BackupError(`stack ${name} is not deployed: it has no containerName and dataVolumeName outputs (run pulumi up first)`);
     }
-    const hosts = [...new Set((outputs.containerHosts as string[] | undefined) ?? [])];
-    if (hosts.length > 0) {
-        throw new BackupError(
-            `stack ${name} is spread over several Docker hosts (${hosts.join(", ")}): backup and restore reach the members through one Docker Engine and are not offered across hosts yet (README, Several hosts)`,
-        );
-    }
+    const containerHosts = (outputs.containerHosts as string[] | undefined) ?? [];
+    const hosts = [...new Set(containerHosts)];
+    const dockerHosts = (outputs.dockerHosts as Record<string, string> | undefined) ?? {};
+    const engines = new Map(hosts.map((host) => [host, engineOf(name, host, dockerHosts[host])]));
+    const members: Layout["members"] = [];
     const replicated = Number(outputs.replicas ?? 0) > 0;
     const names = replicated ? (outputs.containerNames as string[]) : [outputs.containerName];
     const nodes: Node[] = [];
     const sentinels: Deployed["sentinels"] = [];
-    for (const containerName of names) {
-        const container = docker.getContainer(containerName);
+    for (const [index, containerName] of names.entries()) {
+        const host = containerHosts[index];
+        const engine = host === undefined ? docker : (engines.get(host) as Docker);
+        const container = engine.getContainer(containerName);
         let inspected: Docker.ContainerInspectInfo;
         try {
             inspected = await container.inspect();
         } catch {
+            const where = host === undefined ? "this Docker Engine" : `host ${host}'s Docker Engine (${dockerHosts[host]})`;
             throw new BackupError(
-                `stack ${name} is not deployed on this Docker Engine: its container ${containerName} does not exist (pulumi up --refresh recreates it)`,
+                `stack ${name} is not deployed on ${where}: its container ${containerName} does not exist or the engine does not answer (pulumi up --refresh recreates it)`,
             );
         }
         const env = new Map(
             (inspected.Config.Env ?? []).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
         );
-        if (replicated && env.get(HEALTH_ENV.role) !== "node") {
-            sentinels.push({ container, containerName }); // it holds no data
+        const kind = replicated && env.get(HEALTH_ENV.role) !== "node" ? "sentinel" : "node";
+        if (host !== undefined) {
+            members.push({ container: containerName, host, kind });
+        }
+        if (kind === "sentinel") {
+            sentinels.push({ container, containerName, port: Number(env.get(HEALTH_ENV.port)) }); // it holds no data
             continue;
         }
         const volume = inspected.Mounts.find((mount) => mount.Destination === DATA_DIR)?.Name ?? outputs.dataVolumeName;
-        nodes.push({ container, containerName, dataVolumeName: volume, port: Number(env.get(HEALTH_ENV.port) ?? outputs.port ?? 6379) });
+        nodes.push({
+            engine,
+            container,
+            containerName,
+            dataVolumeName: volume,
+            port: Number(env.get(HEALTH_ENV.port) ?? outputs.port ?? 6379),
+        });
     }
     const users = Object.keys((outputs.clientCertPems as Record<string, unknown> | undefined) ?? {}).filter(
         (user) => !(RESERVED_USER_NAMES as readonly string[]).includes(user),
     );
-    return { stack: name, imageName: String(outputs.imageName), replicated, nodes, sentinels, users };
+    const layout: Layout | undefined =
+        hosts.length === 0
+            ? undefined
+            : {
+                  hosts: Object.fromEntries(hosts.map((host) => [host, dockerHosts[host]])),
+                  members,
+                  credentialGeneration: Number(outputs.credentialGeneration),
+              };
+    return {
+        stack: name,
+        imageName: String(outputs.imageName),
+        replicated,
+        nodes,
+        sentinels,
+        users,
+        layout,
+        primaryName: String(outputs.primaryName ?? ""),
+    };
 }
 
 /** A node's role (master or slave) and whether its link to the primary is up, from its own INFO. */

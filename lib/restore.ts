@@ -14,9 +14,19 @@ import Docker from "dockerode";
 import { extract, pack } from "tar-stream";
 import { DATA_DIR, PERSISTENCE_FILES } from "../valkey/contract";
 import { keyCountOf } from "../valkey/info";
-import { BackupError, BackupManifest, DATA_PREFIX, FileDigest, foreignUsersNote, MANIFEST_NAME, verifyBackup } from "./backupFormat";
+import {
+    BackupError,
+    BackupManifest,
+    DATA_PREFIX,
+    FileDigest,
+    foreignUsersNote,
+    layoutChange,
+    MANIFEST_NAME,
+    verifyBackup,
+} from "./backupFormat";
 import { Deployed, info, locate, Node, roleOf } from "./deployedData";
-import { exec, waitHealthy } from "./docker";
+import { exec, memberCli, waitHealthy } from "./docker";
+import { pollFor } from "./poll";
 
 /** Reads a backup file, hashing every data file, and checks it against its manifest. */
 async function readBackup(file: string): Promise<BackupManifest> {
@@ -110,8 +120,8 @@ interface Held {
  * A helper on the stack's own image, as the image's (valkey) user, with no network and no
  * capability, holding one node's data volume.
  */
-async function holdVolume(docker: Docker, deployed: Deployed, node: Node): Promise<Held> {
-    const helper = await docker.createContainer({
+async function holdVolume(deployed: Deployed, node: Node): Promise<Held> {
+    const helper = await node.engine.createContainer({
         Image: deployed.imageName,
         Entrypoint: ["sleep"],
         Cmd: ["3600"],
@@ -165,6 +175,35 @@ async function waitSentinelsSeePrimary(deployed: Deployed, timeoutSeconds: numbe
     }
 }
 
+/**
+ * Restarts each Sentinel in turn, each once it answers again. While every node was stopped, the
+ * Sentinels counted the primary down and tried a failover with no replica to promote; a Sentinel
+ * that tried (or voted) holds off the next failover of the set for twice failoverTimeoutMilliseconds,
+ * in memory only. Restarted, they can fail the restored set over at once; the others keep a majority.
+ */
+async function restartSentinels(deployed: Deployed, log: (line: string) => void): Promise<void> {
+    for (const sentinel of deployed.sentinels) {
+        log(`restarting ${sentinel.containerName}, so that the set can fail over at once`);
+        await sentinel.container.restart({ t: 10 });
+        let said = "";
+        await pollFor(
+            () => `${sentinel.containerName} to see the primary up and a quorum again (it said: ${said})`,
+            60000,
+            async () => {
+                const ask = (args: string[]): Promise<string> =>
+                    memberCli(sentinel.container, sentinel.port, ["SENTINEL", ...args, deployed.primaryName]).then(
+                        (result) => `${result.stdout}${result.stderr}`.trim(),
+                        (error: Error) => error.message,
+                    );
+                const flags = /(?:^|\n)flags\n([^\n]*)/.exec(await ask(["MASTER"]))?.[1];
+                said = `flags ${flags ?? "(none)"}; ${await ask(["CKQUORUM"])}`;
+                return flags === "master" && said.includes("; OK");
+            },
+            200,
+        );
+    }
+}
+
 /** The order to stop nodes in: replicas first, so that the primary stops with none to hand over to. */
 async function stopOrder(deployed: Deployed, log: (line: string) => void): Promise<Node[]> {
     if (!deployed.replicated) {
@@ -192,6 +231,10 @@ export async function restore(
         `${inFile}: ${manifest.files.length} files, ${manifest.keyCount} keys, taken ${manifest.createdAt} from ${manifest.stack}; checksums match`,
     );
     const deployed = await locate(docker, stack);
+    const layoutNote = layoutChange(manifest.layout, deployed.layout);
+    if (layoutNote !== undefined) {
+        log(layoutNote);
+    }
     const note = foreignUsersNote(manifest, deployed.stack, deployed.users);
     if (note !== undefined) {
         log(note);
@@ -204,7 +247,7 @@ export async function restore(
     try {
         // Every node gets the restored files, so that whichever the Sentinels make primary serves them.
         for (const node of deployed.nodes) {
-            const volume = await holdVolume(docker, deployed, node);
+            const volume = await holdVolume(deployed, node);
             held.push(volume);
             const uid = Number((await exec(volume.helper, ["id", "-u"])).stdout.trim());
             const gid = Number((await exec(volume.helper, ["id", "-g"])).stdout.trim());
@@ -237,7 +280,7 @@ export async function restore(
                 }
             }
             for (const node of starts) {
-                await waitHealthy(docker, node.container, 120, { failOnExit: true }).catch((error: Error) => {
+                await waitHealthy(node.engine, node.container, 120, { failOnExit: true }).catch((error: Error) => {
                     throw new Error(error.message.replace(/^container /, `container ${node.containerName} `));
                 });
             }
@@ -256,12 +299,15 @@ export async function restore(
                 await node.container.start().catch(() => undefined);
             }
             for (const node of starts) {
-                await waitHealthy(docker, node.container, 120).catch(() => undefined);
+                await waitHealthy(node.engine, node.container, 120).catch(() => undefined);
             }
             throw new BackupError(
                 `the restored data did not come up (${(error as Error).message}); the previous data is back in place and Valkey runs on it; ` +
                     `the restored files are kept in ${stops.map((node) => `${node.dataVolumeName}:${failed.slice(DATA_DIR.length)}`).join(", ")}`,
             );
+        }
+        if (deployed.replicated) {
+            await restartSentinels(deployed, log);
         }
         const primary = deployed.replicated ? await primaryOf(deployed) : deployed.nodes[0];
         const keyCount = keyCountOf(await info(primary, "keyspace"));

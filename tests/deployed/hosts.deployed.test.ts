@@ -10,7 +10,12 @@
  *
  * `npm run test:docker`; `KEEP=1` leaves the stack and the stand-in hosts running.
  */
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BackupManifest } from "../../lib/backupFormat";
 import { exec } from "../../lib/docker";
 import { LAN, powerOn, routeTo, setUpStandInHosts, StandInHost, tearDownStandInHosts } from "../../harness/standInHosts";
 import { DeployedStack, KEEP } from "../../harness/deployed/deployedStack";
@@ -26,6 +31,7 @@ import {
     waitFor,
 } from "../../harness/deployed/hostSet";
 import { seen } from "../../harness/deployed/replicatedSet";
+import { readTar } from "../../harness/deployed/tarFile";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { startSetWriter, writesThrough } from "../../harness/deployed/setWriter";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
@@ -160,16 +166,87 @@ describe("pulumi up over three Docker Engines", () => {
         }
     });
 
-    test("R15.1 backup, which reaches the members through one engine, refuses a stack spread over hosts and names them", async () => {
+    test("R15.7 R10.3 R10.4 npm run backup of a set over hosts reads a replica whose link is up through its own host's engine and records the layout; npm run restore puts it on every node on every host: replicas stopped first, the primary started first, the same primary after, every node serving the restored data", async () => {
         expect(set.outputs.containerHosts).toEqual(["h2", "a", "h1", "h1", "h2", "a"]);
-        const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", "/nonexistent/backup.tar"], deployed.stack.env());
-        expect([result.code, result.stderr.trim()]).toEqual([
-            1,
-            expect.stringMatching(
-                /^error: stack hosts-test is spread over several Docker hosts \(h2, a, h1\): backup and restore reach the members through one Docker Engine/,
-            ),
-        ]);
-    });
+        const work = mkdtempSync(join(tmpdir(), "molis-hosts-backup-"));
+        // A client on each host, asking the node of its own host by its alias.
+        const clients = await Promise.all(
+            set.engines.map(async (engine) => ({
+                engine,
+                client: await ValkeyClient.start(engine.docker, credentialsOf(set.outputs), ["mcp-admin"], TEST_STACK),
+            })),
+        );
+        const onNode = async (node: PlacedMember, args: string[]): Promise<string> => {
+            const { client } = clients.find(({ engine }) => engine === node.engine)!;
+            const result = await client.cli("mcp-admin", args, { host: node.alias, port: node.port });
+            return `${result.stdout}${result.stderr}`.trim();
+        };
+        const nodes = set.members.filter((member) => member.kind === "node");
+        const everyNode = (key: string): Promise<string[]> => Promise.all(nodes.map((node) => onNode(node, ["GET", key])));
+        const settled = (key: string, value: string): Promise<unknown> =>
+            waitFor(`${key} ${value} on every node`, 30000, async () =>
+                (await everyNode(key)).every((seen) => seen === value) ? true : undefined,
+            );
+        try {
+            const primary = (await set.primaryByMajority())!;
+            const primaryName = (await primary.container.inspect()).Name.replace(/^\//, "");
+            expect(await onNode(primary, ["SET", "molis:config:auto-approve", "before-backup"])).toBe("OK");
+            await settled("molis:config:auto-approve", "before-backup");
+
+            const file = join(work, "set.backup");
+            const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", file], deployed.stack.env());
+            expect([result.code, result.stderr]).toEqual([0, ""]);
+            const entries = await readTar(file);
+            const manifest = JSON.parse(entries.get("molis-backup.json")!.toString("utf8")) as BackupManifest;
+            const dockerHosts = Object.fromEntries(
+                set.engines.map((engine) => [engine.name, engine.standIn?.dockerHost ?? "unix:///var/run/docker.sock"]),
+            );
+            expect(manifest.layout?.hosts).toEqual(dockerHosts);
+            expect(manifest.layout?.credentialGeneration).toBe(1);
+            expect(manifest.layout?.members).toEqual(
+                (set.outputs.containerNames as string[]).map((container, i) => ({
+                    container,
+                    host: (set.outputs.containerHosts as string[])[i],
+                    kind: /sentinel/.test(container) ? "sentinel" : "node",
+                })),
+            );
+            // The source: a replica with its link up, on the host the layout names, read through that host's engine.
+            const sourceHost = manifest.layout?.members.find((member) => member.container === manifest.container)?.host;
+            const source = nodes.find((member) => member.engine.name === sourceHost)!;
+            expect((await source.container.inspect()).Name).toBe(`/${manifest.container}`);
+            expect([await replicationField(source, "role"), await replicationField(source, "master_link_status")]).toEqual(["slave", "up"]);
+            for (const entry of manifest.files) {
+                expect([entry.path, createHash("sha256").update(entries.get(entry.path)!).digest("hex")]).toEqual([
+                    entry.path,
+                    entry.sha256,
+                ]);
+            }
+
+            expect(await onNode(primary, ["SET", "molis:config:auto-approve", "after-backup"])).toBe("OK");
+            await settled("molis:config:auto-approve", "after-backup");
+            const restored = await runCommand("restore", ["--stack", TEST_STACK, "--in", file], deployed.stack.env());
+            expect([restored.code, restored.stderr]).toEqual([0, ""]);
+            const lines = restored.stdout.split("\n");
+            const stopped = lines.filter((line) => line.startsWith("stopping ")).map((line) => line.slice("stopping ".length));
+            const started = lines.filter((line) => line.startsWith("starting ")).map((line) => line.slice("starting ".length));
+            expect([stopped.length, stopped[2], started[0]]).toEqual([3, primaryName, primaryName]);
+            expect(lines.filter((line) => line.startsWith("staged in "))).toHaveLength(3);
+            expect(restored.stdout).toMatch(/restored: Valkey is healthy with (\d+) keys \(the backup had \1\)/);
+
+            await set.waitAllHealthy(120000);
+            expect((await set.primaryByMajority())?.container.id).toBe(primary.container.id);
+            expect(await everyNode("molis:config:auto-approve")).toEqual(["before-backup", "before-backup", "before-backup"]);
+            for (const node of nodes) {
+                const dotted = (await exec(node.container, ["sh", "-c", "ls -A /data"])).stdout
+                    .split("\n")
+                    .filter((name) => name.startsWith("."));
+                expect([node.alias, dotted]).toEqual([node.alias, []]);
+            }
+        } finally {
+            await Promise.all(clients.map(({ client }) => client.remove()));
+            rmSync(work, { recursive: true, force: true });
+        }
+    }, 600000);
 
     test("R15.1 R14.3 each data node's exporter runs on the node's host and reports its node: one primary with two replicas", async () => {
         const endpoints = set.outputs.metricsEndpoints as string[];

@@ -81,6 +81,18 @@ async function startWithModule(extra: Record<string, string> = {}, serverLines: 
     return server;
 }
 
+/** valkey.conf lines of a bind-mode directory at `servers` whose auditors read the event log. */
+function auditorsOf(servers: string): string[] {
+    return [
+        `valkeyauth.servers "${servers}"`,
+        "valkeyauth.bind-dn-prefix uid=",
+        `valkeyauth.bind-dn-suffix ",ou=people,${BASE_DN}"`,
+        `valkeyauth.ca-file ${ca.caFile}`,
+        `valkeyauth.role-1-group "${AUDITORS}"`,
+        'valkeyauth.role-1-acl "+get +ping ~molis:log:*"',
+    ];
+}
+
 async function connect(server: RunningServer): Promise<Redis> {
     // RESP2: a RESP3 client says HELLO before AUTH, which a server whose default user is off refuses.
     const client = new Redis({
@@ -374,12 +386,7 @@ test("R18.8 the exporter reports the module's counters as redis_valkeyauth_*, be
         const moduleLines = (servers: string): string[] => [
             `loadmodule ${MODULE}`,
             `valkeyauth.stack-users "${stackUsers}"`,
-            `valkeyauth.servers "${servers}"`,
-            "valkeyauth.bind-dn-prefix uid=",
-            `valkeyauth.bind-dn-suffix ",ou=people,${BASE_DN}"`,
-            `valkeyauth.ca-file ${ca.caFile}`,
-            `valkeyauth.role-1-group "${AUDITORS}"`,
-            'valkeyauth.role-1-acl "+get +ping ~molis:log:*"',
+            ...auditorsOf(servers),
             "valkeyauth.connect-timeout-ms 500",
             "valkeyauth.timeout-ms 1000",
         ];
@@ -544,19 +551,7 @@ describe("local mode", () => {
 
     test("R17.10 npm run local -- --directory FILE: a person logs in over local mode's TLS with their directory password and a certificate of its CA; the stack's users keep theirs", async () => {
         const file = join(work, "local-directory.conf");
-        writeFileSync(
-            file,
-            [
-                "# the directory of the suite",
-                `valkeyauth.servers ${directory.ldapsUrl}`,
-                "valkeyauth.bind-dn-prefix uid=",
-                `valkeyauth.bind-dn-suffix ",ou=people,${BASE_DN}"`,
-                `valkeyauth.ca-file ${ca.caFile}`,
-                `valkeyauth.role-1-group "${AUDITORS}"`,
-                'valkeyauth.role-1-acl "+get +ping ~molis:log:*"',
-                "",
-            ].join("\n"),
-        );
+        writeFileSync(file, ["# the directory of the suite", ...auditorsOf(directory.ldapsUrl), ""].join("\n"));
         const out = join(work, "local");
         const port = await freePort();
         const { child, output } = await startUntilReady(

@@ -1,6 +1,15 @@
 /** The backup file's format and the checks restore makes before it touches anything. */
 import { createHash } from "node:crypto";
-import { aofManifestFiles, BackupError, foreignUsersNote, FORMAT, isPersistenceFile, verifyBackup } from "../../lib/backupFormat";
+import {
+    aofManifestFiles,
+    BackupError,
+    foreignUsersNote,
+    FORMAT,
+    isPersistenceFile,
+    Layout,
+    layoutChange,
+    verifyBackup,
+} from "../../lib/backupFormat";
 import { keyCountOf, valkeyVersionOf } from "../../valkey/info";
 
 const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -96,6 +105,36 @@ describe("the backup's service users", () => {
         );
         expect(foreignUsersNote(parsed({ users: ["cache", "ratelimit"] }), "dev", [])).toMatch(
             /; cache, ratelimit are not users of stack dev \(none\):/,
+        );
+    });
+});
+
+describe("the backup's layout", () => {
+    const layout = (hosts: string[], placement: string[]): Layout => ({
+        hosts: Object.fromEntries(hosts.map((host) => [host, `unix:///run/${host}.sock`])),
+        members: placement.map((host, i) => ({ container: `member-${i}`, host, kind: i < 3 ? "node" : "sentinel" })),
+        credentialGeneration: 1,
+    });
+    const spread = layout(["h2", "a", "h1"], ["h2", "a", "h1", "h1", "h2", "a"]);
+
+    test("R15.7 the same layout, or one host both times, says nothing", () => {
+        expect(layoutChange(spread, layout(["h2", "a", "h1"], ["h2", "a", "h1", "h1", "h2", "a"]))).toBeUndefined();
+        expect(layoutChange(undefined, undefined)).toBeUndefined();
+    });
+
+    test("R15.7 other hosts, members placed otherwise, or one host against several: restore says so, and why the data does not depend on it", () => {
+        const why = "every data node gets the same files, so the restored data does not depend on where each node runs";
+        expect(layoutChange(spread, undefined)).toBe(
+            `note: the backup was taken on hosts h2, a, h1 and this stack runs on one Docker host: ${why}`,
+        );
+        expect(layoutChange(undefined, spread)).toBe(
+            `note: the backup was taken on one Docker host and this stack runs on hosts h2, a, h1: ${why}`,
+        );
+        expect(layoutChange(spread, layout(["a", "b", "c"], ["a", "b", "c", "c", "a", "b"]))).toMatch(
+            /on hosts h2, a, h1 and this stack runs on hosts a, b, c: /,
+        );
+        expect(layoutChange(spread, layout(["h2", "a", "h1"], ["a", "h2", "h1", "h1", "h2", "a"]))).toBe(
+            `note: the backup was taken on hosts h2, a, h1 and this stack runs on hosts h2, a, h1, its members placed otherwise: ${why}`,
         );
     });
 });

@@ -79,10 +79,15 @@ test("R15.1 each member publishes its own TLS port on its host's address only, a
     expect(published.map((r) => r.name).sort()).toEqual(MEMBERS.map(([prefix]) => `${prefix}-valkey`).sort());
 });
 
-test("R15.1 the outputs name the Sentinels and nodes by host address; each exporter runs beside its node", async () => {
+test("R15.1 R15.7 the outputs name the Sentinels and nodes by host address and how each host's engine is reached; each exporter runs beside its node", async () => {
     expect(await promiseOf(stack.sentinelEndpoints)).toEqual(["10.0.0.12:26379", "10.0.0.13:26380", "10.0.0.11:26381"]);
     expect(await promiseOf(stack.nodeEndpoints)).toEqual(["10.0.0.11:6379", "10.0.0.12:6380", "10.0.0.13:6381"]);
     expect(await promiseOf(stack.containerHosts)).toEqual(MEMBERS.map(([, host]) => host));
+    expect(await promiseOf(stack.dockerHosts)).toEqual({
+        a: "unix:///run/engine-a.sock",
+        b: "ssh://deploy@10.0.0.12",
+        c: "ssh://deploy@10.0.0.13",
+    });
     expect(await promiseOf(stack.endpoint)).toBe("rediss+sentinel://10.0.0.12:26379,10.0.0.13:26380,10.0.0.11:26381/molis");
     expect(["molis-valkey-exporter", "molis-valkey-exporter-1", "molis-valkey-exporter-2"].map((name) => providerNames.get(name))).toEqual([
         "molis-valkey-a-docker",
