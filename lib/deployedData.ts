@@ -1,8 +1,10 @@
 /**
- * A deployed stack's data nodes on the local Docker Engine, as backup and restore find them: the
+ * A deployed stack's members, as backup and restore find them: on the local Docker Engine, or over
+ * several hosts each on its host's engine (the outputs containerHosts and dockerHosts). The
  * containers and volumes come from `pulumi stack output` (run it as you run `pulumi up`: same
- * backend, same PULUMI_CONFIG_PASSPHRASE, or where those are unset what `npm run up` made); a node's role and Valkey's INFO are asked inside its
- * container as the healthcheck user with the container's own secret files.
+ * backend, same PULUMI_CONFIG_PASSPHRASE, or where those are unset what `npm run up` made); a node's
+ * role and Valkey's INFO are asked inside its container as the healthcheck user with the
+ * container's own secret files.
  */
 import { execFileSync } from "node:child_process";
 import Docker from "dockerode";
@@ -42,13 +44,13 @@ export interface Deployed {
  * The engine of a host a set is spread over, as its `hosts` entry reaches it. unix:// only: an
  * ssh:// engine needs the user's SSH configuration and host keys checked, which this does not do yet.
  */
-function engineOf(stack: string, host: string, dockerHost: string | undefined): Docker {
+export function engineOf(stack: string, host: string, dockerHost: string | undefined): Docker {
     if (dockerHost?.startsWith("unix://")) {
         return new Docker({ socketPath: dockerHost.slice("unix://".length) });
     }
     throw new BackupError(
         `stack ${stack} has a member on host ${host}, whose engine is reached by ${dockerHost ?? "(no dockerHosts output: run pulumi up with this version first)"}: ` +
-            "backup reaches hosts by unix:// only so far; run it on a machine that reaches that host's engine by a unix:// socket",
+            "backup and restore reach hosts by unix:// only so far; run them on a machine that reaches every host's engine by a unix:// socket",
     );
 }
 

@@ -10,6 +10,7 @@ import {
     layoutChange,
     verifyBackup,
 } from "../../lib/backupFormat";
+import { engineOf } from "../../lib/deployedData";
 import { keyCountOf, valkeyVersionOf } from "../../valkey/info";
 
 const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -137,4 +138,13 @@ describe("the backup's layout", () => {
             `note: the backup was taken on hosts h2, a, h1 and this stack runs on hosts h2, a, h1, its members placed otherwise: ${why}`,
         );
     });
+});
+
+test("R15.7 backup and restore reach a unix:// host's engine; an ssh:// host is refused, naming the host, how it is reached and what to do", () => {
+    expect((engineOf("hosts", "a", "unix:///run/engine-a.sock").modem as { socketPath?: string }).socketPath).toBe("/run/engine-a.sock");
+    expect(() => engineOf("hosts", "b", "ssh://deploy@10.0.0.12")).toThrow(
+        new BackupError(
+            "stack hosts has a member on host b, whose engine is reached by ssh://deploy@10.0.0.12: backup and restore reach hosts by unix:// only so far; run them on a machine that reaches every host's engine by a unix:// socket",
+        ),
+    );
 });
