@@ -1,5 +1,6 @@
 /** R1.8, R2.1 on a real valkey-server: TLS only, client certificates from our CA required, TLS 1.2+. */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, ConnectionOptions } from "node:tls";
 import { certPlan } from "../../valkey/certPlan";
@@ -17,11 +18,11 @@ afterAll(async () => {
     await fixture?.cleanup();
 });
 
-/** Opens a TLS connection, sends AUTH and PING, and resolves the reply or the error. */
-function tlsExchange(options: ConnectionOptions, user = "mcp-admin"): Promise<string> {
-    const password = readFileSync(fixture.render.paths.passwordFile("mcp-admin"), "utf8").trim();
+/** Opens a TLS connection to `on` (the suite's server unless given), sends AUTH and PING, and resolves the reply or the error. */
+function tlsExchange(options: ConnectionOptions, user = "mcp-admin", on: Fixture = fixture): Promise<string> {
+    const password = readFileSync(on.render.paths.passwordFile("mcp-admin"), "utf8").trim();
     return new Promise((resolve) => {
-        const socket = tlsConnect({ host: "127.0.0.1", port: fixture.render.port, servername: "localhost", ...options });
+        const socket = tlsConnect({ host: "127.0.0.1", port: on.render.port, servername: "localhost", ...options });
         let data = "";
         const done = (result: string): void => {
             socket.destroy();
@@ -113,3 +114,30 @@ describe("TLS only (R1.8, R2.1)", () => {
         expect(wrongName).toMatch(/error: .*(altnames|Hostname)/i);
     });
 });
+
+test("R19.1 a server trusting a bundle of two CAs (tls-ca-cert-file holds both) lets in clients of either and refuses a third CA's", async () => {
+    const bundled = await createFixture();
+    try {
+        const { paths } = bundled.render;
+        const plan = certPlan(resolveSettings().settings);
+        const next = await issueStandaloneCa({ ...plan.ca, commonName: "the next CA" });
+        const third = await issueStandaloneCa({ ...plan.ca, commonName: "a third CA" });
+        const bundle = join(bundled.dir, "ca-bundle.crt");
+        writeFileSync(bundle, `${readFileSync(paths.caCert, "utf8").trim()}\n${next.ca.certPem.trim()}\n`);
+        await bundled.start([`tls-ca-cert-file ${bundle}`]);
+        const serverCa = readFileSync(paths.caCert);
+        const ofCurrent = { ca: serverCa, cert: readFileSync(paths.userCert("mcp-admin")), key: readFileSync(paths.userKey("mcp-admin")) };
+        const ofNext = await next.client(plan.clients["mcp-admin"]);
+        const ofThird = await third.client(plan.clients["mcp-admin"]);
+        expect(await tlsExchange(ofCurrent, "mcp-admin", bundled)).toContain("PONG");
+        expect(await tlsExchange({ ca: serverCa, cert: ofNext.certPem, key: ofNext.keyPem }, "mcp-admin", bundled)).toContain("PONG");
+        expect(await tlsExchange({ ca: serverCa, cert: ofThird.certPem, key: ofThird.keyPem }, "mcp-admin", bundled)).toMatch(
+            /^error: .*unknown ca/,
+        );
+        // Without the bundle the next CA's client is a stranger: the suite's own server trusts one CA.
+        const ownCa = readFileSync(fixture.render.paths.caCert);
+        expect(await tlsExchange({ ca: ownCa, cert: ofNext.certPem, key: ofNext.keyPem })).toMatch(/^error: .*unknown ca/);
+    } finally {
+        await bundled.cleanup();
+    }
+}, 60000);
