@@ -42,7 +42,7 @@ export interface Deployed {
 
 /**
  * The engine of a host a set is spread over, as its `hosts` entry reaches it. unix:// only: an
- * ssh:// engine needs the user's SSH configuration and host keys checked, which this does not do yet.
+ * ssh:// engine needs the user's SSH configuration with host keys checked, which this code does not do.
  */
 export function engineOf(stack: string, host: string, dockerHost: string | undefined): Docker {
     if (dockerHost?.startsWith("unix://")) {
