@@ -306,13 +306,18 @@ export async function restore(
                     `the restored files are kept in ${stops.map((node) => `${node.dataVolumeName}:${failed.slice(DATA_DIR.length)}`).join(", ")}`,
             );
         }
-        if (deployed.replicated) {
-            await restartSentinels(deployed, log);
-        }
         const primary = deployed.replicated ? await primaryOf(deployed) : deployed.nodes[0];
         const keyCount = keyCountOf(await info(primary, "keyspace"));
         for (const volume of held) {
             await volume.run(`rm -rf ${previous}`);
+        }
+        if (deployed.replicated) {
+            await restartSentinels(deployed, log).catch((error: Error) => {
+                throw new BackupError(
+                    `the data is restored and the set serves it, but a Sentinel did not come back: ${error.message}; ` +
+                        "until it does, the set has fewer Sentinels to agree on a failover (docker logs names why)",
+                );
+            });
         }
         return { manifest, keyCount };
     } catch (error) {
