@@ -5,8 +5,12 @@
  * one; `up` is what Prometheus records of the scrape itself (1 answered, 0 not). Expectations name,
  * for each phase, which alerts fire early in it and late in it.
  */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { stringify } from "yaml";
-import type { AlertRule } from "../../metrics/alertRules";
+import { AlertRule, alertRules, SCRAPE_JOB } from "../../metrics/alertRules";
+import { DEFAULTS } from "../../settings/table";
 import { samplesOf } from "../../harness/exporterProcess";
 
 /** How long each phase holds its scrape, in one-minute samples. */
@@ -97,4 +101,36 @@ export function promtoolTestFile(ruleFile: string, rules: AlertRule[], phases: P
         },
         { lineWidth: 0 },
     );
+}
+
+const ROOT = join(__dirname, "..", "..");
+/** The shipped rule file: the rules at the default settings. */
+export const SHIPPED_RULE_FILE = join(ROOT, "metrics", "molis-valkey.rules.yml");
+
+/** promtool, built from its Go module by metrics/tool.sh (cached). */
+export function promtoolBinary(): string {
+    return execFileSync("bash", [join(ROOT, "metrics", "tool.sh"), "promtool"], { encoding: "utf8" }).trim();
+}
+
+/**
+ * `promtool test rules` of the shipped rule file on `phases`, written into `dir`: promtool's output,
+ * or an error with its words and the test file's start when a rule fired where it should not or
+ * stayed quiet where it should fire.
+ */
+export function testShippedRules(dir: string, phases: Phase[]): string {
+    const testFile = join(dir, "rules.test.yml");
+    writeFileSync(
+        testFile,
+        promtoolTestFile(SHIPPED_RULE_FILE, alertRules(DEFAULTS).groups[0].rules, phases, {
+            job: SCRAPE_JOB,
+            instance: "valkey-metrics:9121",
+        }),
+    );
+    const result = spawnSync(promtoolBinary(), ["test", "rules", testFile], { encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new Error(
+            `promtool test rules failed (phases: ${phases.map((p) => p.name).join(", ")}):\n${result.stdout}${result.stderr}\n${readFileSync(testFile, "utf8").slice(0, 4000)}`,
+        );
+    }
+    return result.stdout;
 }
