@@ -57,11 +57,12 @@ export function layoutChange(backup: Layout | undefined, stack: Layout | undefin
         layout === undefined ? "one Docker host" : `hosts ${Object.keys(layout.hosts).join(", ")}`;
     const placed = (layout: Layout | undefined): string =>
         JSON.stringify(layout === undefined ? [] : layout.members.map((member) => [member.kind, member.host]));
-    if (hostsOf(backup) === hostsOf(stack) && placed(backup) === placed(stack)) {
+    const [from, into] = [hostsOf(backup), hostsOf(stack)];
+    if (from === into && placed(backup) === placed(stack)) {
         return undefined;
     }
     return (
-        `note: the backup was taken on ${hostsOf(backup)} and this stack runs on ${hostsOf(stack)}${hostsOf(backup) === hostsOf(stack) ? ", its members placed otherwise" : ""}: ` +
+        `note: the backup was taken on ${from} and this stack runs on ${into}${from === into ? ", its members placed otherwise" : ""}: ` +
         "every data node gets the same files, so the restored data does not depend on where each node runs"
     );
 }

@@ -61,13 +61,10 @@ export function settingsTable(): string {
     for (const name of SETTING_NAMES) {
         const spec = SETTINGS[name];
         const doc = SETTING_DOCS[name];
-        // A list of users is too long for a cell: its note says what it holds.
+        // A list of users is too long for a cell: its note says what it holds. Any other structured
+        // default (a list, an object) is shown as the JSON it is written as.
         const shown =
-            spec.kind === "users"
-                ? "[...]"
-                : spec.kind === "list" || spec.kind === "directory"
-                  ? JSON.stringify(spec.default)
-                  : String(configDefault(name));
+            spec.kind === "users" ? "[...]" : typeof spec.default === "object" ? JSON.stringify(spec.default) : String(configDefault(name));
         const defaultCell = `\`${shown}\`${doc.defaultNote === undefined ? "" : ` (${doc.defaultNote})`}`;
         lines.push(row([`\`${name}\``, defaultCell, spec.unit, doc.what]));
     }

@@ -79,7 +79,7 @@ describe("README's settings table", () => {
             const shown =
                 spec.kind === "users"
                     ? "[...]"
-                    : spec.kind === "list" || spec.kind === "directory"
+                    : typeof spec.default === "object"
                       ? JSON.stringify(spec.default)
                       : String(yamlDefault(row.name as SettingName));
             expect([row.name, row.defaultCell.startsWith(`\`${shown}\``)]).toEqual([row.name, true]);
