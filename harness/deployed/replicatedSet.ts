@@ -206,3 +206,10 @@ export class DeployedSet {
         }
     }
 }
+
+/** What `npm run restore` said it did to a set: the containers in the order it stopped and started them, and the volumes it staged. */
+export function restoreSteps(stdout: string): { stopped: string[]; started: string[]; staged: string[] } {
+    const lines = stdout.split("\n");
+    const after = (prefix: string): string[] => lines.filter((line) => line.startsWith(prefix)).map((line) => line.slice(prefix.length));
+    return { stopped: after("stopping "), started: after("starting "), staged: after("staged in ") };
+}

@@ -30,7 +30,7 @@ import {
     threeHostSet,
     waitFor,
 } from "../../harness/deployed/hostSet";
-import { seen } from "../../harness/deployed/replicatedSet";
+import { restoreSteps, seen } from "../../harness/deployed/replicatedSet";
 import { readTar } from "../../harness/deployed/tarFile";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { startSetWriter, writesThrough } from "../../harness/deployed/setWriter";
@@ -226,11 +226,9 @@ describe("pulumi up over three Docker Engines", () => {
             await settled("molis:config:auto-approve", "after-backup");
             const restored = await runCommand("restore", ["--stack", TEST_STACK, "--in", file], deployed.stack.env());
             expect([restored.code, restored.stderr]).toEqual([0, ""]);
-            const lines = restored.stdout.split("\n");
-            const stopped = lines.filter((line) => line.startsWith("stopping ")).map((line) => line.slice("stopping ".length));
-            const started = lines.filter((line) => line.startsWith("starting ")).map((line) => line.slice("starting ".length));
+            const { stopped, started, staged } = restoreSteps(restored.stdout);
             expect([stopped.length, stopped[2], started[0]]).toEqual([3, primaryName, primaryName]);
-            expect(lines.filter((line) => line.startsWith("staged in "))).toHaveLength(3);
+            expect(staged).toHaveLength(3);
             expect(restored.stdout).toMatch(/restored: Valkey is healthy with (\d+) keys \(the backup had \1\)/);
 
             await set.waitAllHealthy(120000);

@@ -18,7 +18,7 @@ import Docker from "dockerode";
 import { exec } from "../../lib/docker";
 import { DeployedStack, KEEP } from "../../harness/deployed/deployedStack";
 import { expectSuccess, runCommand } from "../../harness/deployed/pulumiStack";
-import { DeployedSet, handoverLines, seen } from "../../harness/deployed/replicatedSet";
+import { DeployedSet, handoverLines, restoreSteps, seen } from "../../harness/deployed/replicatedSet";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { writesThrough } from "../../harness/deployed/setWriter";
 import { readTar } from "../../harness/deployed/tarFile";
@@ -343,13 +343,11 @@ describe("backup and restore in a set (R10.3, R10.4)", () => {
 
         const result = await runCommand("restore", ["--stack", TEST_STACK, "--in", backupFile], deployed.stack.env());
         expect([result.code, result.stderr]).toEqual([0, ""]);
-        const lines = result.stdout.split("\n");
-        const stopped = lines.filter((line) => line.startsWith("stopping ")).map((line) => line.slice("stopping ".length));
-        const started = lines.filter((line) => line.startsWith("starting ")).map((line) => line.slice("starting ".length));
+        const { stopped, started, staged } = restoreSteps(result.stdout);
         expect(stopped).toHaveLength(3);
         expect(stopped[2]).toBe(primaryName);
         expect(started[0]).toBe(primaryName);
-        expect(lines.filter((line) => line.startsWith("staged in "))).toHaveLength(3);
+        expect(staged).toHaveLength(3);
         expect(result.stdout).toMatch(/restored: Valkey is healthy with (\d+) keys \(the backup had \1\)/);
 
         await set.waitHealthy(120000);
