@@ -2,6 +2,7 @@
  * `npm run restore -- [--stack NAME] --in FILE`: puts a backup's data back into the deployed stack,
  * checked first and rolled back if it does not load (lib/restore.ts says how).
  */
+import { restoredKeys } from "../lib/backupFormat";
 import { restore } from "../lib/restore";
 import { optional, required, runCommand } from "../lib/command";
 import { dockerClient, requireDocker } from "../lib/docker";
@@ -17,6 +18,6 @@ runCommand({
         const docker = dockerClient();
         await requireDocker(docker);
         const result = await restore(docker, optional(values, "stack"), file, (line) => process.stdout.write(`${line}\n`));
-        process.stdout.write(`restored: Valkey is healthy with ${result.keyCount} keys (the backup had ${result.manifest.keyCount})\n`);
+        process.stdout.write(`${restoredKeys(result.keyCount, result.manifest)}\n`);
     },
 });

@@ -14,13 +14,16 @@
  * partition sets a host's LAN-side link down; a host loss (powerOff) kills its engine and every
  * process on it and deletes its namespace, as a power cut does. Teardown always runs (and runs
  * first, for what a crashed run left): the engines' containers, dockerd and containerd by pid, what
- * stays mounted under their roots, their cgroup folders, the route, the namespaces.
+ * stays mounted under their roots, their cgroup folders, the route, the namespaces. A host may also
+ * serve SSH, as a remote one is reached (harness/standInSsh.ts); a power cut stops that too.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { ensureStandInBaseImage, STAND_IN_BASE_IMAGE } from "../lib/baseImage";
+import { pidOf, ROOTS, run, stopProcess, tryRun } from "./standInProcesses";
+import { removeSshClientConfig, restartSshd, stopSshd } from "./standInSsh";
 
 export const LAN = {
     namespace: "molis-lan",
@@ -32,7 +35,6 @@ export const LAN = {
 };
 /** The route that keeps the LAN's traffic on this machine when a link is down. */
 const BLACKHOLE = ["route", "add", "blackhole", LAN.network, "metric", "4000"];
-const ROOTS = "/var/lib/molis-stand-in-hosts";
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
 /** A stand-in host: its namespace, its engine's socket, its address on the LAN. */
@@ -71,19 +73,6 @@ export function standInHost(n: number): StandInHost {
 /** The LAN-side end of this machine's link. */
 const ROOT_LAN_LINK = "mvl-root-l";
 
-function run(command: string, args: string[]): string {
-    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-
-function tryRun(command: string, args: string[]): boolean {
-    try {
-        run(command, args);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
 function namespaces(): string[] {
     return run("ip", ["netns", "list"])
         .split("\n")
@@ -101,14 +90,6 @@ export function answers(host: StandInHost): boolean {
     return tryRun("docker", ["-H", host.dockerHost, "version", "--format", "{{.Server.Version}}"]);
 }
 
-function pidOf(file: string): number | undefined {
-    if (!existsSync(file)) {
-        return undefined;
-    }
-    const pid = Number(readFileSync(file, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`) ? pid : undefined;
-}
-
 /** containerd started by the host's dockerd (it writes no pid file where we can name it: found by its config path). */
 function containerdPids(host: StandInHost): number[] {
     return readdirSync("/proc")
@@ -124,28 +105,6 @@ function containerdPids(host: StandInHost): number[] {
             }
         })
         .map(Number);
-}
-
-async function stopProcess(pid: number, graceMs: number): Promise<void> {
-    try {
-        process.kill(pid, "SIGTERM");
-    } catch {
-        return;
-    }
-    const until = Date.now() + graceMs;
-    while (existsSync(`/proc/${pid}`) && Date.now() < until) {
-        await sleep(100);
-    }
-    if (existsSync(`/proc/${pid}`)) {
-        try {
-            process.kill(pid, "SIGKILL");
-        } catch {
-            // gone meanwhile
-        }
-        while (existsSync(`/proc/${pid}`)) {
-            await sleep(50);
-        }
-    }
 }
 
 /** Unmounts what is mounted under a folder, deepest first. */
@@ -290,7 +249,29 @@ export async function startEngine(host: StandInHost): Promise<void> {
 function plugIn(host: StandInHost): void {
     run("ip", ["netns", "add", host.namespace]);
     run("ip", ["-n", host.namespace, "link", "set", "lo", "up"]);
-    run("ip", ["link", "add", host.lanLink, "netns", LAN.namespace, "type", "veth", "peer", "name", "eth0", "netns", host.namespace]);
+    // A namespace deleted while a TCP connection to it was open (an ssh session cut by a power
+    // cut) lives on until the kernel gives up on the connection, and its link with it: remove the
+    // link (both ends) so that the host comes back now.
+    tryRun("ip", ["-n", LAN.namespace, "link", "del", host.lanLink]);
+    // The same MAC address on every boot, as a real host's NIC keeps: with a new one, the others'
+    // neighbour entries would send to the old one until they went stale (measured: 70 s).
+    const mac = `02:00:0a:d5:07:${host.address.split(".")[3].padStart(2, "0")}`;
+    run("ip", [
+        "link",
+        "add",
+        host.lanLink,
+        "netns",
+        LAN.namespace,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "address",
+        mac,
+        "netns",
+        host.namespace,
+    ]);
     run("ip", ["-n", host.namespace, "addr", "add", `${host.address}/${LAN.prefix}`, "dev", "eth0"]);
     run("ip", ["-n", host.namespace, "link", "set", "eth0", "up"]);
     run("ip", ["-n", LAN.namespace, "link", "set", host.lanLink, "master", LAN.bridge, "up"]);
@@ -319,6 +300,7 @@ export async function powerOn(host: StandInHost): Promise<void> {
     if (!answers(host)) {
         await startEngine(host);
     }
+    await restartSshd(host);
 }
 
 /** Sets a host's LAN link down (a partition) or up (healed); this machine's ("root") as well. */
@@ -336,6 +318,7 @@ export function routeTo(address: string): string {
 export async function tearDownStandInHosts(count = 2): Promise<void> {
     for (let n = 1; n <= count; n++) {
         const host = standInHost(n);
+        await stopSshd(host);
         await stopEngine(host);
         unmountUnder(host.execRoot);
         unmountUnder(host.dataRoot);
@@ -356,6 +339,7 @@ export async function tearDownStandInHosts(count = 2): Promise<void> {
     while (tryRun("ip", ["route", "del", "blackhole", LAN.network])) {
         // a crashed run may have added it more than once
     }
+    removeSshClientConfig();
     rmSync(ROOTS, { recursive: true, force: true });
 }
 

@@ -129,6 +129,7 @@ export async function backup(docker: Docker, stack: string | undefined, outFile:
             );
         }
         const after = await readAofManifest(deployed);
+        const keyCountAtEnd = keyCountOf(await info(deployed, "keyspace"));
         const copied = new Set(files.map((f) => f.path));
         const missing = aofManifestFiles(before).filter((name) => !copied.has(`${DATA_PREFIX}${PERSISTENCE_FILES.aofDir}/${name}`));
         if (before !== after || missing.length > 0) {
@@ -143,6 +144,7 @@ export async function backup(docker: Docker, stack: string | undefined, outFile:
             container: deployed.containerName,
             valkeyVersion,
             keyCount,
+            keyCountAtEnd,
             users: stackFound.users,
             ...(stackFound.layout === undefined ? {} : { layout: stackFound.layout }),
             files: files.sort((a, b) => a.path.localeCompare(b.path)),

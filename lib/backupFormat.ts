@@ -36,7 +36,13 @@ export interface BackupManifest {
     stack: string;
     container: string;
     valkeyVersion: string;
+    /** Keys when the copy began. */
     keyCount: number;
+    /**
+     * Keys when the copy ended: more (or fewer) when writes went on during the backup, and the data
+     * holds a state from in between. Absent in a backup taken before the manifest recorded it.
+     */
+    keyCountAtEnd?: number;
     /**
      * The stack's service users (the `users` setting's names) when it was backed up: the keys are
      * theirs. A backup taken before the manifest listed them has none.
@@ -45,6 +51,15 @@ export interface BackupManifest {
     /** A set over several Docker hosts: its hosts, where each member ran, the credential generation. */
     layout?: Layout;
     files: BackupFile[];
+}
+
+/** What restore says at the end: the keys served now against the backup's own count. */
+export function restoredKeys(keyCount: number, manifest: BackupManifest): string {
+    const had =
+        manifest.keyCountAtEnd === undefined || manifest.keyCountAtEnd === manifest.keyCount
+            ? `the backup had ${manifest.keyCount}`
+            : `the backup had ${manifest.keyCount} when it began and ${manifest.keyCountAtEnd} when it ended: writes went on while it was taken`;
+    return `restored: Valkey is healthy with ${keyCount} keys (${had})`;
 }
 
 /**

@@ -14,6 +14,7 @@ import { parseInfo } from "../valkey/info";
 import { BackupError, Layout } from "./backupFormat";
 import { pulumiEnvironment } from "./devStack";
 import { memberCli } from "./docker";
+import { sshArguments, sshEngine } from "./sshEngine";
 
 /** A data node of the deployed stack: its container, its data volume, its TLS port. */
 export interface Node {
@@ -41,16 +42,30 @@ export interface Deployed {
 }
 
 /**
- * The engine of a host a set is spread over, as its `hosts` entry reaches it. unix:// only: an
- * ssh:// engine needs the user's SSH configuration with host keys checked, which this code does not do.
+ * The engine of a host a set is spread over, as its `hosts` entry reaches it: a unix:// socket on
+ * this machine, or an ssh:// host through the system's ssh with the user's own SSH setup
+ * (lib/sshEngine.ts). Asked once for its version, so that a host that does not answer is named here.
  */
-export function engineOf(stack: string, host: string, dockerHost: string | undefined): Docker {
+export async function engineOf(stack: string, host: string, dockerHost: string | undefined): Promise<Docker> {
     if (dockerHost?.startsWith("unix://")) {
         return new Docker({ socketPath: dockerHost.slice("unix://".length) });
     }
+    if (dockerHost?.startsWith("ssh://")) {
+        const { docker, said } = sshEngine(dockerHost);
+        try {
+            await docker.version();
+        } catch (error) {
+            throw new BackupError(
+                `stack ${stack} has a member on host ${host}, whose Docker Engine at ${dockerHost} does not answer over ssh: ` +
+                    `${(await said()) || (error as Error).message}. Check that \`ssh ${sshArguments(dockerHost, ["docker", "version"]).join(" ")}\` works ` +
+                    "from here without a prompt (the host key in known_hosts, a key in the agent or IdentityFile), as pulumi up needs too. Nothing was changed.",
+            );
+        }
+        return docker;
+    }
     throw new BackupError(
         `stack ${stack} has a member on host ${host}, whose engine is reached by ${dockerHost ?? "(no dockerHosts output: run pulumi up with this version first)"}: ` +
-            "backup and restore reach hosts by unix:// only so far; run them on a machine that reaches every host's engine by a unix:// socket",
+            "backup and restore reach a host by unix:// or ssh:// only",
     );
 }
 
@@ -87,7 +102,10 @@ export async function locate(docker: Docker, stack: string | undefined): Promise
     const containerHosts = (outputs.containerHosts as string[] | undefined) ?? [];
     const hosts = [...new Set(containerHosts)];
     const dockerHosts = (outputs.dockerHosts as Record<string, string> | undefined) ?? {};
-    const engines = new Map(hosts.map((host) => [host, engineOf(name, host, dockerHosts[host])]));
+    const engines = new Map<string, Docker>();
+    for (const host of hosts) {
+        engines.set(host, await engineOf(name, host, dockerHosts[host]));
+    }
     const members: Layout["members"] = [];
     const replicated = Number(outputs.replicas ?? 0) > 0;
     const names = replicated ? (outputs.containerNames as string[]) : [outputs.containerName];

@@ -113,7 +113,8 @@ export interface RestoreResult {
 interface Held {
     node: Node;
     helper: Docker.Container;
-    run: (script: string) => Promise<void>;
+    /** Runs a shell script as the valkey user beside the volume; resolves with what it printed. */
+    run: (script: string) => Promise<string>;
 }
 
 /**
@@ -134,11 +135,12 @@ async function holdVolume(deployed: Deployed, node: Node): Promise<Held> {
             ReadonlyRootfs: true,
         },
     });
-    const run = async (script: string): Promise<void> => {
+    const run = async (script: string): Promise<string> => {
         const result = await exec(helper, ["sh", "-c", script]);
         if (result.code !== 0) {
             throw new BackupError(`restore step failed in ${node.dataVolumeName} (${script}): ${result.stdout}${result.stderr}`);
         }
+        return result.stdout;
     };
     await helper.start();
     return { node, helper, run };
@@ -204,6 +206,20 @@ async function restartSentinels(deployed: Deployed, log: (line: string) => void)
     }
 }
 
+/** Starts the nodes in the order given: the first (the primary) alone, and the others once every Sentinel sees it up. */
+async function startNodes(deployed: Deployed, starts: Node[], log: (line: string) => void): Promise<void> {
+    const [first, ...rest] = starts;
+    log(`starting ${first.containerName}`);
+    await first.container.start();
+    if (deployed.replicated) {
+        await waitSentinelsSeePrimary(deployed, 120);
+        for (const node of rest) {
+            log(`starting ${node.containerName}`);
+            await node.container.start();
+        }
+    }
+}
+
 /** The order to stop nodes in: replicas first, so that the primary stops with none to hand over to. */
 async function stopOrder(deployed: Deployed, log: (line: string) => void): Promise<Node[]> {
     if (!deployed.replicated) {
@@ -243,6 +259,7 @@ export async function restore(
     const staged = `${DATA_DIR}/.restore-${stamp}`;
     const previous = `${DATA_DIR}/.previous-${stamp}`;
     const failed = `${DATA_DIR}/.failed-restore-${stamp}`;
+    const swapped = `${previous}/.swapped`;
     const held: Held[] = [];
     try {
         // Every node gets the restored files, so that whichever the Sentinels make primary serves them.
@@ -263,22 +280,14 @@ export async function restore(
                 log(`stopping ${node.containerName}`);
                 await stopContainer(node.container);
             }
-            // The current files aside, the restored ones in: renames within each volume.
+            // The current files aside, the restored ones in: renames within each volume. The marker
+            // says every current file is aside, so that a rollback knows which files are whose.
             for (const node of stops) {
                 await volumeOf(node).run(
-                    `set -e; mkdir -m 0700 ${previous}; ${moveScript(DATA_DIR, previous)}; ${moveScript(staged, DATA_DIR)}; rmdir ${staged}`,
+                    `set -e; mkdir -m 0700 ${previous}; ${moveScript(DATA_DIR, previous)}; touch ${swapped}; ${moveScript(staged, DATA_DIR)}; rmdir ${staged}`,
                 );
             }
-            const [first, ...rest] = starts;
-            log(`starting ${first.containerName}`);
-            await first.container.start();
-            if (deployed.replicated) {
-                await waitSentinelsSeePrimary(deployed, 120);
-                for (const node of rest) {
-                    log(`starting ${node.containerName}`);
-                    await node.container.start();
-                }
-            }
+            await startNodes(deployed, starts, log);
             for (const node of starts) {
                 await waitHealthy(node.engine, node.container, 120, { failOnExit: true }).catch((error: Error) => {
                     throw new Error(error.message.replace(/^container /, `container ${node.containerName} `));
@@ -286,24 +295,46 @@ export async function restore(
             }
         } catch (error) {
             // Put the previous files back in every volume and bring the nodes up on them; keep what
-            // was restored aside.
+            // was restored aside. A volume whose swap stopped halfway has only current files in
+            // place or aside, and gets the ones aside back. Each node on its own: one host that
+            // does not answer leaves the others rolled back.
             for (const node of stops) {
                 await stopContainer(node.container).catch(() => undefined);
             }
+            const kept: string[] = [];
+            const notRolledBack: string[] = [];
             for (const node of stops) {
-                await volumeOf(node).run(
-                    `set -e; if [ -d ${previous} ]; then mkdir -p -m 0700 ${failed}; ${moveScript(DATA_DIR, failed)}; ${moveScript(previous, DATA_DIR)}; rmdir ${previous}; fi; rm -rf ${staged}`,
-                );
+                try {
+                    const said = await volumeOf(node).run(
+                        `set -e; if [ -f ${swapped} ]; then mkdir -p -m 0700 ${failed}; ${moveScript(DATA_DIR, failed)}; rm ${swapped}; echo kept; fi; ` +
+                            `if [ -d ${previous} ]; then ${moveScript(previous, DATA_DIR)}; rmdir ${previous}; fi; rm -rf ${staged}`,
+                    );
+                    if (said.includes("kept")) {
+                        kept.push(`${node.dataVolumeName}:${failed.slice(DATA_DIR.length)}`);
+                    }
+                } catch (rollbackError) {
+                    notRolledBack.push(`${node.containerName} (${(rollbackError as Error).message})`);
+                }
             }
-            for (const node of starts) {
-                await node.container.start().catch(() => undefined);
-            }
+            await startNodes(deployed, starts, log).catch(async () => {
+                for (const node of starts) {
+                    await node.container.start().catch(() => undefined);
+                }
+            });
             for (const node of starts) {
                 await waitHealthy(node.engine, node.container, 120).catch(() => undefined);
             }
+            if (deployed.replicated) {
+                // As after a restore that worked: the set can fail over at once.
+                await restartSentinels(deployed, log).catch(() => undefined);
+            }
+            const where = kept.length === 0 ? "no restored file was swapped in" : `the restored files are kept in ${kept.join(", ")}`;
             throw new BackupError(
-                `the restored data did not come up (${(error as Error).message}); the previous data is back in place and Valkey runs on it; ` +
-                    `the restored files are kept in ${stops.map((node) => `${node.dataVolumeName}:${failed.slice(DATA_DIR.length)}`).join(", ")}`,
+                notRolledBack.length === 0
+                    ? `the restored data did not come up (${(error as Error).message}); the previous data is back in place and Valkey runs on it; ${where}`
+                    : `the restored data did not come up (${(error as Error).message}) and the previous data could not be put back on ${notRolledBack.join("; ")}. ` +
+                          `Every other node has its previous data back and runs on it (${where}). On each node named, the previous files are in its volume's ${previous.slice(DATA_DIR.length)} ` +
+                          `and the staged ones in ${staged.slice(DATA_DIR.length)}: once its host answers, run npm run restore again, or move ${previous.slice(DATA_DIR.length)}'s files back into the volume and start the container.`,
             );
         }
         const primary = deployed.replicated ? await primaryOf(deployed) : deployed.nodes[0];

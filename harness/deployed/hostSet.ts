@@ -16,6 +16,9 @@ import { SetWriterRun, startSetWriter } from "./setWriter";
 export interface Engine {
     name: string;
     address: string;
+    /** How the stack's `hosts` entry reaches it: unix://, or ssh:// for a stand-in host that serves SSH. */
+    dockerHost: string;
+    /** The suite's own view of it (its unix socket), whatever the stack reaches it by. */
     docker: Docker;
     standIn?: StandInHost;
 }
@@ -34,17 +37,25 @@ export interface PlacedMember {
  * The engines of a set over this machine's engine ("a") and the stand-in hosts, and the `hosts`
  * settings that place it: the stand-in hosts first, so that the first data node (the set's first
  * primary) runs on one, and cutting its host off leaves this machine, where the tests run, on the LAN.
+ * `dockerHosts` gives a stand-in host another address for the stack (its ssh:// one).
  */
-export function threeHostSet(standIns: StandInHost[]): { engines: Engine[]; config: Record<string, string> } {
-    const engines: Engine[] = [...standIns.map(engineOf), { name: "a", address: LAN.rootAddress, docker: dockerClient() }];
-    const entries = [...standIns.map((h) => `${h.name} ${h.dockerHost} ${h.address}`), `a unix:///var/run/docker.sock ${LAN.rootAddress}`];
+export function threeHostSet(
+    standIns: StandInHost[],
+    dockerHosts: Record<string, string> = {},
+): { engines: Engine[]; config: Record<string, string> } {
+    const engines: Engine[] = [
+        ...standIns.map((host) => engineOf(host, dockerHosts[host.name])),
+        { name: "a", address: LAN.rootAddress, dockerHost: "unix:///var/run/docker.sock", docker: dockerClient() },
+    ];
+    const entries = engines.map((engine) => `${engine.name} ${engine.dockerHost} ${engine.address}`);
     return { engines, config: Object.fromEntries(entries.map((entry, i) => [`hosts[${i}]`, entry])) };
 }
 
-export function engineOf(host: StandInHost): Engine {
+export function engineOf(host: StandInHost, dockerHost = host.dockerHost): Engine {
     return {
         name: host.name,
         address: host.address,
+        dockerHost,
         docker: new Docker({ socketPath: host.dockerHost.replace("unix://", "") }),
         standIn: host,
     };

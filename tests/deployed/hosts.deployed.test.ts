@@ -6,18 +6,22 @@
  * the primary's host is cut off the LAN (its replicas elsewhere take over; it refuses writes; it
  * rejoins as a replica when healed), and the next primary's host is lost entirely (a power cut: its
  * engine and processes killed, its network gone) and comes back: no write confirmed by `WAIT 1` is
- * lost through either.
+ * lost through either. The second stand-in host is reached as a remote host is, by `ssh://` (an
+ * sshd in its namespace, its host key pinned in a known_hosts file the suite writes): the deploy,
+ * the rollout, backup and restore and the destroy go through the system's ssh there.
  *
  * `npm run test:docker`; `KEEP=1` leaves the stack and the stand-in hosts running.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BackupManifest } from "../../lib/backupFormat";
 import { exec } from "../../lib/docker";
 import { LAN, powerOn, routeTo, setUpStandInHosts, StandInHost, tearDownStandInHosts } from "../../harness/standInHosts";
+import { serveSsh, sshdLog, withForeignHostKey } from "../../harness/standInSsh";
 import { DeployedStack, KEEP } from "../../harness/deployed/deployedStack";
 import { expectSuccess, runCommand } from "../../harness/deployed/pulumiStack";
 import {
@@ -33,7 +37,7 @@ import {
 import { restoreSteps, seen } from "../../harness/deployed/replicatedSet";
 import { readTar } from "../../harness/deployed/tarFile";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
-import { startSetWriter, writesThrough } from "../../harness/deployed/setWriter";
+import { SetWriterRun, startSetWriter, writesThrough } from "../../harness/deployed/setWriter";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 import { setVolumes } from "../../valkey/topology";
 
@@ -69,9 +73,33 @@ function plainTextAnswer(address: string, port: number): Promise<string> {
     });
 }
 
+/** A client on each host, asking a node of its own host by its alias, as mcp-admin. */
+async function clientOnEachHost(): Promise<{
+    onNode: (node: PlacedMember, args: string[]) => Promise<string>;
+    remove: () => Promise<void>;
+}> {
+    const clients = await Promise.all(
+        set.engines.map(async (engine) => ({
+            engine,
+            client: await ValkeyClient.start(engine.docker, credentialsOf(set.outputs), ["mcp-admin"], TEST_STACK),
+        })),
+    );
+    return {
+        onNode: async (node, args) => {
+            const { client } = clients.find(({ engine }) => engine === node.engine)!;
+            const result = await client.cli("mcp-admin", args, { host: node.alias, port: node.port });
+            return `${result.stdout}${result.stderr}`.trim();
+        },
+        remove: async () => {
+            await Promise.all(clients.map(({ client }) => client.remove()));
+        },
+    };
+}
+
 beforeAll(async () => {
     standIns = await setUpStandInHosts(2);
-    const { engines, config } = threeHostSet(standIns);
+    const h2 = await serveSsh(standIns[1]);
+    const { engines, config } = threeHostSet(standIns, { h2 });
     deployed = await DeployedStack.create(TEST_STACK, { ...CONFIG, ...config }, VOLUMES);
     expectSuccess(await deployed.stack.up());
     set = new HostSet(engines, TEST_STACK, await deployed.stack.outputs());
@@ -130,6 +158,10 @@ describe("pulumi up over three Docker Engines", () => {
         const infos = await Promise.all(set.engines.map((engine) => engine.docker.info() as Promise<{ ID: string; Name: string }>));
         expect(new Set(infos.map((info) => info.ID)).size).toBe(3);
         expect(set.outputs.sentinelEndpoints).toEqual(["10.213.7.3:26379", `${LAN.rootAddress}:26380`, "10.213.7.2:26381"]);
+        // h2's members were made over SSH: its sshd let this machine in with the suite's key.
+        expect(set.outputs.dockerHosts).toEqual(Object.fromEntries(set.engines.map((engine) => [engine.name, engine.dockerHost])));
+        expect((set.outputs.dockerHosts as Record<string, string>).h2).toBe("ssh://root@molis-h2");
+        expect(sshdLog(standIns[1])).toMatch(new RegExp(`Accepted publickey for root from ${LAN.rootAddress.replace(/\./g, "\\.")} `));
     });
 
     test("R15.3 every link runs over TLS between host addresses: replicas and Sentinels announce them; a plain-text PING gets no answer", async () => {
@@ -169,18 +201,7 @@ describe("pulumi up over three Docker Engines", () => {
     test("R15.7 R10.3 R10.4 npm run backup of a set over hosts reads a replica whose link is up through its own host's engine and records the layout; npm run restore puts it on every node on every host: replicas stopped first, the primary started first, the same primary after, every node serving the restored data", async () => {
         expect(set.outputs.containerHosts).toEqual(["h2", "a", "h1", "h1", "h2", "a"]);
         const work = mkdtempSync(join(tmpdir(), "molis-hosts-backup-"));
-        // A client on each host, asking the node of its own host by its alias.
-        const clients = await Promise.all(
-            set.engines.map(async (engine) => ({
-                engine,
-                client: await ValkeyClient.start(engine.docker, credentialsOf(set.outputs), ["mcp-admin"], TEST_STACK),
-            })),
-        );
-        const onNode = async (node: PlacedMember, args: string[]): Promise<string> => {
-            const { client } = clients.find(({ engine }) => engine === node.engine)!;
-            const result = await client.cli("mcp-admin", args, { host: node.alias, port: node.port });
-            return `${result.stdout}${result.stderr}`.trim();
-        };
+        const { onNode, remove } = await clientOnEachHost();
         const nodes = set.members.filter((member) => member.kind === "node");
         const everyNode = (key: string): Promise<string[]> => Promise.all(nodes.map((node) => onNode(node, ["GET", key])));
         const settled = (key: string, value: string): Promise<unknown> =>
@@ -193,14 +214,26 @@ describe("pulumi up over three Docker Engines", () => {
             expect(await onNode(primary, ["SET", "molis:config:auto-approve", "before-backup"])).toBe("OK");
             await settled("molis:config:auto-approve", "before-backup");
 
+            // A writer through the backup: every write it had acknowledged when the backup started is in it.
             const file = join(work, "set.backup");
-            const result = await runCommand("backup", ["--stack", TEST_STACK, "--out", file], deployed.stack.env());
+            const writer = await startSetWriter(set.mainEngine.docker, set.outputs, TEST_STACK, "backup");
+            let acknowledgedBefore: number;
+            let result: Awaited<ReturnType<typeof runCommand>>;
+            let writerRun: SetWriterRun;
+            try {
+                await writer.waitWrites(50);
+                acknowledgedBefore = await writer.acknowledged();
+                result = await runCommand("backup", ["--stack", TEST_STACK, "--out", file], deployed.stack.env());
+                await writer.waitWrites((await writer.acknowledged()) + 20);
+                writerRun = await writer.stop();
+            } finally {
+                await writer.client.remove();
+            }
             expect([result.code, result.stderr]).toEqual([0, ""]);
+            expect(seen(writerRun)).toEqual({ failed: 0, lost: 0, confirmedLost: 0, failures: [], error: undefined });
             const entries = await readTar(file);
             const manifest = JSON.parse(entries.get("molis-backup.json")!.toString("utf8")) as BackupManifest;
-            const dockerHosts = Object.fromEntries(
-                set.engines.map((engine) => [engine.name, engine.standIn?.dockerHost ?? "unix:///var/run/docker.sock"]),
-            );
+            const dockerHosts = Object.fromEntries(set.engines.map((engine) => [engine.name, engine.dockerHost]));
             expect(manifest.layout?.hosts).toEqual(dockerHosts);
             expect(manifest.layout?.credentialGeneration).toBe(1);
             expect(manifest.layout?.members).toEqual(
@@ -229,11 +262,18 @@ describe("pulumi up over three Docker Engines", () => {
             const { stopped, started, staged } = restoreSteps(restored.stdout);
             expect([stopped.length, stopped[2], started[0]]).toEqual([3, primaryName, primaryName]);
             expect(staged).toHaveLength(3);
-            expect(restored.stdout).toMatch(/restored: Valkey is healthy with (\d+) keys \(the backup had \1\)/);
+            // The writer went on through the backup: the data is a state from between its start and end.
+            const [, served, began, ended] =
+                /restored: Valkey is healthy with (\d+) keys \(the backup had (\d+) when it began and (\d+) when it ended/
+                    .exec(restored.stdout)!
+                    .map(Number);
+            expect([served >= began, served <= ended]).toEqual([true, true]);
 
             await set.waitAllHealthy(120000);
             expect((await set.primaryByMajority())?.container.id).toBe(primary.container.id);
             expect(await everyNode("molis:config:auto-approve")).toEqual(["before-backup", "before-backup", "before-backup"]);
+            const writtenBefore = Array.from({ length: acknowledgedBefore }, (_, n) => `molis:approved:backup-${n}`);
+            expect(await onNode(primary, ["EXISTS", ...writtenBefore])).toBe(String(acknowledgedBefore));
             for (const node of nodes) {
                 const dotted = (await exec(node.container, ["sh", "-c", "ls -A /data"])).stdout
                     .split("\n")
@@ -241,10 +281,70 @@ describe("pulumi up over three Docker Engines", () => {
                 expect([node.alias, dotted]).toEqual([node.alias, []]);
             }
         } finally {
-            await Promise.all(clients.map(({ client }) => client.remove()));
+            await remove();
             rmSync(work, { recursive: true, force: true });
         }
     }, 600000);
+
+    test("R15.7 a restore whose swap is refused on one host's volume rolls back the other hosts' volumes: every node serves the data it had, the same primary; the restored files are kept aside on the two swapped", async () => {
+        const work = mkdtempSync(join(tmpdir(), "molis-hosts-rollback-"));
+        const { onNode, remove } = await clientOnEachHost();
+        const primary = (await set.primaryByMajority())!;
+        const nodes = set.members.filter((member) => member.kind === "node");
+        // The primary is swapped last (it stops last): its volume's AOF folder made immutable on its host (h1), so its rename is refused.
+        const aofFolder = `${(await primary.container.inspect()).Mounts.find((mount) => mount.Destination === "/data")!.Source}/appendonlydir`;
+        try {
+            expect(primary.engine.name).toBe("h1");
+            expect(await onNode(primary, ["SET", "molis:config:auto-approve", "before-failed-restore"])).toBe("OK");
+            const file = join(work, "set.backup");
+            expect((await runCommand("backup", ["--stack", TEST_STACK, "--out", file], deployed.stack.env())).code).toBe(0);
+            expect(await onNode(primary, ["SET", "molis:config:auto-approve", "kept"])).toBe("OK");
+            execFileSync("chattr", ["+i", aofFolder]);
+            const restored = await runCommand("restore", ["--stack", TEST_STACK, "--in", file], deployed.stack.env());
+            execFileSync("chattr", ["-i", aofFolder]);
+            expect(restored.code).toBe(1);
+            expect(restored.stderr).toMatch(
+                /^error: the restored data did not come up \(restore step failed in \S+ \(.*\): mv: cannot move '\/data\/appendonlydir' to '\/data\/\.previous-\d+\/appendonlydir': Operation not permitted\n?\); the previous data is back in place and Valkey runs on it; the restored files are kept in \S+:\/\.failed-restore-\d+, \S+:\/\.failed-restore-\d+\n$/,
+            );
+            await set.waitAllHealthy(120000);
+            expect((await set.primaryByMajority())?.container.id).toBe(primary.container.id);
+            await waitFor("every node serving the data it had", 30000, async () => {
+                const values = await Promise.all(nodes.map((node) => onNode(node, ["GET", "molis:config:auto-approve"])));
+                return values.every((value) => value === "kept") ? true : undefined;
+            });
+            for (const node of nodes) {
+                const dotted = (await exec(node.container, ["sh", "-c", "ls -A /data"])).stdout
+                    .split("\n")
+                    .filter((name) => name.startsWith("."));
+                expect([node.alias, dotted.map((name) => name.replace(/\d+$/, "N"))]).toEqual([
+                    node.alias,
+                    node === primary ? [] : [".failed-restore-N"],
+                ]);
+                await exec(node.container, ["sh", "-c", "rm -rf /data/.failed-restore-*"]);
+            }
+        } finally {
+            execFileSync("chattr", ["-i", aofFolder]);
+            await remove();
+            rmSync(work, { recursive: true, force: true });
+        }
+    }, 600000);
+
+    test("R15.7 an ssh:// host is reached only with its pinned host key: presenting another, npm run backup is refused naming the host and what ssh said, and writes nothing", async () => {
+        const work = mkdtempSync(join(tmpdir(), "molis-hosts-hostkey-"));
+        try {
+            const refused = await withForeignHostKey(standIns[1], () =>
+                runCommand("backup", ["--stack", TEST_STACK, "--out", join(work, "set.backup")], deployed.stack.env()),
+            );
+            expect(refused.code).toBe(1);
+            expect(refused.stderr).toMatch(
+                /^error: stack hosts-test has a member on host h2, whose Docker Engine at ssh:\/\/root@molis-h2 does not answer over ssh: [^]*Host key verification failed\./,
+            );
+            expect(readdirSync(work)).toEqual([]);
+            await set.waitAllHealthy(60000);
+        } finally {
+            rmSync(work, { recursive: true, force: true });
+        }
+    });
 
     test("R15.1 R14.3 each data node's exporter runs on the node's host and reports its node: one primary with two replicas", async () => {
         const endpoints = set.outputs.metricsEndpoints as string[];

@@ -3,14 +3,17 @@ import { createHash } from "node:crypto";
 import {
     aofManifestFiles,
     BackupError,
+    BackupManifest,
     foreignUsersNote,
     FORMAT,
     isPersistenceFile,
     Layout,
     layoutChange,
+    restoredKeys,
     verifyBackup,
 } from "../../lib/backupFormat";
 import { engineOf } from "../../lib/deployedData";
+import { sshArguments } from "../../lib/sshEngine";
 import { keyCountOf, valkeyVersionOf } from "../../valkey/info";
 
 const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -140,11 +143,46 @@ describe("the backup's layout", () => {
     });
 });
 
-test("R15.7 backup and restore reach a unix:// host's engine; an ssh:// host is refused, naming the host, how it is reached and what to do", () => {
-    expect((engineOf("hosts", "a", "unix:///run/engine-a.sock").modem as { socketPath?: string }).socketPath).toBe("/run/engine-a.sock");
-    expect(() => engineOf("hosts", "b", "ssh://deploy@10.0.0.12")).toThrow(
+test("R15.7 backup and restore reach a unix:// host's engine; an ssh:// host that does not answer is named, with what ssh said and what to check; another scheme is refused", async () => {
+    expect(((await engineOf("hosts", "a", "unix:///run/engine-a.sock")).modem as { socketPath?: string }).socketPath).toBe(
+        "/run/engine-a.sock",
+    );
+    // Port 1 on this machine: nothing listens, so ssh itself says why.
+    await expect(engineOf("hosts", "b", "ssh://deploy@127.0.0.1:1")).rejects.toThrow(
+        /^stack hosts has a member on host b, whose Docker Engine at ssh:\/\/deploy@127\.0\.0\.1:1 does not answer over ssh: ssh: connect to host 127\.0\.0\.1 port 1: Connection refused\. Check that `ssh -o BatchMode=yes -l deploy -p 1 -- 127\.0\.0\.1 docker version` works/,
+    );
+    await expect(engineOf("hosts", "c", "tcp://10.0.0.12:2376")).rejects.toThrow(
         new BackupError(
-            "stack hosts has a member on host b, whose engine is reached by ssh://deploy@10.0.0.12: backup and restore reach hosts by unix:// only so far; run them on a machine that reaches every host's engine by a unix:// socket",
+            "stack hosts has a member on host c, whose engine is reached by tcp://10.0.0.12:2376: backup and restore reach a host by unix:// or ssh:// only",
         ),
+    );
+});
+
+test("R15.7 an ssh:// host is reached by the system's ssh in batch mode: its user and port as given, the engine's stdio bridge run there; a password or a path in the address is refused", () => {
+    expect(sshArguments("ssh://deploy@10.0.0.12")).toEqual([
+        "-o",
+        "BatchMode=yes",
+        "-l",
+        "deploy",
+        "--",
+        "10.0.0.12",
+        "docker",
+        "system",
+        "dial-stdio",
+    ]);
+    expect(sshArguments("ssh://vm-b:2222")).toEqual(["-o", "BatchMode=yes", "-p", "2222", "--", "vm-b", "docker", "system", "dial-stdio"]);
+    expect(() => sshArguments("ssh://deploy:secret@10.0.0.12")).toThrow(/no password/);
+    expect(() => sshArguments("ssh://10.0.0.12/var/run/docker.sock")).toThrow(/no path/);
+});
+
+test("R10.4 restore's last line compares the keys served with the backup's count, and says when writes went on while the backup was taken", () => {
+    const taken = { format: FORMAT, createdAt: "", stack: "s", container: "c", valkeyVersion: "8.0.2", files: [] } satisfies Omit<
+        BackupManifest,
+        "keyCount"
+    >;
+    expect(restoredKeys(3, { ...taken, keyCount: 3 })).toBe("restored: Valkey is healthy with 3 keys (the backup had 3)");
+    expect(restoredKeys(3, { ...taken, keyCount: 3, keyCountAtEnd: 3 })).toBe("restored: Valkey is healthy with 3 keys (the backup had 3)");
+    expect(restoredKeys(361, { ...taken, keyCount: 296, keyCountAtEnd: 380 })).toBe(
+        "restored: Valkey is healthy with 361 keys (the backup had 296 when it began and 380 when it ended: writes went on while it was taken)",
     );
 });
