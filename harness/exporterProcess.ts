@@ -25,6 +25,8 @@ export interface ExporterTls {
 export interface RunningExporter {
     address: string;
     child: ChildProcess;
+    /** What it has logged so far (stderr). */
+    log: () => string;
 }
 
 /** Exporters started on one local server (its files in `render`, theirs in `dir`); `stopAll` kills what is left. */
@@ -87,7 +89,7 @@ export class Exporters {
             child.kill("SIGKILL");
             throw error;
         }
-        return { address, child };
+        return { address, child, log: () => log };
     }
 
     stopAll(): void {

@@ -36,7 +36,7 @@ function memoryHighDescription(policy: string): string {
 }
 
 /** The settings the rules depend on. */
-export type AlertSettings = Pick<Settings, "memoryWarnPercent" | "maxmemoryPolicy">;
+export type AlertSettings = Pick<Settings, "memoryWarnPercent" | "maxmemoryPolicy" | "certExpiryWarnDays">;
 
 export function alertRules(settings: AlertSettings): RuleGroups {
     const rules: AlertRule[] = [
@@ -102,6 +102,27 @@ export function alertRules(settings: AlertSettings): RuleGroups {
                 summary: "People cannot log in: the directory cannot be reached",
                 description:
                     "Every directory server is down for the directory-login module, or logins were refused because the directory did not answer. People log in only from the login cache; the service users are unaffected. Check the directory servers, the network to them and their certificate (the Valkey log names the server and why).",
+            },
+        },
+        {
+            // One series per certificate (the exporter's collector): each alert names the one it is about.
+            alert: "MolisValkeyCertificateExpiresSoon",
+            expr: `redis_tls_certificate_not_after_seconds - time() < ${settings.certExpiryWarnDays} * 86400 and redis_tls_certificate_not_after_seconds - time() > 0`,
+            for: "5m",
+            labels: { severity: "warning" },
+            annotations: {
+                summary: `A certificate of Valkey's TLS expires within ${settings.certExpiryWarnDays} days`,
+                description: `The {{ $labels.certificate }} certificate {{ $labels.subject }} (serial {{ $labels.serial }}, issued by {{ $labels.issuer }}) expires within ${settings.certExpiryWarnDays} days (redis_tls_certificate_not_after_seconds has the date). pulumi up renews the stack's certificates within earlyRenewalHours of expiry; then hand the new client certificates and CA to the services.`,
+            },
+        },
+        {
+            alert: "MolisValkeyCertificateExpired",
+            expr: "redis_tls_certificate_not_after_seconds - time() <= 0",
+            labels: { severity: "critical" },
+            annotations: {
+                summary: "A certificate of Valkey's TLS has expired",
+                description:
+                    "The {{ $labels.certificate }} certificate {{ $labels.subject }} (serial {{ $labels.serial }}, issued by {{ $labels.issuer }}) has expired: TLS handshakes that rest on it fail. Run pulumi up, which re-issues expired certificates, and hand the new ones to the services.",
             },
         },
     ];

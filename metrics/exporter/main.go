@@ -2,7 +2,8 @@
 // package its module pins in go.mod, under a main of the stack's own. The main takes only the flags
 // the stack passes (metrics/exporterConfig.ts), never the environment, and with -valkeyauth it adds
 // the directory-login module's INFO section: the upstream exporter reports only the INFO fields it
-// knows by name and drops a module's own.
+// knows by name and drops a module's own. It also reports when each certificate of the node's TLS
+// expires (certificates.go), which the upstream exporter does not.
 package main
 
 import (
@@ -116,6 +117,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	registry.MustRegister(newCertificateCollector(o.addr, o.caFile, o.certFile, tlsConfig, o.connectionTimeout))
 	if o.valkeyauth {
 		dial := []redis.DialOption{
 			redis.DialConnectTimeout(o.connectionTimeout),

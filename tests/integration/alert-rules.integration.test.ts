@@ -2,11 +2,13 @@
  * R14.5: the shipped alerting rules (metrics/molis-valkey.rules.yml), checked by promtool and tested
  * by it against what the real exporter reported of a real valkey-server brought into each state the
  * rules watch: healthy, refusing connections at maxclients, failing its AOF writes on a full volume,
- * near maxmemory, refusing the exporter (another CA), and the exporter gone. The full volume is a
+ * near maxmemory, refusing the exporter (another CA), a CA of the trust bundle near its end, and the
+ * exporter gone. The full volume is a
  * small tmpfs as the data folder (mounting one needs root, as CI runs the suite).
  */
 import { spawnSync } from "node:child_process";
-import { rmSync, statfsSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { issueStandaloneCa } from "../../lib/certificates";
@@ -65,8 +67,9 @@ test("R14.5 each rule fires on the real exporter's report of a real server in th
         late: string[],
         from: RunningExporter = exporter,
     ): Promise<Map<string, number>> => {
+        const scrapedAt = Date.now();
         const text = await scrapeText(from.address);
-        phases.push({ name, text, early, late });
+        phases.push({ name, text, early, late, scrapedAt });
         return samplesOf(text ?? "");
     };
 
@@ -126,6 +129,33 @@ test("R14.5 each rule fires on the real exporter's report of a real server in th
     writeFileSync(otherCa, other.ca.certPem);
     const refused = await exporters.start({ ...exporters.ownTls(), ca: otherCa });
     expect((await capture("exporter refused", ["MolisValkeyUnreachable"], ["MolisValkeyUnreachable"], refused)).get("redis_up")).toBe(0);
+
+    // A CA of the bundle the members and the exporter trust expires within certExpiryWarnDays (the
+    // old CA of a rotation left too long): the exporter reports it, with the others, and the alert names it.
+    const ending = await issueStandaloneCa({
+        ...certPlan(fixture.render.settings).ca,
+        commonName: "a CA near its end",
+        validityHours: (DEFAULTS.certExpiryWarnDays - 10) * 24,
+    });
+    const bundle = join(fixture.dir, "ca-bundle.crt");
+    writeFileSync(bundle, `${readFileSync(fixture.render.paths.caCert, "utf8").trimEnd()}\n${ending.ca.certPem.trimEnd()}\n`);
+    const trustingBoth = await exporters.start({ ...exporters.ownTls(), ca: bundle });
+    // The server is still near maxmemory: after the phase without its series, that alert is pending again.
+    const expiring = await capture("a CA near its end", [], ["MolisValkeyMemoryHigh", "MolisValkeyCertificateExpiresSoon"], trustingBoth);
+    const endingCert = new X509Certificate(ending.ca.certPem);
+    phases[phases.length - 1].alertLabels = {
+        MolisValkeyCertificateExpiresSoon: {
+            certificate: "ca",
+            subject: "CN=a CA near its end,O=Molis",
+            issuer: "CN=a CA near its end,O=Molis",
+            serial: endingCert.serialNumber.toLowerCase().replace(/^0+/, ""),
+        },
+    };
+    expect([expiring.get("redis_up"), trustingBoth.log()]).toEqual([1, expect.any(String)]); // its log shown if not
+    expect([...expiring.keys()].filter((key) => key.startsWith('redis_tls_certificate_not_after_seconds{certificate="ca"'))).toHaveLength(
+        2,
+    );
+    trustingBoth.child.kill("SIGKILL");
 
     // The exporter is gone: Prometheus's scrape fails.
     exporter.child.kill("SIGKILL");

@@ -1,9 +1,11 @@
 /**
  * R14 on a real valkey-server and the real exporter (oliver006/redis_exporter, built from its Go
- * module by metrics/tool.sh): what it reports on the metrics user, that the server refused it
- * nothing, and that it reports the server down when TLS does not let it in.
+ * module by metrics/tool.sh): what it reports on the metrics user (and when each certificate of the
+ * node's TLS expires), that the server refused it nothing, and that it reports the server down when
+ * TLS does not let it in.
  */
-import { writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { issueStandaloneCa } from "../../lib/certificates";
@@ -84,6 +86,23 @@ describe("the exporter on the metrics user (R14.2)", () => {
         }
         expect(await refusals(health)).toEqual(baseline);
         expect(baseline).toMatchObject({ acl_access_denied_cmd: "0", acl_access_denied_key: "0", total_error_replies: "0" });
+    });
+
+    test("R19.2 it reports when each certificate of the node's TLS expires: the CA it trusts, its client certificate, the one the server presents", async () => {
+        const { paths } = fixture.render;
+        const notAfter = (file: string): number => Math.floor(new Date(new X509Certificate(readFileSync(file)).validTo).getTime() / 1000);
+        const samples = await scrape(address);
+        const reported = (certificate: string): number[] =>
+            [...samples.entries()]
+                .filter(([key]) => key.startsWith(`redis_tls_certificate_not_after_seconds{certificate="${certificate}",`))
+                .map(([, value]) => value);
+        expect([reported("ca"), reported("client"), reported("server"), reported("server-chain")]).toEqual([
+            [notAfter(paths.caCert)],
+            [notAfter(paths.userCert("metrics"))],
+            [notAfter(paths.serverCert)],
+            // OpenSSL sends the CA with the server's own certificate, from its trust store.
+            [notAfter(paths.caCert)],
+        ]);
     });
 
     test("R14.2 its scrape-proxy endpoint is off: /scrape?target= answers 404 and dials nothing", async () => {

@@ -26,6 +26,14 @@ export interface Phase {
     /** Alerts firing at EARLY_MINUTE and at LATE_MINUTE of the phase. */
     early: string[];
     late: string[];
+    /**
+     * When it was scraped (ms since the epoch). promtool's clock starts at 0, so a timestamp sample
+     * (`*_not_after_seconds`) is moved by as much as the phase's start is from the scrape: `x - time()`
+     * in a rule is then what it was when scraped. Without it, timestamps stay as scraped.
+     */
+    scrapedAt?: number;
+    /** The series labels an alert of a rule over per-certificate (or other labelled) series carries, by alert name. */
+    alertLabels?: Record<string, Record<string, string>>;
 }
 
 /** The labels Prometheus attaches to each scraped sample. */
@@ -37,14 +45,18 @@ export interface Target {
 /** The series the rules read: the exporter's families, and Prometheus's `up`. */
 function seriesOf(phases: Phase[], families: string[], target: Target): Array<{ series: string; values: string }> {
     const targetLabels = `instance="${target.instance}",job="${target.job}"`;
-    const perPhase = phases.map((phase) => {
+    const perPhase = phases.map((phase, phaseIndex) => {
         const samples = new Map<string, number>();
         if (phase.text !== undefined) {
             for (const [key, value] of samplesOf(phase.text)) {
                 const name = key.replace(/\{.*$/, "");
                 if (families.includes(name)) {
                     const labels = /\{(.*)\}$/.exec(key)?.[1];
-                    samples.set(`${name}{${labels ? `${labels},` : ""}${targetLabels}}`, value);
+                    const moved =
+                        name.endsWith("_not_after_seconds") && phase.scrapedAt !== undefined
+                            ? value - Math.round(phase.scrapedAt / 1000) + phaseIndex * PHASE_MINUTES * 60
+                            : value;
+                    samples.set(`${name}{${labels ? `${labels},` : ""}${targetLabels}}`, moved);
                 }
             }
         }
@@ -60,7 +72,8 @@ function seriesOf(phases: Phase[], families: string[], target: Target): Array<{ 
                 if (value !== undefined) {
                     return `${value}x${PHASE_MINUTES - 1}`;
                 }
-                return i > 0 && perPhase[i - 1].has(series) ? `stale _x${PHASE_MINUTES - 2}` : `_x${PHASE_MINUTES - 1}`;
+                // promtool's `vxN` is N+1 samples, but `_xN` is N: each phase is PHASE_MINUTES samples either way.
+                return i > 0 && perPhase[i - 1].has(series) ? `stale _x${PHASE_MINUTES - 1}` : `_x${PHASE_MINUTES}`;
             })
             .join(" "),
     }));
@@ -84,13 +97,28 @@ export function promtoolTestFile(ruleFile: string, rules: AlertRule[], phases: P
                 [LATE_MINUTE, phase.late],
             ] as const
         ).flatMap(([minute, firing]) =>
-            rules.map((rule) => ({
-                eval_time: `${i * PHASE_MINUTES + minute}m`,
-                alertname: rule.alert,
-                exp_alerts: firing.includes(rule.alert)
-                    ? [{ exp_labels: { ...rule.labels, instance: target.instance, job: target.job }, exp_annotations: rule.annotations }]
-                    : [],
-            })),
+            rules.map((rule) => {
+                const labels = phase.alertLabels?.[rule.alert] ?? {};
+                // An annotation's {{ $labels.x }} as Prometheus fills it in.
+                const annotations = Object.fromEntries(
+                    Object.entries(rule.annotations).map(([key, text]) => [
+                        key,
+                        text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, label: string) => labels[label] ?? ""),
+                    ]),
+                );
+                return {
+                    eval_time: `${i * PHASE_MINUTES + minute}m`,
+                    alertname: rule.alert,
+                    exp_alerts: firing.includes(rule.alert)
+                        ? [
+                              {
+                                  exp_labels: { ...rule.labels, ...labels, instance: target.instance, job: target.job },
+                                  exp_annotations: annotations,
+                              },
+                          ]
+                        : [],
+                };
+            }),
         ),
     );
     return stringify(

@@ -172,21 +172,22 @@ describe("the metrics settings", () => {
 describe("the alerting rules", () => {
     test("R14.5 metrics/molis-valkey.rules.yml is the rules' rendering at the default settings", () => {
         expect(readFileSync(join(__dirname, "..", "..", "metrics", "molis-valkey.rules.yml"), "utf8")).toBe(
-            renderAlertRules({ memoryWarnPercent: DEFAULTS.memoryWarnPercent, maxmemoryPolicy: DEFAULTS.maxmemoryPolicy }),
+            renderAlertRules(DEFAULTS),
         );
     });
 
-    test("R14.5 the metricsAlertRules output is the rule file for the stack's memoryWarnPercent; empty without metrics", async () => {
-        const { stack } = await deploy({ metrics: true, memoryWarnPercent: 90 });
+    test("R14.5 R19.2 the metricsAlertRules output is the rule file for the stack's memoryWarnPercent and certExpiryWarnDays; empty without metrics", async () => {
+        const { stack } = await deploy({ metrics: true, memoryWarnPercent: 90, certExpiryWarnDays: 14 });
         const rules = await promiseOf(stack.metricsAlertRules);
-        expect(rules).toBe(renderAlertRules({ memoryWarnPercent: 90, maxmemoryPolicy: DEFAULTS.maxmemoryPolicy }));
+        expect(rules).toBe(renderAlertRules({ ...DEFAULTS, memoryWarnPercent: 90, certExpiryWarnDays: 14 }));
         expect(rules).toContain("redis_memory_used_bytes / redis_memory_max_bytes * 100 > 90");
+        expect(rules).toContain("redis_tls_certificate_not_after_seconds - time() < 14 * 86400");
         expect(await promiseOf((await deploy({})).stack.metricsAlertRules)).toBe("");
     }, 60000);
 
     test("R14.5 the memory alert says what maxmemory does under the stack's eviction policy", () => {
         const described = (maxmemoryPolicy: string) =>
-            alertRules({ memoryWarnPercent: 80, maxmemoryPolicy }).groups[0].rules.find((rule) => rule.alert === "MolisValkeyMemoryHigh")
+            alertRules({ ...DEFAULTS, memoryWarnPercent: 80, maxmemoryPolicy }).groups[0].rules.find((rule) => rule.alert === "MolisValkeyMemoryHigh")
                 ?.annotations.description;
         expect(described("noeviction")).toMatch(/^At maxmemory Valkey refuses every write with OOM \(noeviction: nothing is evicted\)\./);
         expect(described("allkeys-lru")).toMatch(/^At maxmemory Valkey evicts keys, any of them \(allkeys-lru\)/);
