@@ -171,9 +171,7 @@ describe("the metrics settings", () => {
 
 describe("the alerting rules", () => {
     test("R14.5 metrics/molis-valkey.rules.yml is the rules' rendering at the default settings", () => {
-        expect(readFileSync(join(__dirname, "..", "..", "metrics", "molis-valkey.rules.yml"), "utf8")).toBe(
-            renderAlertRules(DEFAULTS),
-        );
+        expect(readFileSync(join(__dirname, "..", "..", "metrics", "molis-valkey.rules.yml"), "utf8")).toBe(renderAlertRules(DEFAULTS));
     });
 
     test("R14.5 R19.2 the metricsAlertRules output is the rule file for the stack's memoryWarnPercent and certExpiryWarnDays; empty without metrics", async () => {
@@ -187,8 +185,9 @@ describe("the alerting rules", () => {
 
     test("R14.5 the memory alert says what maxmemory does under the stack's eviction policy", () => {
         const described = (maxmemoryPolicy: string) =>
-            alertRules({ ...DEFAULTS, memoryWarnPercent: 80, maxmemoryPolicy }).groups[0].rules.find((rule) => rule.alert === "MolisValkeyMemoryHigh")
-                ?.annotations.description;
+            alertRules({ ...DEFAULTS, memoryWarnPercent: 80, maxmemoryPolicy }).groups[0].rules.find(
+                (rule) => rule.alert === "MolisValkeyMemoryHigh",
+            )?.annotations.description;
         expect(described("noeviction")).toMatch(/^At maxmemory Valkey refuses every write with OOM \(noeviction: nothing is evicted\)\./);
         expect(described("allkeys-lru")).toMatch(/^At maxmemory Valkey evicts keys, any of them \(allkeys-lru\)/);
         expect(described("volatile-lru")).toMatch(
