@@ -5,7 +5,7 @@ import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, ConnectionOptions } from "node:tls";
 import { certPlan } from "../../valkey/certPlan";
 import { resolveSettings } from "../../settings";
-import { issueStandaloneCa } from "../../lib/certificates";
+import { createCsr, issueLeaf, issueStandaloneCa, signCsr } from "../../lib/certificates";
 import { createFixture, Fixture } from "./valkeyServer";
 
 let fixture: Fixture;
@@ -139,5 +139,56 @@ test("R19.1 a server trusting a bundle of two CAs (tls-ca-cert-file holds both) 
         expect(await tlsExchange({ ca: ownCa, cert: ofNext.certPem, key: ofNext.keyPem })).toMatch(/^error: .*unknown ca/);
     } finally {
         await bundled.cleanup();
+    }
+}, 60000);
+
+test("R19.3 a server presenting a new CA's certificate with that CA cross-signed by the old one lets in a client trusting only the old CA and one trusting only the new; once it presents no cross-signed CA and trusts only the new, the old CA's client is refused", async () => {
+    const crossed = await createFixture();
+    try {
+        const plan = certPlan(resolveSettings().settings);
+        const old = await issueStandaloneCa({ ...plan.ca, commonName: "the old CA" });
+        const next = await issueStandaloneCa({ ...plan.ca, commonName: "the new CA" });
+        // The new CA's key and subject, signed by the old CA: a chain from the new CA's certificates to the old one.
+        const crossSigned = await signCsr(await createCsr(next.ca.keyPem, { ...plan.ca, commonName: "the new CA" }), old.ca, {
+            ...plan.ca,
+            isCa: true,
+        });
+        const server = await issueLeaf(plan.server, next.ca);
+        const file = (name: string, content: string): string => {
+            const path = join(crossed.dir, name);
+            writeFileSync(path, content, { mode: 0o600 });
+            return path;
+        };
+        const pems = (...items: string[]): string => items.map((pem) => `${pem.trim()}\n`).join("");
+        const key = file("server.key", server.keyPem);
+        const oldClient = await old.client(plan.clients["mcp-admin"]);
+        const newClient = await next.client(plan.clients["mcp-admin"]);
+        const asOldOnly = { ca: old.ca.certPem, cert: oldClient.certPem, key: oldClient.keyPem };
+        const asNewOnly = { ca: next.ca.certPem, cert: newClient.certPem, key: newClient.keyPem };
+
+        // Steps 1 and 2 of a rotation: both CAs trusted, the new CA's server certificate sent with the cross-signed CA.
+        const during = await crossed.start([
+            `tls-cert-file ${file("server-and-cross.crt", pems(server.certPem, crossSigned))}`,
+            `tls-key-file ${key}`,
+            `tls-ca-cert-file ${file("both.crt", pems(old.ca.certPem, next.ca.certPem))}`,
+        ]);
+        expect(await tlsExchange(asOldOnly, "mcp-admin", crossed)).toContain("PONG");
+        expect(await tlsExchange(asNewOnly, "mcp-admin", crossed)).toContain("PONG");
+        await during.stop();
+
+        // Step 3: the old CA dropped.
+        await crossed.start([
+            `tls-cert-file ${file("server.crt", pems(server.certPem))}`,
+            `tls-key-file ${key}`,
+            `tls-ca-cert-file ${file("new.crt", pems(next.ca.certPem))}`,
+        ]);
+        expect(await tlsExchange(asNewOnly, "mcp-admin", crossed)).toContain("PONG");
+        expect(await tlsExchange(asOldOnly, "mcp-admin", crossed)).toMatch(/^error: /);
+        // Trusting both CAs itself, it is still refused: its client certificate is the old CA's, which the server no longer trusts.
+        expect(await tlsExchange({ ...asOldOnly, ca: pems(old.ca.certPem, next.ca.certPem) }, "mcp-admin", crossed)).toMatch(
+            /^error: .*unknown ca/,
+        );
+    } finally {
+        await crossed.cleanup();
     }
 }, 60000);
