@@ -257,17 +257,31 @@ describe("pulumi up over three Docker Engines", () => {
 
             expect(await onNode(primary, ["SET", "molis:config:auto-approve", "after-backup"])).toBe("OK");
             await settled("molis:config:auto-approve", "after-backup");
-            const restored = await runCommand("restore", ["--stack", TEST_STACK, "--in", file], deployed.stack.env());
+            // A service writing through the restore: it is refused while the nodes are down, and writes again after with no restart.
+            const serviceWriter = await startSetWriter(set.mainEngine.docker, set.outputs, TEST_STACK, "through-restore");
+            let restored: Awaited<ReturnType<typeof runCommand>>;
+            let serviceRun: SetWriterRun;
+            try {
+                await serviceWriter.waitWrites(20);
+                restored = await runCommand("restore", ["--stack", TEST_STACK, "--in", file], deployed.stack.env());
+                await serviceWriter.waitWrites((await serviceWriter.acknowledged()) + 20, 120000);
+                serviceRun = await serviceWriter.stop();
+            } finally {
+                await serviceWriter.client.remove();
+            }
+            expect(serviceRun.error).toBeUndefined();
             expect([restored.code, restored.stderr]).toEqual([0, ""]);
             const { stopped, started, staged } = restoreSteps(restored.stdout);
             expect([stopped.length, stopped[2], started[0]]).toEqual([3, primaryName, primaryName]);
             expect(staged).toHaveLength(3);
-            // The writer went on through the backup: the data is a state from between its start and end.
+            // The writer went on through the backup, so the manifest counts more keys at its end than at
+            // its start; the restored data holds at least the start's (the service writer writes again
+            // as soon as the primary serves, so the count restore reads can pass the end's).
             const [, served, began, ended] =
                 /restored: Valkey is healthy with (\d+) keys \(the backup had (\d+) when it began and (\d+) when it ended/
                     .exec(restored.stdout)!
                     .map(Number);
-            expect([served >= began, served <= ended]).toEqual([true, true]);
+            expect([served >= began, ended > began]).toEqual([true, true]);
 
             await set.waitAllHealthy(120000);
             expect((await set.primaryByMajority())?.container.id).toBe(primary.container.id);
@@ -460,4 +474,24 @@ describe("a rollout across hosts", () => {
             ]);
         }
     }, 900000);
+});
+
+(KEEP ? describe.skip : describe)("pulumi destroy across hosts", () => {
+    test("R15.7 R11.4 pulumi destroy, one host by ssh://, leaves on each host nothing of the stack but its data volumes: no container, network or image", async () => {
+        expectSuccess(await deployed.stack.destroy());
+        const ofStack = JSON.stringify({ label: [`org.molis.stack=${TEST_STACK}`] });
+        const volumes: string[] = [];
+        for (const engine of set.engines) {
+            const containers = (await engine.docker.listContainers({ all: true, filters: ofStack })).map((c) => c.Names[0]);
+            const networks = (await engine.docker.listNetworks({ filters: ofStack })).map((n) => n.Name);
+            const images = (await engine.docker.listImages({ filters: JSON.stringify({ reference: [`${CONFIG.imageName}*`] }) })).flatMap(
+                (image) => image.RepoTags ?? [image.Id],
+            );
+            const held = ((await engine.docker.listVolumes({ filters: ofStack })).Volumes ?? []).map((v) => v.Name).sort();
+            // One data node and one Sentinel were placed on each host: their two data volumes stay there.
+            expect([engine.name, containers, networks, images, held.length]).toEqual([engine.name, [], [], [], 2]);
+            volumes.push(...held);
+        }
+        expect(volumes.sort()).toEqual([...VOLUMES].sort());
+    }, 600000);
 });
