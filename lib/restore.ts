@@ -333,8 +333,9 @@ export async function restore(
                 notRolledBack.length === 0
                     ? `the restored data did not come up (${(error as Error).message}); the previous data is back in place and Valkey runs on it; ${where}`
                     : `the restored data did not come up (${(error as Error).message}) and the previous data could not be put back on ${notRolledBack.join("; ")}. ` +
-                          `Every other node has its previous data back and runs on it (${where}). On each node named, the previous files are in its volume's ${previous.slice(DATA_DIR.length)} ` +
-                          `and the staged ones in ${staged.slice(DATA_DIR.length)}: once its host answers, run npm run restore again, or move ${previous.slice(DATA_DIR.length)}'s files back into the volume and start the container.`,
+                          `Every other node has its previous data back and runs on it (${where}). A node named may be halfway through its swap: if its volume has ${previous.slice(DATA_DIR.length)}, ` +
+                          `the files there are its previous data (and with ${swapped.slice(DATA_DIR.length)} there, the files in place are the restored ones). Once its host answers, ` +
+                          `move the files in place aside, move those of ${previous.slice(DATA_DIR.length)} back, delete ${staged.slice(DATA_DIR.length)}, and start the container.`,
             );
         }
         const primary = deployed.replicated ? await primaryOf(deployed) : deployed.nodes[0];
