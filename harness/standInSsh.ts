@@ -7,10 +7,10 @@
  * as they would read an operator's ~/.ssh/config. Everything lives under ROOTS and in that one
  * file; teardown removes both.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { pollFor } from "../lib/poll";
 import type { StandInHost } from "./standInHosts";
 import { pidOf, ROOTS, run, stopProcess, tryRun } from "./standInProcesses";
 
@@ -46,13 +46,12 @@ function newKey(file: string): void {
 /** Starts the host's sshd (in its namespace, on its address) and waits until ssh runs the docker CLI there against its engine. */
 async function startSshd(host: StandInHost): Promise<void> {
     launchSshd(host, sshFiles(host).config);
-    const until = Date.now() + 30000;
-    while (!tryRun("ssh", [sshName(host), "docker", "version", "--format", "{{.Server.Version}}"])) {
-        if (Date.now() > until) {
-            throw new Error(`ssh to the stand-in host ${host.name} did not reach its engine within 30 s; read ${sshFiles(host).log}`);
-        }
-        await sleep(200);
-    }
+    await pollFor(
+        `ssh to the stand-in host ${host.name} reaching its engine (read ${sshFiles(host).log})`,
+        30000,
+        () => tryRun("ssh", [sshName(host), "docker", "version", "--format", "{{.Server.Version}}"]),
+        200,
+    );
 }
 
 function launchSshd(host: StandInHost, config: string): void {
@@ -94,13 +93,7 @@ export async function withForeignHostKey<T>(host: StandInHost, during: () => Pro
     writeFileSync(foreignConfig, readFileSync(files.config, "utf8").replace(`HostKey ${files.hostKey}`, `HostKey ${foreignKey}`));
     await stopSshd(host);
     launchSshd(host, foreignConfig);
-    const until = Date.now() + 30000;
-    while (!(await sshListening(host))) {
-        if (Date.now() > until) {
-            throw new Error(`the stand-in host ${host.name}'s sshd did not listen within 30 s; read ${files.log}`);
-        }
-        await sleep(200);
-    }
+    await pollFor(`the stand-in host ${host.name}'s sshd listening (read ${files.log})`, 30000, () => sshListening(host), 200);
     try {
         return await during();
     } finally {
