@@ -133,8 +133,8 @@ export const metricsCostRow: Row = {
             `and the exporter's peak memory below half its container's limit (${EXPORTER_MEMORY_MB} MB). ` +
             "Measured as deployed and with directory login: the module loaded (its directory unreachable, so no login is made) and the exporter " +
             "started with -valkeyauth, which reads INFO valkeyauth on a second connection per scrape. " +
-            "Either way the exporter also reports each certificate's expiry: it reads its CA bundle and client certificate at each scrape " +
-            "and the server's chain on a handshake of its own at most every 10 minutes (once per run here).",
+            "Either way the exporter also reports each certificate's expiry: its CA bundle and client certificate read once at its start, " +
+            "the server's chain on a handshake of its own at most every 10 minutes (once per run here).",
     ],
     measure: async (work) => {
         const port = await freePort();

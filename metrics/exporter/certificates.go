@@ -17,12 +17,14 @@ import (
 
 // certificateCollector reports when each certificate the node's TLS rests on stops being valid, one
 // series per certificate: every CA in the trust bundle the exporter holds (the members' own), the
-// exporter's client certificate, and the chain the server presents. The chain is read on a TLS
-// connection of the collector's own that only handshakes, at most once per refresh interval (a
-// certificate changes only when its member is replaced), so a scrape adds no handshake.
+// exporter's client certificate, and the chain the server presents. The exporter's own files are
+// read once, at its start, as the upstream exporter loads them for its TLS (a new file comes with
+// a new exporter container). The chain is read on a TLS connection of the collector's own that
+// only handshakes, at most once per refresh interval (a certificate changes only when its member is
+// replaced), so a scrape adds no handshake.
 type certificateCollector struct {
 	addr             string
-	caFile, certFile string
+	held             []heldCertificate
 	tlsConfig        *tls.Config
 	timeout, refresh time.Duration
 
@@ -33,11 +35,30 @@ type certificateCollector struct {
 	notAfter *prometheus.Desc
 }
 
+// heldCertificate is one certificate of the exporter's own files, with the kind it is reported as.
+type heldCertificate struct {
+	kind string
+	cert *x509.Certificate
+}
+
 func newCertificateCollector(addr, caFile, certFile string, tlsConfig *tls.Config, timeout time.Duration) *certificateCollector {
+	var held []heldCertificate
+	for _, file := range []struct{ kind, path string }{{"ca", caFile}, {"client", certFile}} {
+		if file.path == "" {
+			continue
+		}
+		certs, err := certificatesIn(file.path)
+		if err != nil {
+			log.Errorf("certificates in %s: %v", file.path, err)
+			continue
+		}
+		for _, cert := range certs {
+			held = append(held, heldCertificate{file.kind, cert})
+		}
+	}
 	return &certificateCollector{
 		addr:      addr,
-		caFile:    caFile,
-		certFile:  certFile,
+		held:      held,
 		tlsConfig: tlsConfig,
 		timeout:   timeout,
 		refresh:   10 * time.Minute,
@@ -58,18 +79,8 @@ func (c *certificateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.notAfter, prometheus.GaugeValue, float64(cert.NotAfter.Unix()),
 			kind, cert.Subject.String(), cert.Issuer.String(), cert.SerialNumber.Text(16))
 	}
-	for _, file := range []struct{ kind, path string }{{"ca", c.caFile}, {"client", c.certFile}} {
-		if file.path == "" {
-			continue
-		}
-		certs, err := certificatesIn(file.path)
-		if err != nil {
-			log.Errorf("certificates in %s: %v", file.path, err)
-			continue
-		}
-		for _, cert := range certs {
-			report(file.kind, cert)
-		}
+	for _, h := range c.held {
+		report(h.kind, h.cert)
 	}
 	for i, cert := range c.serverChain() {
 		kind := "server"
