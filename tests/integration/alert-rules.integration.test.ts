@@ -66,10 +66,11 @@ test("R14.5 each rule fires on the real exporter's report of a real server in th
         early: string[],
         late: string[],
         from: RunningExporter = exporter,
+        alertLabels?: Phase["alertLabels"],
     ): Promise<Map<string, number>> => {
         const scrapedAt = Date.now();
         const text = await scrapeText(from.address);
-        phases.push({ name, text, early, late, scrapedAt });
+        phases.push({ name, text, early, late, scrapedAt, alertLabels });
         return samplesOf(text ?? "");
     };
 
@@ -141,16 +142,14 @@ test("R14.5 each rule fires on the real exporter's report of a real server in th
     writeFileSync(bundle, `${readFileSync(fixture.render.paths.caCert, "utf8").trimEnd()}\n${ending.ca.certPem.trimEnd()}\n`);
     const trustingBoth = await exporters.start({ ...exporters.ownTls(), ca: bundle });
     // The server is still near maxmemory: after the phase without its series, that alert is pending again.
-    const expiring = await capture("a CA near its end", [], ["MolisValkeyMemoryHigh", "MolisValkeyCertificateExpiresSoon"], trustingBoth);
-    const endingCert = new X509Certificate(ending.ca.certPem);
-    phases[phases.length - 1].alertLabels = {
+    const expiring = await capture("a CA near its end", [], ["MolisValkeyMemoryHigh", "MolisValkeyCertificateExpiresSoon"], trustingBoth, {
         MolisValkeyCertificateExpiresSoon: {
             certificate: "ca",
             subject: "CN=a CA near its end,O=Molis",
             issuer: "CN=a CA near its end,O=Molis",
-            serial: endingCert.serialNumber.toLowerCase().replace(/^0+/, ""),
+            serial: new X509Certificate(ending.ca.certPem).serialNumber.toLowerCase().replace(/^0+/, ""),
         },
-    };
+    });
     expect([expiring.get("redis_up"), trustingBoth.log()]).toEqual([1, expect.any(String)]); // its log shown if not
     expect([...expiring.keys()].filter((key) => key.startsWith('redis_tls_certificate_not_after_seconds{certificate="ca"'))).toHaveLength(
         2,
