@@ -8,6 +8,7 @@ import { MOLIS_USERS } from "../settings/molisUsers";
 import { ServiceUser } from "../settings/users";
 import { Settings } from "../settings";
 import { INTERNAL_USER_NAMES, InternalUserName, replicatedNodeUsers, SetUserName, sentinelUsers } from "../valkey/replicationAcl";
+import { CaRotation, caCommonName, caRotation, CaSlot, leafKeyTrigger, pemBundle } from "../valkey/caRotation";
 import {
     credentialGenerations,
     CredentialSlot,
@@ -32,9 +33,20 @@ export interface UserCredentials {
     passwords: Record<AclUserName, pulumi.Output<string>>;
 }
 
+/** The stack's CAs at its step of a CA rotation (valkey/caRotation.ts). */
+export interface StackCa {
+    rotation: CaRotation;
+    /** The CA that issues every leaf at this step (its key secret). */
+    signer: IssuedCert;
+    /** The CA certificates every member and client trusts: one, or two during a rotation. */
+    bundle: pulumi.Output<string>;
+    /** At step 2: the new CA's certificate issued by the old, served after each server certificate. */
+    crossSigned?: pulumi.Output<string>;
+}
+
 /** Everything secret the stack generates. */
 export interface StackSecrets {
-    ca: IssuedCert;
+    ca: StackCa;
     /** A single node's server certificate; a replicated set's members have their own (issueCert). */
     server?: IssuedCert;
     /** The current generation's credentials: what services should use. */
@@ -88,18 +100,18 @@ export function servingSecretFiles(secrets: StackSecrets, server: IssuedCert): P
     const { ca, current } = secrets;
     return {
         healthcheckPassword: current.passwords.healthcheck,
-        caCert: ca.certPem,
-        serverCert: server.certPem,
+        caCert: ca.bundle,
+        serverCert: ca.crossSigned === undefined ? server.certPem : pulumi.all([server.certPem, ca.crossSigned]).apply(pemBundle),
         serverKey: server.privateKeyPem,
         healthcheckCert: current.clients.healthcheck.certPem,
         healthcheckKey: current.clients.healthcheck.privateKeyPem,
     };
 }
 
-/** A key (new when `trigger` changes), its request and the certificate the CA signs for it. */
-export function issueCert(prefix: string, spec: CertSpec, ca: IssuedCert, parent: pulumi.Resource, trigger?: string): IssuedCert {
+/** A key (new when `trigger` changes or another CA signs), its request and the certificate the signing CA issues for it. */
+export function issueCert(prefix: string, spec: CertSpec, ca: StackCa, parent: pulumi.Resource, trigger?: string): IssuedCert {
     const opts = { parent };
-    const leafKey = privateKey(prefix, spec, parent, trigger);
+    const leafKey = privateKey(prefix, spec, parent, leafKeyTrigger(trigger, ca.rotation.signer));
     const request = new tls.CertRequest(
         `${prefix}-csr`,
         {
@@ -114,8 +126,8 @@ export function issueCert(prefix: string, spec: CertSpec, ca: IssuedCert, parent
         `${prefix}-cert`,
         {
             certRequestPem: request.certRequestPem,
-            caPrivateKeyPem: ca.privateKeyPem,
-            caCertPem: ca.certPem,
+            caPrivateKeyPem: ca.signer.privateKeyPem,
+            caCertPem: ca.signer.certPem,
             isCaCertificate: false,
             allowedUses: spec.usages,
             validityPeriodHours: spec.validityHours,
@@ -124,6 +136,70 @@ export function issueCert(prefix: string, spec: CertSpec, ca: IssuedCert, parent
         opts,
     );
     return { privateKeyPem: pulumi.secret(leafKey.privateKeyPem), certPem: cert.certPem };
+}
+
+/** Generation `generation`'s CA, in its slot: slot a keeps the names the stack's first CA always had. */
+function slotCa(name: string, spec: CertSpec, slot: CaSlot, generation: number, parent: pulumi.Resource): IssuedCert {
+    const prefix = slot === "a" ? `${name}-ca` : `${name}-ca-b`;
+    const key = privateKey(prefix, spec, parent, generation === 1 ? undefined : String(generation));
+    const cert = new tls.SelfSignedCert(
+        `${prefix}-cert`,
+        {
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: caCommonName(spec.commonName, generation), organization: spec.organization },
+            isCaCertificate: true,
+            allowedUses: spec.usages,
+            validityPeriodHours: spec.validityHours,
+            earlyRenewalHours: spec.earlyRenewalHours,
+        },
+        { parent },
+    );
+    return { privateKeyPem: pulumi.secret(key.privateKeyPem), certPem: cert.certPem };
+}
+
+/**
+ * The CAs alive at the rotation's step, the one that signs, the bundle everyone trusts and, at step 2,
+ * the new CA cross-signed by the old (its own key and subject, the old CA's signature).
+ */
+export function createStackCa(name: string, spec: CertSpec, rotation: CaRotation, parent: pulumi.Resource): StackCa {
+    const byGeneration = new Map<number, IssuedCert>();
+    for (const [slot, generation] of Object.entries(rotation.slots) as Array<[CaSlot, number]>) {
+        byGeneration.set(generation, slotCa(name, spec, slot, generation, parent));
+    }
+    const of = (generation: number): IssuedCert => byGeneration.get(generation) as IssuedCert;
+    // One CA: its PEM as it always was, so a stack that never rotates seeds the same file.
+    const bundle =
+        rotation.trusted.length === 1
+            ? pulumi.output(of(rotation.signer).certPem)
+            : pulumi.all(rotation.trusted.map((generation) => of(generation).certPem)).apply(pemBundle);
+    const ca: StackCa = { rotation, signer: of(rotation.signer), bundle };
+    if (rotation.crossSignedBy === undefined) {
+        return ca;
+    }
+    const newest = of(rotation.generation);
+    const issuer = of(rotation.crossSignedBy);
+    const prefix = `${name}-ca-${rotation.generation}-cross`;
+    const request = new tls.CertRequest(
+        `${prefix}-csr`,
+        {
+            privateKeyPem: newest.privateKeyPem,
+            subject: { commonName: caCommonName(spec.commonName, rotation.generation), organization: spec.organization },
+        },
+        { parent },
+    );
+    const crossSigned = new tls.LocallySignedCert(
+        `${prefix}-cert`,
+        {
+            certRequestPem: request.certRequestPem,
+            caPrivateKeyPem: issuer.privateKeyPem,
+            caCertPem: issuer.certPem,
+            isCaCertificate: true,
+            allowedUses: spec.usages,
+            validityPeriodHours: spec.validityHours,
+        },
+        { parent },
+    );
+    return { ...ca, crossSigned: crossSigned.certPem };
 }
 
 /**
@@ -139,24 +215,12 @@ export function createStackSecrets(
     parent: pulumi.Resource,
     replicated = false,
     users: readonly ServiceUser[] = MOLIS_USERS,
+    rotation: CaRotation = caRotation(1, 3),
 ): StackSecrets {
     const opts = { parent };
     // One client certificate and password per user of the plan: the service users, then the stack's own.
     const names = Object.keys(plan.clients);
-    const caKey = privateKey(`${name}-ca`, plan.ca, parent);
-    const caCert = new tls.SelfSignedCert(
-        `${name}-ca-cert`,
-        {
-            privateKeyPem: caKey.privateKeyPem,
-            subject: { commonName: plan.ca.commonName, organization: plan.ca.organization },
-            isCaCertificate: true,
-            allowedUses: plan.ca.usages,
-            validityPeriodHours: plan.ca.validityHours,
-            earlyRenewalHours: plan.ca.earlyRenewalHours,
-        },
-        opts,
-    );
-    const ca: IssuedCert = { privateKeyPem: pulumi.secret(caKey.privateKeyPem), certPem: caCert.certPem };
+    const ca = createStackCa(name, plan.ca, rotation, parent);
     const leaf = (prefix: string, spec: CertSpec, trigger?: string): IssuedCert => issueCert(prefix, spec, ca, parent, trigger);
     const password = (user: string, suffix: string, marker: string | undefined): pulumi.Output<string> =>
         new random.RandomPassword(

@@ -29,7 +29,17 @@ export const STACK_OUTPUTS = {
     containerName: { secret: false, type: "string", what: "For `docker logs`, backups, inspection (a replicated set: node 0's)." },
     dataVolumeName: { secret: false, type: "string", what: "The data volume (a replicated set: node 0's)." },
     imageName: { secret: false, type: "string", what: "The image the data nodes run." },
-    caCertPem: { secret: false, type: "string", what: "CA certificate to verify the server." },
+    caCertPem: {
+        secret: false,
+        type: "string",
+        what: "The CA certificates clients verify the server with: the stack's CA, and during a CA rotation (steps 1 and 2) the old and the new one.",
+    },
+    caGeneration: { secret: false, type: "integer", what: "The newest CA's generation (`caGeneration`)." },
+    caRotationStep: {
+        secret: false,
+        type: "integer",
+        what: "Where its rotation stands: 1 both CAs trusted, certificates the old CA's; 2 certificates the new CA's, both trusted; 3 only the new CA.",
+    },
     clientCertPems: { secret: false, type: "map", what: "Each user's client certificate, by user name." },
     clientKeyPems: { secret: true, type: "map", what: "Each user's client private key." },
     passwords: { secret: true, type: "map", what: "Each user's password." },

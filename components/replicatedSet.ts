@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { toWholeMb, dockerCpus, Settings } from "../settings";
 import { memberCertPlan } from "../valkey/certPlan";
-import { GATE_ENV, healthEnv, IMAGE_PATHS, SUPERVISOR_ENV } from "../valkey/contract";
+import { GATE_ENV, healthEnv, IMAGE_PATHS, secretPath, SUPERVISOR_ENV } from "../valkey/contract";
 import { endpoints, Member as SetMember, memberVolume, topology } from "../valkey/topology";
 import { gateContainerArgs, Labels, MemberProfile } from "./containerSpecs";
 import { directorySecretFiles, IssuedCert, issueCert, servingSecretFiles, StackSecrets } from "./credentials";
@@ -39,7 +39,12 @@ function prefixOf(name: string, member: SetMember): string {
 function profileOf(settings: Settings, member: SetMember): MemberProfile {
     const self = { [SUPERVISOR_ENV.member]: member.alias };
     const publish = member.host === undefined ? {} : { publish: { ip: member.host.address, port: member.port } };
-    const health = { port: member.port, primaryName: settings.primaryName, certExpiryWarnDays: settings.certExpiryWarnDays };
+    const health = {
+        port: member.port,
+        primaryName: settings.primaryName,
+        certExpiryWarnDays: settings.certExpiryWarnDays,
+        tlsPeerCert: secretPath("peerCert"),
+    };
     if (member.kind === "sentinel") {
         return {
             alias: member.alias,

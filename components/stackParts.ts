@@ -168,7 +168,7 @@ export function deployExporters(
                 provider: place.provider,
                 labels: refs.labels,
                 target: { host: target.host, port: target.port },
-                caCertPem: secrets.ca.certPem,
+                caCertPem: secrets.ca.bundle,
                 client: secrets.current.clients.metrics,
                 password: secrets.current.passwords.metrics,
                 index,
@@ -197,7 +197,9 @@ export function credentialOutputs(secrets: StackSecrets) {
     const previousOf = (pick: (credentials: UserCredentials) => Record<AclUserName, pulumi.Input<string>>): pulumi.Output<PerUserOrNone> =>
         previous === undefined ? pulumi.output<PerUserOrNone>({}) : byUser(pick(previous)).apply((values): PerUserOrNone => values);
     return {
-        caCertPem: ca.certPem,
+        caCertPem: ca.bundle,
+        caGeneration: pulumi.output(ca.rotation.generation),
+        caRotationStep: pulumi.output<number>(ca.rotation.step),
         clientCertPems: byUser(perUser((user) => current.clients[user].certPem, names)),
         clientKeyPems: pulumi.secret(byUser(perUser((user) => current.clients[user].privateKeyPem, names))),
         passwords: pulumi.secret(byUser(current.passwords)),

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Settings, SettingsInput } from "../settings";
 import { AclUserName } from "../valkey/acl";
 import { certPlan } from "../valkey/certPlan";
+import { caRotation, CaStep } from "../valkey/caRotation";
 import { topology } from "../valkey/topology";
 import { createStackSecrets } from "./credentials";
 import { hostPlaces } from "./hosts";
@@ -51,8 +52,12 @@ export class ValkeyStack extends pulumi.ComponentResource {
     public readonly containerName!: pulumi.Output<string>;
     public readonly dataVolumeName!: pulumi.Output<string>;
     public readonly imageName!: pulumi.Output<string>;
-    /** The CA certificate clients verify the server with. */
+    /** The CA certificates clients verify the server with: one, or the old and the new during a CA rotation's steps 1 and 2. */
     public readonly caCertPem!: pulumi.Output<string>;
+    /** The newest CA's generation. */
+    public readonly caGeneration!: pulumi.Output<number>;
+    /** The step of its rotation: 1 and 2 trust both CAs, 3 only the newest. */
+    public readonly caRotationStep!: pulumi.Output<number>;
     /** Each user's client certificate (PEM). */
     public readonly clientCertPems!: pulumi.Output<Record<AclUserName, string>>;
     /** Each user's client private key (PEM). Secret. */
@@ -115,6 +120,7 @@ export class ValkeyStack extends pulumi.ComponentResource {
             this,
             settings.replicas > 0,
             settings.users,
+            caRotation(settings.caGeneration, settings.caRotationStep as CaStep),
         );
         const places = hostPlaces(name, settings, topology(settings).hosts, labels, this);
         const served = (settings.replicas === 0 ? deploySingleNode : deploySet)(

@@ -74,6 +74,7 @@ export function readHealthSettings(env: NodeJS.ProcessEnv): HealthSettings | Ver
         tlsCa: text("tlsCa") ?? HEALTH_DEFAULTS.tlsCa,
         tlsCert: text("tlsCert") ?? HEALTH_DEFAULTS.tlsCert,
         tlsKey: text("tlsKey") ?? HEALTH_DEFAULTS.tlsKey,
+        ...(text("tlsPeerCert") === undefined ? {} : { tlsPeerCert: text("tlsPeerCert") }),
         memoryWarnPercent,
         role,
         primaryName,

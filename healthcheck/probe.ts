@@ -91,10 +91,26 @@ async function describe(error: unknown, settings: HealthSettings, files: Record<
     return describeConnectionError(message, code, settings, silent);
 }
 
-/** The validity end of a PEM certificate file's first certificate, or a CRITICAL verdict. */
-function certificateIn(variable: string, pem: string, name: string): CertificateSeen | Verdict {
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The validity end of every certificate in a PEM file (a CA file holds two during a CA rotation, each
+ * then named by its subject's CN), or a CRITICAL verdict.
+ */
+function certificatesIn(variable: string, pem: string, name: string): CertificateSeen[] | Verdict {
+    const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0) {
+        return critical(`${variable} holds no PEM certificate`);
+    }
     try {
-        return { name, validTo: new Date(new X509Certificate(pem).validTo) };
+        return blocks.map((block) => {
+            const cert = new X509Certificate(block);
+            const commonName = /^CN=(.*)$/m.exec(cert.subject)?.[1];
+            return {
+                name: blocks.length > 1 && commonName !== undefined ? `${name} "${commonName}"` : name,
+                validTo: new Date(cert.validTo),
+            };
+        });
     } catch (error) {
         return critical(`${variable} holds no readable certificate (${(error as Error).message})`);
     }
@@ -142,16 +158,24 @@ async function check(settings: HealthSettings, depth: CheckDepth): Promise<Verdi
         }
         files[key] = content;
     }
+    const watched: Array<[string, string, string]> = [
+        [HEALTH_ENV.tlsCa, files.tlsCa, "CA certificate"],
+        [HEALTH_ENV.tlsCert, files.tlsCert, "health check's client certificate"],
+    ];
+    if (settings.tlsPeerCert !== undefined) {
+        const peer = readSecretFile(HEALTH_ENV.tlsPeerCert, settings.tlsPeerCert);
+        if (typeof peer !== "string") {
+            return peer;
+        }
+        watched.push([HEALTH_ENV.tlsPeerCert, peer, "member's client certificate for its links"]);
+    }
     const certificates: CertificateSeen[] = [];
-    for (const [key, variable, name] of [
-        ["tlsCa", HEALTH_ENV.tlsCa, "CA certificate"],
-        ["tlsCert", HEALTH_ENV.tlsCert, "health check's client certificate"],
-    ] as const) {
-        const seen = certificateIn(variable, files[key], name);
+    for (const [variable, pem, name] of watched) {
+        const seen = certificatesIn(variable, pem, name);
         if (isVerdict(seen)) {
             return seen;
         }
-        certificates.push(seen);
+        certificates.push(...seen);
     }
     // An expired CA or client certificate fails the handshake anyway: say which, before trying.
     const beforeConnect = judgeCertificates(certificates, new Date(), settings.certExpiryWarnDays);

@@ -70,6 +70,12 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
     credentialGeneration: {
         what: "Bump by one to rotate every user's password and client certificate; the previous generation keeps working until the next bump. See [Rotating credentials](#rotating-credentials).",
     },
+    caGeneration: {
+        what: "Raise by one to rotate the CA: three deploys, `caRotationStep` 1, 2 and 3; clients of the old CA keep working until step 3. See [Rotating the CA](#rotating-the-ca).",
+    },
+    caRotationStep: {
+        what: "Where the `caGeneration` rotation stands: 1 the new CA trusted beside the old; 2 every certificate reissued by the new CA, served with the new CA cross-signed by the old; 3 (done) the old CA dropped.",
+    },
     replicas: {
         what: "0: the single node. 1 or more: a replicated set of one primary and this many replicas, watched by Sentinels. See [A replicated set](#a-replicated-set).",
     },

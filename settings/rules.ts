@@ -100,6 +100,13 @@ function certificateLifetimes({ settings: s, ok, problems }: RuleContext): void 
             `set it below certValidityHours (${s.certValidityHours}), or every deploy renews the certificates`,
         );
     }
+    if (ok("caGeneration") && ok("caRotationStep") && s.caGeneration === 1 && s.caRotationStep !== 3) {
+        problems.fail(
+            "caRotationStep",
+            s.caRotationStep,
+            "a rotation needs a CA to rotate from: raise caGeneration to 2 with caRotationStep 1, then deploy steps 2 and 3; or leave caRotationStep at 3",
+        );
+    }
     if (ok("certValidityHours") && ok("caValidityHours") && s.certValidityHours > s.caValidityHours) {
         problems.fail(
             "certValidityHours",

@@ -240,8 +240,7 @@ export const SETTINGS = {
         max: 3650,
         unit: "days",
         counted: "days",
-        description:
-            "The health check warns this many days before the server, CA or its client certificate expires (CRITICAL once expired).",
+        description: "The health check and alert rules warn this many days before a certificate expires (CRITICAL once expired).",
     }),
     users: users({
         default: MOLIS_USERS,
@@ -260,8 +259,23 @@ export const SETTINGS = {
         max: 1000000,
         unit: "generation",
         counted: "generations (bump it by one to rotate)",
-        description:
-            "Bump by one to rotate every user's password and client certificate; the previous generation keeps working until the next bump.",
+        description: "Bump by one to rotate every user's password and client certificate; the previous one works until the next bump.",
+    }),
+    caGeneration: integer({
+        default: 1,
+        min: 1,
+        max: 1000000,
+        unit: "generation",
+        counted: "generations (raise it by one to rotate the CA)",
+        description: "Raise by one to rotate the CA, in three deploys: caRotationStep 1, 2, 3.",
+    }),
+    caRotationStep: integer({
+        default: 3,
+        min: 1,
+        max: 3,
+        unit: "step",
+        counted: "steps of a CA rotation",
+        description: "A CA rotation's step: 1 trust both CAs, 2 reissue by the new CA, 3 drop the old.",
     }),
     replicas: integer({
         default: 0,

@@ -116,6 +116,8 @@ export interface HealthSettings {
     tlsCa: string;
     tlsCert: string;
     tlsKey: string;
+    /** A set member's client certificate for its links, watched for expiry like the others; none on a single node. */
+    tlsPeerCert?: string;
     /** WARNING above this percentage of maxmemory. */
     memoryWarnPercent: number;
     /** Days before a certificate's expiry from which it is reported (WARNING); expired is CRITICAL. */
@@ -137,6 +139,7 @@ export const HEALTH_ENV: Record<keyof HealthSettings, string> = {
     tlsCa: "VALKEY_TLS_CA",
     tlsCert: "VALKEY_TLS_CERT",
     tlsKey: "VALKEY_TLS_KEY",
+    tlsPeerCert: "VALKEY_TLS_PEER_CERT",
     memoryWarnPercent: "VALKEY_MEMORY_WARN_PERCENT",
     certExpiryWarnDays: "VALKEY_CERT_WARN_DAYS",
     maxClients: "VALKEY_MAXCLIENTS",

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pollFor } from "../../lib/poll";
 import { certPlan, CertSpec } from "../../valkey/certPlan";
+import { pemBundle } from "../../valkey/caRotation";
 import { resolveSettings } from "../../settings";
 import { createCsr, generateKeyPem, selfSignCa, signCsr } from "../../lib/certificates";
 import { requireHealthBundle, runHealthCheck } from "./healthRun";
@@ -139,12 +140,14 @@ describe("R9.7, R9.8 certificate lifetimes and the client limit, seen by the hea
         mkdirSync(dir);
         const files = {
             ca: join(dir, "ca.crt"),
+            caKey: join(dir, "ca.key"),
             serverCert: join(dir, "server.crt"),
             serverKey: join(dir, "server.key"),
             clientCert: join(dir, "client.crt"),
             clientKey: join(dir, "client.key"),
         };
         writeFileSync(files.ca, ca.certPem);
+        writeFileSync(files.caKey, ca.keyPem, { mode: 0o600 });
         writeFileSync(files.serverCert, server.certPem);
         writeFileSync(files.serverKey, server.keyPem, { mode: 0o600 });
         writeFileSync(files.clientCert, client.certPem);
@@ -175,6 +178,36 @@ describe("R9.7, R9.8 certificate lifetimes and the client limit, seen by the hea
         expect(run.stdout).toMatch(
             /^WARNING: the CA certificate expires on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 3 days\); renew it with pulumi up; the health check's client certificate expires on .* \(in 3 days\); renew it with pulumi up; the server certificate expires on .* \(in 3 days\); renew it with pulumi up\n$/,
         );
+    }, 60000);
+
+    test("R19.2 a CA file of two (a CA rotation's steps 1 and 2) and a set member's link certificate: each CA named by its subject, the link certificate by what it is, each with its own days", async () => {
+        const soon = Date.now() + 3 * 24 * HOUR + HOUR;
+        const files = await materials({ ca: inDays(200), server: inDays(200), client: inDays(200) });
+        const caPem = readFileSync(files.ca, "utf8");
+        const nextSpec = { ...plan.ca, commonName: "molis-valkey CA 2" };
+        const nextKey = await generateKeyPem(nextSpec.rsaBits);
+        writeFileSync(files.ca, pemBundle([caPem, await selfSignCa(nextKey, nextSpec, soon - nextSpec.validityHours * HOUR)]));
+        const peerKey = await generateKeyPem(plan.clients.healthcheck.rsaBits);
+        const linkCert = await signCsr(
+            await createCsr(peerKey, plan.clients.healthcheck),
+            { keyPem: readFileSync(files.caKey, "utf8"), certPem: caPem },
+            plan.clients.healthcheck,
+            inDays(5) - plan.clients.healthcheck.validityHours * HOUR,
+        );
+        const peerCert = join(fixture.dir, `peer-${Date.now()}.crt`);
+        writeFileSync(peerCert, linkCert);
+        const env = await withCertificates(files);
+        expect(await runHealth(env)).toMatchObject({ code: 0 });
+        const run = await runHealth({ ...env, VALKEY_TLS_PEER_CERT: peerCert });
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(
+            /^WARNING: the CA certificate "molis-valkey CA 2" expires on .* \(in 3 days\); renew it with pulumi up; the member's client certificate for its links expires on .* \(in 4 days\); renew it with pulumi up\n$/,
+        );
+        expect(run.stdout).not.toMatch(/"molis-valkey CA"/);
+        expect(await runHealth({ ...env, VALKEY_TLS_PEER_CERT: join(fixture.dir, "absent.crt") })).toMatchObject({
+            code: 1,
+            stdout: `CRITICAL: cannot read VALKEY_TLS_PEER_CERT=${join(fixture.dir, "absent.crt")} (ENOENT)\n`,
+        });
     }, 60000);
 
     test("R9.7 a server certificate 3 days from expiry with certWarnDays 2: OK", async () => {

@@ -100,6 +100,11 @@ describe("bad input fails with the setting, the value and the fix", () => {
             /credentialGeneration: 0 is not valid; set a whole number of generations \(bump it by one to rotate\) from 1 to 1000000/,
         ],
         [{ credentialGeneration: 2.5 }, /credentialGeneration: 2.5 is not valid/],
+        [{ caRotationStep: 1 }, /caRotationStep: 1 is not valid; a rotation needs a CA to rotate from: raise caGeneration to 2/],
+        [
+            { caGeneration: 2, caRotationStep: 4 },
+            /caRotationStep: 4 is not valid; set a whole number of steps of a CA rotation from 1 to 3/,
+        ],
     ])("%j", (input, message) => {
         expect(problemsOf(input).join("\n")).toMatch(message);
     });
