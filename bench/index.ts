@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { caRotationRow } from "./caRotation";
 import { deployRow } from "./deploy";
 import { directoryLoginRow } from "./directoryLogin";
 import { engineBuildRow } from "./engineBuild";
@@ -38,6 +39,7 @@ const ROWS: Row[] = [
     hostsRow,
     soakRow,
     directoryLoginRow,
+    caRotationRow,
 ];
 const REPORT = join(ROOT, "docs", "BENCHMARKS.md");
 /** A section's lines that name a missed target; the summary at the top collects them. */

@@ -27,6 +27,7 @@ import {
     sentinelFields,
     Verdict,
 } from "./checks";
+import { pemCertificates } from "../valkey/caRotation";
 import { HEALTH_ENV } from "../valkey/contract";
 import { parseInfo } from "../valkey/info";
 
@@ -91,14 +92,12 @@ async function describe(error: unknown, settings: HealthSettings, files: Record<
     return describeConnectionError(message, code, settings, silent);
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 /**
  * The validity end of every certificate in a PEM file (a CA file holds two during a CA rotation, each
  * then named by its subject's CN), or a CRITICAL verdict.
  */
 function certificatesIn(variable: string, pem: string, name: string): CertificateSeen[] | Verdict {
-    const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+    const blocks = pemCertificates(pem);
     if (blocks.length === 0) {
         return critical(`${variable} holds no PEM certificate`);
     }

@@ -68,3 +68,8 @@ export function caCommonName(base: string, generation: number): string {
 export function pemBundle(pems: readonly string[]): string {
     return pems.map((pem) => `${pem.trim()}\n`).join("");
 }
+
+/** The PEM certificates of a bundle, in order, each from its BEGIN line to its END line. */
+export function pemCertificates(bundle: string): string[] {
+    return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}

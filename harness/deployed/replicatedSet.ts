@@ -10,7 +10,7 @@ import { DEFAULTS } from "../../settings/table";
 import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./deployedStack";
 import { MemberLogs } from "./memberLogs";
-import { SetWriterRun, startSetWriter } from "./setWriter";
+import { SetWriter, SetWriterRun, startSetWriter } from "./setWriter";
 import { credentialsOf, ValkeyClient } from "./valkeyClient";
 
 /** Acknowledged writes before an event and after the set is whole again (about half a second's worth each). */
@@ -193,17 +193,82 @@ export class DeployedSet {
      * logs through it (the replaced containers' logs go with them).
      */
     async throughRollout(prefix: string, change: () => Promise<void>): Promise<SetWriterRun & { memberLogs: string }> {
-        const writer = await startSetWriter(this.docker, this.outputs, this.stackName, prefix);
+        const { runs, memberLogs } = await this.throughRolloutHolding(prefix, [this.outputs], change);
+        return { ...runs[0], memberLogs };
+    }
+
+    /**
+     * `change` under one writer per entry of `holdings`, each on the files those outputs give (a
+     * service that took them then); what each writer saw and the members' logs meanwhile.
+     */
+    async throughRolloutHolding(
+        prefix: string,
+        holdings: Array<Record<string, unknown>>,
+        change: () => Promise<void>,
+    ): Promise<{ runs: SetWriterRun[]; memberLogs: string }> {
+        const writers: SetWriter[] = [];
         const logs = await MemberLogs.follow(this.docker, this.stackName);
         try {
-            await writer.waitWrites(WRITES_AROUND);
+            for (const [index, outputs] of holdings.entries()) {
+                writers.push(await startSetWriter(this.docker, outputs, this.stackName, `${prefix}-${index}`));
+            }
+            await Promise.all(writers.map((writer) => writer.waitWrites(WRITES_AROUND)));
             await change();
-            await writer.waitWrites((await writer.acknowledged()) + WRITES_AROUND);
-            return { ...(await writer.stop()), memberLogs: logs.text() };
+            await Promise.all(writers.map(async (writer) => writer.waitWrites((await writer.acknowledged()) + WRITES_AROUND)));
+            const runs: SetWriterRun[] = [];
+            for (const writer of writers) {
+                runs.push(await writer.stop());
+            }
+            return { runs, memberLogs: logs.text() };
         } finally {
             logs.stop();
-            await writer.client.remove();
+            await Promise.all(writers.map((writer) => writer.client.remove()));
         }
+    }
+
+    /**
+     * Every link as the members see it: the primary's replicas connected, each replica's link to it,
+     * and each Sentinel's view of the set (its flags, replicas and other Sentinels), asked in each
+     * member as its health check asks.
+     */
+    async links(): Promise<{ primary: string[]; replicas: string[]; sentinels: string[] }> {
+        const seen = { primary: [] as string[], replicas: [] as string[], sentinels: [] as string[] };
+        for (const name of this.containers()) {
+            const container = this.docker.getContainer(name);
+            const env = (await container.inspect()).Config.Env ?? [];
+            if (env.includes("VALKEY_ROLE=sentinel")) {
+                const port = Number(env.find((entry) => entry.startsWith("VALKEY_PORT="))?.split("=")[1]);
+                const lines = (await memberCli(container, port, ["SENTINEL", "MASTER", String(this.outputs.primaryName)])).stdout.split(
+                    "\n",
+                );
+                const field = (key: string): string => lines[lines.indexOf(key) + 1] ?? "?";
+                seen.sentinels.push(`${field("flags")}, ${field("num-slaves")} replicas, ${field("num-other-sentinels")} other Sentinels`);
+            } else if ((await this.roleOf(container)) === "master") {
+                seen.primary.push(`${await this.infoField(container, "connected_slaves")} replicas connected`);
+            } else {
+                seen.replicas.push(`link ${await this.infoField(container, "master_link_status")}`);
+            }
+        }
+        return seen;
+    }
+
+    /** Waits until every link is up: one primary with every replica connected, each Sentinel seeing them all and the others. */
+    async waitLinksUp(replicas: number, sentinels: number, timeoutMs = 30000): Promise<void> {
+        const expected = {
+            primary: [`${replicas} replicas connected`],
+            replicas: Array<string>(replicas).fill("link up"),
+            sentinels: Array<string>(sentinels).fill(`master, ${replicas} replicas, ${sentinels - 1} other Sentinels`),
+        };
+        let last: unknown;
+        await pollFor(
+            () => `every link up (${JSON.stringify(expected)}); seen ${JSON.stringify(last)}`,
+            timeoutMs,
+            async () => {
+                last = await this.links();
+                return JSON.stringify(last) === JSON.stringify(expected);
+            },
+            500,
+        );
     }
 }
 

@@ -9,7 +9,7 @@ import { containerEvents, exec, tarArchive } from "../../lib/docker";
 import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "./deployedStack";
 import { parseRide, RideRecord, rideThroughProgram } from "./rideThroughProgram";
-import { credentialsOf, ValkeyClient } from "./valkeyClient";
+import { ClientCredentials, credentialsOf, ValkeyClient } from "./valkeyClient";
 
 export interface RotationRun {
     /** The outputs and the Valkey container's id before the rotation. */
@@ -21,68 +21,109 @@ export interface RotationRun {
     healthy?: number;
 }
 
-/** Who rides through a rotation, doing what (rideThrough.ts's RIDE_USER and RIDE_FLOW). */
+/** Who rides through a rotation, doing what, its keys named by `prefix` (rideThrough.ts's RIDE_USER, RIDE_FLOW and RIDE_PREFIX). */
 export interface Rider {
     user: AclUserName;
     flow: "approval" | "oauth";
+    prefix?: string;
+}
+
+/** A client container running the ride-through program on the credentials it was given. */
+export interface RunningRider {
+    client: ValkeyClient;
+    /** Waits (not a fixed time) until the client has `count` commands issued after `since`. */
+    waitRide(since: number, count: number): Promise<void>;
+    /** Every command so far. */
+    rideLog(): Promise<RideRecord[]>;
+    /** Stops the program and returns every command it ran. */
+    stop(): Promise<RideRecord[]>;
+}
+
+/** Starts a rider on `credentials` (a user's files as a service holds them) and waits until it has issued 10 commands. */
+export async function startRider(
+    deployed: DeployedStack,
+    credentials: ClientCredentials,
+    { user, flow, prefix = "ride" }: Rider = { user: "mcp-agent", flow: "approval" },
+): Promise<RunningRider> {
+    const client = await ValkeyClient.start(deployed.docker, credentials, [user], deployed.stack.stack);
+    await client.container.putArchive(
+        await tarArchive([
+            { name: "tmp/client/ride.js", content: rideThroughProgram() },
+            { name: `tmp/client/${user}.password`, content: credentials.passwords[user], mode: 0o600 },
+        ]),
+        { path: "/" },
+    );
+    // As root: the files the archive put there are root's (the image's own user is valkey).
+    await exec(
+        client.container,
+        ["sh", "-c", `RIDE_USER=${user} RIDE_FLOW=${flow} RIDE_PREFIX=${prefix} node /tmp/client/ride.js > /tmp/client/ride.log 2>&1 &`],
+        {
+            user: "root",
+        },
+    );
+    const rideLog = async (): Promise<RideRecord[]> =>
+        parseRide((await exec(client.container, ["cat", "/tmp/client/ride.log"], { user: "root" })).stdout);
+    const waitRide = async (since: number, count: number): Promise<void> => {
+        await pollFor(
+            `the ride-through client issuing ${count} commands after ${new Date(since).toISOString()}`,
+            30000,
+            async () => (await rideLog()).filter((r) => r.issued > since).length >= count,
+            200,
+        );
+    };
+    const rider: RunningRider = {
+        client,
+        waitRide,
+        rideLog,
+        stop: async () => {
+            await exec(client.container, ["touch", "/tmp/client/stop"], { user: "root" });
+            return rideLog();
+        },
+    };
+    try {
+        await waitRide(0, 10);
+    } catch (error) {
+        await client.remove();
+        throw error;
+    }
+    return rider;
+}
+
+/**
+ * Runs `change` (a `pulumi up`) while `riders` write through it, each connected and writing before;
+ * waits until each has issued twenty commands after it (the new container is healthy when `pulumi up`
+ * returns). Returns each rider's commands so far (they go on) and the engine's times of the old
+ * container's death and the new one's first healthy check.
+ */
+export async function rideThrough(
+    deployed: DeployedStack,
+    riders: RunningRider[],
+    change: () => Promise<void>,
+): Promise<{ rides: RideRecord[][]; died?: number; healthy?: number }> {
+    const beforeId = deployed.info.Id;
+    const started = Date.now();
+    await change();
+    const finished = Date.now();
+    await Promise.all(riders.map((rider) => rider.waitRide(finished, 20)));
+    const rides = await Promise.all(riders.map((rider) => rider.rideLog()));
+    const events = await containerEvents(deployed.docker, started - 1000, finished + 1000);
+    const died = events.find((e) => e.id === beforeId && e.action === "die")?.time;
+    const healthy = events.find((e) => e.id === deployed.info.Id && e.action.startsWith("health_status: healthy"))?.time;
+    return { rides, died, healthy };
 }
 
 /** Bumps credentialGeneration by one with `pulumi up` while a client writes through it. */
-export async function rotateUnderLoad(
-    deployed: DeployedStack,
-    { user, flow }: Rider = { user: "mcp-agent", flow: "approval" },
-): Promise<RotationRun> {
-    const { docker, stack } = deployed;
+export async function rotateUnderLoad(deployed: DeployedStack, who: Rider = { user: "mcp-agent", flow: "approval" }): Promise<RotationRun> {
     const before = { outputs: deployed.outputs, id: deployed.info.Id };
-    const rider = await ValkeyClient.start(docker, credentialsOf(before.outputs), [user], stack.stack);
+    const rider = await startRider(deployed, credentialsOf(before.outputs), who);
     try {
-        const passwords = before.outputs.passwords as Record<AclUserName, string>;
-        await rider.container.putArchive(
-            await tarArchive([
-                { name: "tmp/client/ride.js", content: rideThroughProgram() },
-                { name: `tmp/client/${user}.password`, content: passwords[user], mode: 0o600 },
-            ]),
-            { path: "/" },
-        );
-        // As root: the files the archive put there are root's (the image's own user is valkey).
-        await exec(
-            rider.container,
-            ["sh", "-c", `RIDE_USER=${user} RIDE_FLOW=${flow} node /tmp/client/ride.js > /tmp/client/ride.log 2>&1 &`],
-            {
-                user: "root",
-            },
-        );
-        const rideLog = async (): Promise<RideRecord[]> =>
-            parseRide((await exec(rider.container, ["cat", "/tmp/client/ride.log"], { user: "root" })).stdout);
-        /** Waits (not a fixed time) until the client has `count` commands issued after `since`. */
-        const waitRide = async (since: number, count: number): Promise<void> => {
-            await pollFor(
-                `the ride-through client issuing ${count} commands after ${new Date(since).toISOString()}`,
-                30000,
-                async () => (await rideLog()).filter((r) => r.issued > since).length >= count,
-                200,
-            );
-        };
-        // Connected and writing before the rotation starts.
-        await waitRide(0, 10);
-
-        const started = Date.now();
-        await stack.setConfig("credentialGeneration", String(Number(before.outputs.credentialGeneration) + 1));
-        await deployed.up();
-        const finished = Date.now();
-
-        // The new container is healthy when `pulumi up` returns: twenty commands after it show the client back.
-        await waitRide(finished, 20);
-        await exec(rider.container, ["touch", "/tmp/client/stop"], { user: "root" });
-        const ride = await rideLog();
-
-        // The engine's clock: the old container's death and the new one's first healthy check.
-        const events = await containerEvents(docker, started - 1000, finished + 1000);
-        const died = events.find((e) => e.id === before.id && e.action === "die")?.time;
-        const healthy = events.find((e) => e.id === deployed.info.Id && e.action.startsWith("health_status: healthy"))?.time;
-        return { before, ride, died, healthy };
+        const { died, healthy } = await rideThrough(deployed, [rider], async () => {
+            await deployed.stack.setConfig("credentialGeneration", String(Number(before.outputs.credentialGeneration) + 1));
+            await deployed.up();
+        });
+        return { before, ride: await rider.stop(), died, healthy };
     } finally {
-        await rider.remove();
+        await rider.client.remove();
     }
 }
 

@@ -2,8 +2,9 @@
  * A replicated set deployed by `pulumi up` on the local Docker Engine (R13): replicas 2 becomes
  * healthy, every member hardened; a writer on README's client settings runs through `docker kill`,
  * `docker pause` and a network disconnect of the primary, each healed afterwards (the old primary
- * rejoins as a replica), and through two credential rotations (each a changed setting) that each
- * replace every member; `npm run backup` reads a replica and `npm run restore` puts the data back on every
+ * rejoins as a replica), and through two credential rotations and a CA rotation's three steps
+ * (each a changed setting, the rotations riding on the CA steps) that each replace every member,
+ * under writers holding only the old CA or only the new; `npm run backup` reads a replica and `npm run restore` puts the data back on every
  * node; a second `pulumi up` changes nothing; `pulumi destroy` keeps every data volume. Each node's
  * metrics exporter reports its own node. With directory login on (R18.7), a person logs in on the
  * primary and, after it is killed, on the one promoted; the Sentinels do not load the module.
@@ -27,6 +28,7 @@ import { makeCa, TestCa } from "../../harness/directory";
 import { DirectoryContainer, startDirectoryContainer } from "../../harness/deployed/directoryContainer";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 import { exampleConfig } from "../../harness/examples";
+import { pemBundle, pemCertificates } from "../../valkey/caRotation";
 
 const TEST_STACK = "replicated-test";
 const CONFIG = {
@@ -242,33 +244,80 @@ describe("the primary lost, then back (R13.5)", () => {
     }, 300000);
 });
 
-describe("a changed setting and credential rotations (R13.7, R10.1, R10.2)", () => {
-    /** `pulumi up` to `generation` under a writer holding the generation before's passwords; then a writer of `generation`. */
-    async function rotateUnderWriter(generation: number): Promise<void> {
-        const before = new Set(await Promise.all(containers().map(async (name) => (await docker.getContainer(name).inspect()).Id)));
-        const run = await set.throughRollout(`rotation-${generation}`, async () => {
-            await deployed.stack.setConfig("credentialGeneration", String(generation));
+describe("credential rotations and a CA rotation (R13.7, R10.1, R10.2, R19.4)", () => {
+    /** The outputs before the rotations: generation 1's credentials, the first CA alone. */
+    let steady: Record<string, unknown>;
+    /** After the CA rotation's step 1: generation 2's credentials, still the old CA's. */
+    let step1: Record<string, unknown>;
+    /** After step 2: the new CA's certificates, both CAs in caCertPem. */
+    let step2: Record<string, unknown>;
+
+    /** A service's files that trust only the old (first) or only the newest CA of the outputs' bundle. */
+    const trusting = (outputs: Record<string, unknown>, which: "old" | "new"): Record<string, unknown> => {
+        const cas = pemCertificates(String(outputs.caCertPem));
+        return { ...outputs, caCertPem: pemBundle(which === "old" ? cas.slice(0, 1) : cas.slice(-1)) };
+    };
+
+    /**
+     * `pulumi up` with `config` under a writer per entry of `holdings`: every member replaced one at a
+     * time, no writer's command fails, nothing acknowledged is lost, each stopped primary hands over,
+     * and every replication and Sentinel link is up after; then a writer on the new outputs' files.
+     */
+    async function rollOutUnder(name: string, config: Record<string, string>, holdings: Array<Record<string, unknown>>): Promise<void> {
+        const before = new Set(await Promise.all(containers().map(async (c) => (await docker.getContainer(c).inspect()).Id)));
+        const { runs, memberLogs } = await set.throughRolloutHolding(name, holdings, async () => {
+            for (const [key, value] of Object.entries(config)) {
+                await deployed.stack.setConfig(key, value);
+            }
             await deployed.up();
         });
-        expect(outputs().credentialGeneration).toBe(generation);
-        const after = await Promise.all(containers().map(async (name) => (await docker.getContainer(name).inspect()).Id));
+        const after = await Promise.all(containers().map(async (c) => (await docker.getContainer(c).inspect()).Id));
         expect(after.filter((id) => before.has(id))).toEqual([]);
-        expect(seen(run)).toMatchObject({ failed: 0, lost: 0, confirmedLost: 0 });
-        expectHandedOver(run.memberLogs);
+        for (const run of runs) {
+            expect(seen(run)).toMatchObject({ failed: 0, lost: 0, confirmedLost: 0 });
+        }
+        expectHandedOver(memberLogs);
         await set.waitHealthy(60000);
-        const nextRun = await writesThrough(docker, outputs(), TEST_STACK, `generation-${generation}`, 11);
+        await set.waitLinksUp(2, 3);
+        const nextRun = await writesThrough(docker, outputs(), TEST_STACK, `${name}-after`, 11);
         expect(nextRun.writes).toBeGreaterThan(10);
         expect(seen(nextRun)).toMatchObject({ failed: 0, lost: 0, error: undefined });
         await set.startClient();
     }
 
-    // A new credential generation is a changed setting like any other: its rollout is the one R13.7 promises.
-    test("R13.7 R10.1 credentialGeneration 2, a changed setting: pulumi up replaces every member one at a time under a writer holding generation 1's passwords; no command fails, nothing acknowledged is lost; old and new members authenticate each other both ways, so each stopped primary hands over; generation 2 gets in", async () => {
-        await rotateUnderWriter(2);
+    // A new credential generation or CA step is a changed setting like any other: its rollout is the one R13.7 promises.
+    test("R13.7 R10.1 R19.4 credentialGeneration 2 with a CA rotation's step 1, a changed setting: pulumi up replaces every member one at a time under a writer holding generation 1's passwords and only the old CA; no command fails, nothing acknowledged is lost; old and new members authenticate each other both ways, so each stopped primary hands over; every link up after; generation 2 gets in; caCertPem holds both CAs", async () => {
+        steady = outputs();
+        expect(pemCertificates(String(steady.caCertPem))).toHaveLength(1);
+        await rollOutUnder("rotation-2", { credentialGeneration: "2", caGeneration: "2", caRotationStep: "1" }, [steady]);
+        step1 = outputs();
+        expect(step1).toMatchObject({ credentialGeneration: 2, caGeneration: 2, caRotationStep: 1 });
+        expect(pemCertificates(String(step1.caCertPem))[0]).toBe(pemCertificates(String(steady.caCertPem))[0]);
+        expect(pemCertificates(String(step1.caCertPem))).toHaveLength(2);
     }, 900000);
 
-    test("R10.2 credentialGeneration 3: the same under a writer holding generation 2's, with the set's own users in their third slot; generation 3 gets in", async () => {
-        await rotateUnderWriter(3);
+    test("R19.4 step 2: every member's certificates reissued by the new CA, one member at a time, under a writer holding only the old CA: no command fails, nothing acknowledged is lost, every link up after; then a writer holding only the new CA gets in", async () => {
+        await rollOutUnder("ca-step-2", { caRotationStep: "2" }, [trusting(step1, "old")]);
+        step2 = outputs();
+        expect(step2.caRotationStep).toBe(2);
+        expect(step2.caCertPem).toBe(step1.caCertPem);
+        const newOnly = await writesThrough(docker, trusting(step2, "new"), TEST_STACK, "new-ca-only", 11);
+        expect(seen(newOnly)).toMatchObject({ failed: 0, lost: 0, error: undefined });
+    }, 900000);
+
+    test("R10.2 R19.4 credentialGeneration 3 with step 3: the old CA dropped under a writer holding generation 2's passwords and only the new CA, with the set's own users in their third slot; no command fails, every link up after; generation 3 gets in; a service holding only the old CA is refused", async () => {
+        await rollOutUnder("rotation-3", { credentialGeneration: "3", caRotationStep: "3" }, [trusting(step2, "new")]);
+        expect(outputs()).toMatchObject({ credentialGeneration: 3, caRotationStep: 3 });
+        expect(pemCertificates(String(outputs().caCertPem))).toEqual(pemCertificates(String(step2.caCertPem)).slice(1));
+        const oldOnly = await ValkeyClient.start(docker, credentialsOf(trusting(step1, "old")), ["mcp-admin"], TEST_STACK);
+        try {
+            const [host, port] = String((outputs().nodeEndpoints as string[])[0]).split(":");
+            const refused = await oldOnly.cli("mcp-admin", ["PING"], { host, port: Number(port) });
+            expect(`${refused.stdout}${refused.stderr}`).not.toMatch(/PONG/);
+            expect(`${refused.stdout}${refused.stderr}`).toMatch(/certificate verify failed/);
+        } finally {
+            await oldOnly.remove();
+        }
     }, 900000);
 
     test("R11.2 a second pulumi up changes nothing", async () => {

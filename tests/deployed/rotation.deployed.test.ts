@@ -8,7 +8,8 @@
  * generation before them is refused after the next bump, which also adds a user (one `pulumi up`
  * for both, as an operator's would); the exporter is replaced with the new metrics password and
  * keeps scraping. Backup and restore keep the gateway's keys (R10.3, R10.4); the added user gets in
- * with only its grant, then, removed by `pulumi up`, is refused, and no key is lost (R3).
+ * with only its grant, then, removed by `pulumi up`, is refused, and no key is lost (R3). A CA
+ * rotation's three steps (R19.4), each under a service holding only the old CA or only the new one.
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
@@ -22,9 +23,10 @@ import { freePort } from "../../lib/localMode";
 import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "../../harness/deployed/deployedStack";
 import { runCommand } from "../../harness/deployed/pulumiStack";
-import { clientStall, rotateUnderLoad } from "../../harness/deployed/rotation";
+import { clientStall, rideThrough, rotateUnderLoad, RunningRider, startRider } from "../../harness/deployed/rotation";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
-import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { ClientCredentials, credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
+import { pemBundle, pemCertificates } from "../../valkey/caRotation";
 import { readTar } from "../../harness/deployed/tarFile";
 import { exampleConfig } from "../../harness/examples";
 import { oauthRound, oauthRoundKeys } from "../../harness/oauthFlow";
@@ -280,3 +282,102 @@ test("R3 a user removed by pulumi up is refused with the files and password its 
     expect(await keyCount()).toBe(keysBefore);
     expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);
+
+describe("a CA rotation on a single node (R19.4)", () => {
+    const RIDER = { user: "auth", flow: "oauth" } as const;
+    const OLD_CA_RIDER = { ...RIDER, prefix: "old-ca" };
+    const NEW_CA_RIDER = { ...RIDER, prefix: "new-ca" };
+    /** The outputs before the rotation: what a service that never took the new CA holds. */
+    let steady: Record<string, unknown>;
+    /** The outputs of step 2: both CAs in caCertPem, certificates of the new CA. */
+    let step2: Record<string, unknown>;
+    /** A service holding only the old CA and its certificate, riding from before step 1. */
+    let oldOnly: RunningRider | undefined;
+    /** A service holding only the new CA and its certificate, riding from after step 2. */
+    let newOnly: RunningRider | undefined;
+
+    /** A service's files that trust only the newest CA of the outputs' bundle. */
+    const trustingOnlyNewest = (outputs: Record<string, unknown>): ClientCredentials => ({
+        ...credentialsOf(outputs),
+        caCertPem: pemBundle(pemCertificates(String(outputs.caCertPem)).slice(-1)),
+    });
+
+    /** Whether a service on these files gets in as `auth`: "in", or what valkey-cli printed. */
+    async function getsIn(credentials: ClientCredentials): Promise<string> {
+        const probe = await ValkeyClient.start(deployed.docker, credentials, ["auth"], TEST_STACK);
+        try {
+            return await probe.getsIn("auth");
+        } finally {
+            await probe.remove();
+        }
+    }
+
+    async function deployStep(step: number): Promise<void> {
+        await deployed.stack.setConfig("caGeneration", "2");
+        await deployed.stack.setConfig("caRotationStep", String(step));
+        await deployed.up();
+    }
+
+    async function expectExporterScrapes(): Promise<void> {
+        await restartClient();
+        const scraped = await fetchFromNetwork(client, "http://valkey-metrics:9121/metrics");
+        expect(sample(scraped.body, "redis_up")).toBe(1);
+    }
+
+    beforeAll(async () => {
+        steady = deployed.outputs;
+        oldOnly = await startRider(deployed, credentialsOf(steady), OLD_CA_RIDER);
+    }, 120000);
+
+    afterAll(async () => {
+        await oldOnly?.client.remove();
+        await newOnly?.client.remove();
+    });
+
+    test("R19.4 step 1: Valkey replaced once under a service holding only the old CA, none of its commands fails; caCertPem holds the old CA and the new; the server's certificate is still the old CA's, so a client trusting only the new CA does not verify it", async () => {
+        expect(pemCertificates(String(steady.caCertPem))).toHaveLength(1);
+        const { rides, died, healthy } = await rideThrough(deployed, [oldOnly as RunningRider], () => deployStep(1));
+        expect([died, healthy].every((time) => time !== undefined)).toBe(true);
+        expect(clientStall(rides[0]).failures).toEqual([]);
+        expect(deployed.outputs).toMatchObject({ caGeneration: 2, caRotationStep: 1 });
+        const bundle = pemCertificates(String(deployed.outputs.caCertPem));
+        expect(bundle).toHaveLength(2);
+        expect(bundle[0]).toBe(pemCertificates(String(steady.caCertPem))[0]);
+        expect(await getsIn(credentialsOf(deployed.outputs))).toBe("in");
+        expect(await getsIn(trustingOnlyNewest(deployed.outputs))).toMatch(/certificate verify failed/);
+        await expectExporterScrapes();
+    }, 300000);
+
+    test("R19.4 step 2: every certificate reissued by the new CA while the old-CA service rides on, none of its commands fails; the old CA's service still gets in, and a service holding only the new CA and its new certificate gets in", async () => {
+        const before = deployed.outputs;
+        const { rides } = await rideThrough(deployed, [oldOnly as RunningRider], () => deployStep(2));
+        expect(clientStall(rides[0]).failures).toEqual([]);
+        step2 = deployed.outputs;
+        expect(step2.caRotationStep).toBe(2);
+        expect(step2.caCertPem).toBe(before.caCertPem);
+        expect((step2.clientCertPems as Record<string, string>).auth).not.toBe((before.clientCertPems as Record<string, string>).auth);
+        expect(await getsIn(credentialsOf(steady))).toBe("in");
+        expect(await getsIn(trustingOnlyNewest(step2))).toBe("in");
+        newOnly = await startRider(deployed, trustingOnlyNewest(step2), NEW_CA_RIDER);
+        await expectExporterScrapes();
+    }, 300000);
+
+    test("R19.4 step 3: the old CA dropped while the new-CA service rides on, none of its commands fails and its writes are kept; the old CA's service is refused, even trusting both CAs; caCertPem holds the new CA alone", async () => {
+        const oldRide = await (oldOnly as RunningRider).stop();
+        expect(clientStall(oldRide).failures).toEqual([]);
+        await oldOnly?.client.remove();
+        oldOnly = undefined;
+        await rideThrough(deployed, [newOnly as RunningRider], () => deployStep(3));
+        const ride = await (newOnly as RunningRider).stop();
+        expect(clientStall(ride).failures).toEqual([]);
+        expect(deployed.outputs.caRotationStep).toBe(3);
+        expect(pemCertificates(String(deployed.outputs.caCertPem))).toEqual(pemCertificates(String(step2.caCertPem)).slice(1));
+        expect(await getsIn(credentialsOf(deployed.outputs))).toBe("in");
+        expect(await getsIn(trustingOnlyNewest(step2))).toBe("in");
+        expect(await getsIn(credentialsOf(steady))).not.toBe("in");
+        expect(await getsIn({ ...credentialsOf(steady), caCertPem: String(step2.caCertPem) })).not.toBe("in");
+        await expectExporterScrapes();
+        const last = oauthRoundKeys(`new-ca-${ride.length - 1}`);
+        expect(Number((await cli("auth", ["EXISTS", ...last])).stdout.trim())).toBe(last.length);
+    }, 300000);
+});
