@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readSettingsInput, refuseForeignNetwork, ValkeyStack } from "./components";
+import { readSettingsInput, refuseForeignNetwork, refuseSkippedCaStep, ValkeyStack } from "./components";
 
 const COMPONENT = "molis-valkey";
 
@@ -7,6 +7,7 @@ export = async () => {
     const config = new pulumi.Config();
     const input = readSettingsInput(config);
     await refuseForeignNetwork(input, COMPONENT);
+    await refuseSkippedCaStep(input);
     // The directory search account's password: a secret setting, never part of the settings.
     return new ValkeyStack(COMPONENT, { ...input, directorySearchPassword: config.getSecret("directorySearchPassword") }).outputs();
 };

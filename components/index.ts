@@ -9,7 +9,7 @@ export { ValkeyStack } from "./valkeyStack";
 export type { PerUserOrNone, ValkeyStackArgs } from "./valkeyStack";
 export { STACK_OUTPUT_NAMES, STACK_OUTPUTS } from "./outputs";
 export type { OutputDoc, StackOutputName } from "./outputs";
-export { readSettingsInput, refuseForeignNetwork } from "./stackConfig";
+export { readSettingsInput, refuseForeignNetwork, refuseSkippedCaStep } from "./stackConfig";
 export { storeOf, ValkeyClientCredentials } from "./clientCredentials";
 export type { StoreOutputs, ValkeyClientCredentialsArgs } from "./clientCredentials";
 export { DEFAULTS, resolveSettings, SETTING_NAMES, SettingsError, UserError } from "../settings";

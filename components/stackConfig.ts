@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { resolveSettings, Settings, SETTING_NAMES, SETTINGS, SettingsError, SettingsInput } from "../settings";
+import { caStepBreaksOverlap, CaStep } from "../valkey/caRotation";
 import { checkNetworkFree, enginesToAsk } from "./networkCheck";
 
 /**
@@ -70,5 +71,32 @@ export async function refuseForeignNetwork(input: SettingsInput, component: stri
     } catch (error) {
         // A RunError is printed as its message alone, without the program's stack.
         throw error instanceof SettingsError ? new pulumi.RunError(error.message) : error;
+    }
+}
+
+/**
+ * Before any resource: a CA rotation step that does not follow the last completed deploy's (read
+ * from this stack's own outputs) is refused with the step to deploy next. A stack with no such
+ * outputs yet (new, or from before CA rotation) is at caGeneration 1, step 3.
+ */
+export async function refuseSkippedCaStep(input: SettingsInput): Promise<void> {
+    let settings: Settings;
+    try {
+        settings = resolveSettings(input).settings;
+    } catch (error) {
+        if (error instanceof SettingsError) {
+            return;
+        }
+        throw error;
+    }
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    const [generation, step] = await Promise.all([self.getOutputDetails("caGeneration"), self.getOutputDetails("caRotationStep")]);
+    const last = {
+        generation: typeof generation.value === "number" ? generation.value : 1,
+        step: (typeof step.value === "number" ? step.value : 3) as CaStep,
+    };
+    const problem = caStepBreaksOverlap(last, { generation: settings.caGeneration, step: settings.caRotationStep as CaStep });
+    if (problem !== undefined) {
+        throw new pulumi.RunError(new SettingsError([`caRotationStep: ${problem} Nothing was changed.`]).message);
     }
 }

@@ -73,3 +73,33 @@ export function pemBundle(pems: readonly string[]): string {
 export function pemCertificates(bundle: string): string[] {
     return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
+
+/** Where a stack's CA rotation stands: its newest CA's generation and the step deployed. */
+export interface CaState {
+    generation: number;
+    step: CaStep;
+}
+
+/**
+ * Why a deploy from `from` (the last completed deploy's) to `to` would break the overlap, or
+ * undefined when it keeps it: the same step again, the next step, step 1 of the next generation
+ * after step 3, or step 2 back to step 1 (both CAs are still trusted). Skipping step 1 or 2 refuses
+ * every client that has not yet taken the new files; after step 3 the old CA's key is gone.
+ */
+export function caStepBreaksOverlap(from: CaState, to: CaState): string | undefined {
+    const same = to.generation === from.generation;
+    const allowed =
+        (same && (to.step === from.step || to.step === from.step + 1 || (from.step === 2 && to.step === 1))) ||
+        (to.generation === from.generation + 1 && from.step === 3 && to.step === 1);
+    if (allowed) {
+        return undefined;
+    }
+    const next =
+        from.step === 3
+            ? `caGeneration ${from.generation + 1} with caRotationStep 1`
+            : `caRotationStep ${from.step + 1} (caGeneration ${from.generation})`;
+    return (
+        `caGeneration ${to.generation} with caRotationStep ${to.step} does not follow the last deploy's caGeneration ${from.generation} step ${from.step}: ` +
+        `a CA rotation goes one step per deploy, so that no client is refused before it holds the new CA and its certificate. Deploy ${next} next.`
+    );
+}

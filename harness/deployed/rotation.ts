@@ -112,13 +112,20 @@ export async function rideThrough(
     return { rides, died, healthy };
 }
 
-/** Bumps credentialGeneration by one with `pulumi up` while a client writes through it. */
-export async function rotateUnderLoad(deployed: DeployedStack, who: Rider = { user: "mcp-agent", flow: "approval" }): Promise<RotationRun> {
+/** Bumps credentialGeneration by one (and sets `alsoSet` in the same `pulumi up`) while a client writes through it. */
+export async function rotateUnderLoad(
+    deployed: DeployedStack,
+    who: Rider = { user: "mcp-agent", flow: "approval" },
+    alsoSet: Record<string, string> = {},
+): Promise<RotationRun> {
     const before = { outputs: deployed.outputs, id: deployed.info.Id };
     const rider = await startRider(deployed, credentialsOf(before.outputs), who);
     try {
         const { died, healthy } = await rideThrough(deployed, [rider], async () => {
             await deployed.stack.setConfig("credentialGeneration", String(Number(before.outputs.credentialGeneration) + 1));
+            for (const [key, value] of Object.entries(alsoSet)) {
+                await deployed.stack.setConfig(key, value);
+            }
             await deployed.up();
         });
         return { before, ride: await rider.stop(), died, healthy };

@@ -9,7 +9,8 @@
  * for both, as an operator's would); the exporter is replaced with the new metrics password and
  * keeps scraping. Backup and restore keep the gateway's keys (R10.3, R10.4); the added user gets in
  * with only its grant, then, removed by `pulumi up`, is refused, and no key is lost (R3). A CA
- * rotation's three steps (R19.4), each under a service holding only the old CA or only the new one.
+ * rotation's three steps (R19.4) ride on the rotations and the removal, each under a service
+ * holding only the old CA (steps 1 and 2) or only the new (step 3).
  *
  * `npm run test:docker`; `KEEP=1 npm run test:docker` leaves the stack running.
  */
@@ -23,7 +24,8 @@ import { freePort } from "../../lib/localMode";
 import { AclUserName } from "../../valkey/acl";
 import { DeployedStack } from "../../harness/deployed/deployedStack";
 import { runCommand } from "../../harness/deployed/pulumiStack";
-import { clientStall, rideThrough, rotateUnderLoad, RunningRider, startRider } from "../../harness/deployed/rotation";
+import { clientStall, rideThrough, rotateUnderLoad, startRider } from "../../harness/deployed/rotation";
+import { RideRecord } from "../../harness/deployed/rideThroughProgram";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { ClientCredentials, credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 import { pemBundle, pemCertificates } from "../../valkey/caRotation";
@@ -87,6 +89,40 @@ async function keyCount(): Promise<number> {
     return Number(/db0:keys=(\d+)/.exec((await cli("healthcheck", ["INFO", "keyspace"])).stdout)?.[1] ?? 0);
 }
 
+/** A service's files from `outputs` that trust only the old (first) or only the newest CA of their bundle. */
+function trusting(outputs: Record<string, unknown>, which: "old" | "new"): ClientCredentials {
+    const cas = pemCertificates(String(outputs.caCertPem));
+    return { ...credentialsOf(outputs), caCertPem: pemBundle(which === "old" ? cas.slice(0, 1) : cas.slice(-1)) };
+}
+
+/** Whether a service on these files gets in as `auth`: "in", or what valkey-cli printed. */
+async function authGetsIn(credentials: ClientCredentials): Promise<string> {
+    const probe = await ValkeyClient.start(deployed.docker, credentials, ["auth"], TEST_STACK);
+    try {
+        return await probe.getsIn("auth");
+    } finally {
+        await probe.remove();
+    }
+}
+
+/**
+ * How many keys a rider's rounds left (each of `rounds` logged rounds, and one it may have had in
+ * flight when it stopped), asked with EXISTS as `auth`.
+ */
+async function riderKeys(prefix: string, rounds: number): Promise<number> {
+    const keys = Array.from({ length: rounds + 1 }, (_, n) => oauthRoundKeys(`${prefix}-${n}`)).flat();
+    let found = 0;
+    for (let i = 0; i < keys.length; i += 500) {
+        found += Number((await cli("auth", ["EXISTS", ...keys.slice(i, i + 500)])).stdout.trim());
+    }
+    return found;
+}
+
+/** The outputs before the CA rotation (generation 1, the first CA alone) and after its step 1 and step 2. */
+let steady: Record<string, unknown>;
+let step1: Record<string, unknown>;
+let step2: Record<string, unknown>;
+
 /** Whether a TCP connection to address:port is accepted ("accepted") or how it failed (the error's code). */
 function tcpConnect(address: string, port: number): Promise<string> {
     return new Promise((resolve) => {
@@ -149,12 +185,35 @@ test("R3 R8.5 the OAuth gateway's example: users auth and the stack's own only; 
     expect(await tcpConnect("127.0.0.1", hostPort)).toBe("accepted");
 }, 120000);
 
-test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once while a client container with the auth user's own files runs the OAuth flow, and none of its commands fails; both generations get in; the data stays", async () => {
+test("R19.4 a deploy that would skip a CA rotation's step is refused before anything changes, naming the step to deploy next", async () => {
+    const before = deployed.info.Id;
+    await deployed.stack.setConfig("caGeneration", "2");
+    await deployed.stack.setConfig("caRotationStep", "3");
+    const result = await deployed.stack.up();
+    await deployed.stack.removeConfig("caGeneration");
+    await deployed.stack.removeConfig("caRotationStep");
+    expect(result.code).not.toBe(0);
+    expect(`${result.stdout}${result.stderr}`).toMatch(
+        /caRotationStep: caGeneration 2 with caRotationStep 3 does not follow the last deploy's caGeneration 1 step 3: .* Deploy caGeneration 2 with caRotationStep 1 next\. Nothing was changed\./,
+    );
+    expect((await deployed.docker.getContainer(before).inspect()).State.Running).toBe(true);
+    expect((await deployed.stack.outputs()).caCertPem).toBe(deployed.outputs.caCertPem);
+}, 300000);
+
+// The CA rotation's steps ride on this suite's own deploys (a rotation, a rotation with a user added, a
+// user removed), as an operator's changes would: one pulumi up each.
+test("R10.1 R19.4 credentialGeneration 2 with a CA rotation's step 1: pulumi up replaces Valkey once while a client container with the auth user's own files (the old CA alone) runs the OAuth flow, and none of its commands fails; both generations get in; the data stays; caCertPem holds the old CA and the new, and the server's certificate is still the old CA's", async () => {
     expect(deployed.outputs.previousCredentialGeneration).toBeNull();
     expect((await cli("auth", ["SET", "oauth:client:rotation-probe", "kept"])).stdout.trim()).toBe("OK");
+    steady = deployed.outputs;
+    expect(pemCertificates(String(steady.caCertPem))).toHaveLength(1);
 
     const exporterBefore = await exporterId();
-    const { before, ride, died, healthy } = await rotateUnderLoad(deployed, { user: "auth", flow: "oauth" });
+    const { before, ride, died, healthy } = await rotateUnderLoad(
+        deployed,
+        { user: "auth", flow: "oauth" },
+        { caGeneration: "2", caRotationStep: "1" },
+    );
     const { outputs, info } = deployed;
     expect(info.Id).not.toBe(before.id);
     expect(info.State.Health?.Status).toBe("healthy");
@@ -186,9 +245,15 @@ test("R10.1 credentialGeneration 2: pulumi up replaces Valkey once while a clien
     // The rider's last round (rounds are numbered from 0, one log line each) is all there.
     const last = oauthRoundKeys(`ride-${ride.length - 1}`);
     expect(Number((await cli("auth", ["EXISTS", ...last])).stdout.trim())).toBe(last.length);
+    // Step 1: both CAs trusted, every certificate still the old CA's.
+    step1 = outputs;
+    expect(outputs).toMatchObject({ caGeneration: 2, caRotationStep: 1 });
+    expect(pemCertificates(String(outputs.caCertPem))).toHaveLength(2);
+    expect(pemCertificates(String(outputs.caCertPem))[0]).toBe(String(steady.caCertPem).trim());
+    expect(await authGetsIn(trusting(outputs, "new"))).toMatch(/certificate verify failed/);
 }, 300000);
 
-test("R10.2 R3 credentialGeneration 3 with a user added: generation 1 is refused, generations 2 and 3 get in; the added user gets in with its own credentials and only its grant, and no key is lost", async () => {
+test("R10.2 R3 R19.4 credentialGeneration 3 with a user added and the CA rotation's step 2: every certificate reissued by the new CA while a service holding generation 2's files and only the old CA runs the OAuth flow, none of its commands failing; generation 1 is refused, generations 2 and 3 get in, each trusting only the old CA; a service trusting only the new CA gets in; the added user gets in with its own credentials and only its grant, and no key is lost", async () => {
     const generation2 = deployed.outputs;
     const generation1 = {
         ...generation2,
@@ -199,11 +264,26 @@ test("R10.2 R3 credentialGeneration 3 with a user added: generation 1 is refused
     const exporterBefore = await exporterId();
     const keysBefore = await keyCount();
     const before = deployed.info.Id;
-    // One pulumi up carries both changes, as an operator's would: the rotation and the new user.
-    await deployed.stack.setConfig("credentialGeneration", "3");
-    await deployed.stack.setConfig("users", [...(OAUTH.users as object[]), AUDIT]);
-    await deployed.up();
+    // One pulumi up carries the changes, as an operator's would: the rotation, the new user, the CA's step.
+    const oldOnly = await startRider(deployed, trusting(step1, "old"), { user: "auth", flow: "oauth", prefix: "old-ca" });
+    let oldRide: RideRecord[] = [];
+    try {
+        await rideThrough(deployed, [oldOnly], async () => {
+            await deployed.stack.setConfig("credentialGeneration", "3");
+            await deployed.stack.setConfig("users", [...(OAUTH.users as object[]), AUDIT]);
+            await deployed.stack.setConfig("caRotationStep", "2");
+            await deployed.up();
+        });
+        oldRide = await oldOnly.stop();
+        expect(clientStall(oldRide).failures).toEqual([]);
+    } finally {
+        await oldOnly.client.remove();
+    }
     expect(deployed.info.Id).not.toBe(before);
+    step2 = deployed.outputs;
+    expect(step2).toMatchObject({ caRotationStep: 2, caCertPem: step1.caCertPem });
+    expect(await authGetsIn(trusting(step2, "new"))).toBe("in");
+    expect(await authGetsIn(trusting(step2, "old"))).toBe("in");
     // Every user of generation 2 keeps its generation-2 password as the previous one; the added user has one of each generation too.
     const previous = deployed.outputs.previousPasswords as Record<string, string>;
     expect(Object.keys(previous).sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
@@ -212,8 +292,8 @@ test("R10.2 R3 credentialGeneration 3 with a user added: generation 1 is refused
     );
     expect(users().sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
     await restartClient();
-    const second = await ValkeyClient.start(deployed.docker, credentialsOf(generation2), ["auth"], TEST_STACK);
-    const first = await ValkeyClient.start(deployed.docker, credentialsOf(generation1), ["auth"], TEST_STACK);
+    const second = await ValkeyClient.start(deployed.docker, trusting(generation2, "old"), ["auth"], TEST_STACK);
+    const first = await ValkeyClient.start(deployed.docker, trusting(generation1, "old"), ["auth"], TEST_STACK);
     try {
         expect((await cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
         expect((await second.cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
@@ -229,7 +309,10 @@ test("R10.2 R3 credentialGeneration 3 with a user added: generation 1 is refused
     expect((await cli("audit", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
     expect((await cli("audit", ["SET", "oauth:client:rotation-probe", "x"])).stdout).toMatch(/NOPERM/);
     expect((await cli("audit", ["GET", "oauth:refresh:rhost"])).stdout).toMatch(/NOPERM/);
-    expect(await keyCount()).toBe(keysBefore);
+    // Every key from before is there, and every round the rider logged left its six.
+    const written = await riderKeys("old-ca", oldRide.length);
+    expect(written).toBeGreaterThanOrEqual(6 * oldRide.length);
+    expect(await keyCount()).toBe(keysBefore + written);
 }, 300000);
 
 test("R10.3 R10.4 npm run backup lists the service users in its manifest; npm run restore brings back the gateway's keys as they were, tokens with their TTLs", async () => {
@@ -262,15 +345,34 @@ test("R10.3 R10.4 npm run backup lists the service users in its manifest; npm ru
     expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);
 
-test("R3 a user removed by pulumi up is refused with the files and password its service still holds, the others get in, and no key is lost", async () => {
+test("R3 R19.4 a user removed by pulumi up with the CA rotation's step 3 is refused with the files and password its service still holds, the others get in, and no key is lost; a service holding only the new CA runs the OAuth flow through it, none of its commands failing; the old CA's certificates are refused, even trusting both CAs; caCertPem holds the new CA alone", async () => {
     const keysBefore = await keyCount();
+    let newRide: RideRecord[] = [];
     expect(users().sort()).toEqual(["audit", "auth", "healthcheck", "metrics"]);
     const removed = client;
     client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["auth", "healthcheck"], TEST_STACK);
     try {
         expect((await removed.cli("audit", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
-        await deployed.stack.setConfig("users", OAUTH.users as object[]);
-        await deployed.up();
+        const newOnly = await startRider(deployed, trusting(step2, "new"), { user: "auth", flow: "oauth", prefix: "new-ca" });
+        try {
+            await rideThrough(deployed, [newOnly], async () => {
+                await deployed.stack.setConfig("users", OAUTH.users as object[]);
+                await deployed.stack.setConfig("caRotationStep", "3");
+                await deployed.up();
+            });
+            newRide = await newOnly.stop();
+            expect(clientStall(newRide).failures).toEqual([]);
+        } finally {
+            await newOnly.client.remove();
+        }
+        expect(deployed.outputs.caRotationStep).toBe(3);
+        expect(pemCertificates(String(deployed.outputs.caCertPem))).toEqual(pemCertificates(String(step2.caCertPem)).slice(1));
+        expect(await authGetsIn(trusting(step2, "new"))).toBe("in");
+        expect(await authGetsIn(trusting(step2, "old"))).toMatch(/certificate verify failed/);
+        // Generation 2's certificate is the old CA's: refused by the server, though its holder trusts both CAs.
+        const oldCertificate = await authGetsIn({ ...credentialsOf(step1), caCertPem: String(step2.caCertPem) });
+        expect(oldCertificate).not.toBe("in");
+        expect(oldCertificate).toMatch(/SSL|TLS|certificate|reset|I\/O/i);
         expect(users().sort()).toEqual(["auth", "healthcheck", "metrics"]);
         // The removed user's own files and password, as its service still holds them.
         const refused = await removed.cli("audit", ["GET", "oauth:client:rotation-probe"]);
@@ -279,105 +381,8 @@ test("R3 a user removed by pulumi up is refused with the files and password its 
         await removed.remove();
     }
     expect((await cli("auth", ["PING"])).stdout.trim()).toBe("PONG");
-    expect(await keyCount()).toBe(keysBefore);
+    const written = await riderKeys("new-ca", newRide.length);
+    expect(written).toBeGreaterThanOrEqual(6 * newRide.length);
+    expect(await keyCount()).toBe(keysBefore + written);
     expect((await cli("auth", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
 }, 300000);
-
-describe("a CA rotation on a single node (R19.4)", () => {
-    const RIDER = { user: "auth", flow: "oauth" } as const;
-    const OLD_CA_RIDER = { ...RIDER, prefix: "old-ca" };
-    const NEW_CA_RIDER = { ...RIDER, prefix: "new-ca" };
-    /** The outputs before the rotation: what a service that never took the new CA holds. */
-    let steady: Record<string, unknown>;
-    /** The outputs of step 2: both CAs in caCertPem, certificates of the new CA. */
-    let step2: Record<string, unknown>;
-    /** A service holding only the old CA and its certificate, riding from before step 1. */
-    let oldOnly: RunningRider | undefined;
-    /** A service holding only the new CA and its certificate, riding from after step 2. */
-    let newOnly: RunningRider | undefined;
-
-    /** A service's files that trust only the newest CA of the outputs' bundle. */
-    const trustingOnlyNewest = (outputs: Record<string, unknown>): ClientCredentials => ({
-        ...credentialsOf(outputs),
-        caCertPem: pemBundle(pemCertificates(String(outputs.caCertPem)).slice(-1)),
-    });
-
-    /** Whether a service on these files gets in as `auth`: "in", or what valkey-cli printed. */
-    async function getsIn(credentials: ClientCredentials): Promise<string> {
-        const probe = await ValkeyClient.start(deployed.docker, credentials, ["auth"], TEST_STACK);
-        try {
-            return await probe.getsIn("auth");
-        } finally {
-            await probe.remove();
-        }
-    }
-
-    async function deployStep(step: number): Promise<void> {
-        await deployed.stack.setConfig("caGeneration", "2");
-        await deployed.stack.setConfig("caRotationStep", String(step));
-        await deployed.up();
-    }
-
-    async function expectExporterScrapes(): Promise<void> {
-        await restartClient();
-        const scraped = await fetchFromNetwork(client, "http://valkey-metrics:9121/metrics");
-        expect(sample(scraped.body, "redis_up")).toBe(1);
-    }
-
-    beforeAll(async () => {
-        steady = deployed.outputs;
-        oldOnly = await startRider(deployed, credentialsOf(steady), OLD_CA_RIDER);
-    }, 120000);
-
-    afterAll(async () => {
-        await oldOnly?.client.remove();
-        await newOnly?.client.remove();
-    });
-
-    test("R19.4 step 1: Valkey replaced once under a service holding only the old CA, none of its commands fails; caCertPem holds the old CA and the new; the server's certificate is still the old CA's, so a client trusting only the new CA does not verify it", async () => {
-        expect(pemCertificates(String(steady.caCertPem))).toHaveLength(1);
-        const { rides, died, healthy } = await rideThrough(deployed, [oldOnly as RunningRider], () => deployStep(1));
-        expect([died, healthy].every((time) => time !== undefined)).toBe(true);
-        expect(clientStall(rides[0]).failures).toEqual([]);
-        expect(deployed.outputs).toMatchObject({ caGeneration: 2, caRotationStep: 1 });
-        const bundle = pemCertificates(String(deployed.outputs.caCertPem));
-        expect(bundle).toHaveLength(2);
-        expect(bundle[0]).toBe(pemCertificates(String(steady.caCertPem))[0]);
-        expect(await getsIn(credentialsOf(deployed.outputs))).toBe("in");
-        expect(await getsIn(trustingOnlyNewest(deployed.outputs))).toMatch(/certificate verify failed/);
-        await expectExporterScrapes();
-    }, 300000);
-
-    test("R19.4 step 2: every certificate reissued by the new CA while the old-CA service rides on, none of its commands fails; the old CA's service still gets in, and a service holding only the new CA and its new certificate gets in", async () => {
-        const before = deployed.outputs;
-        const { rides } = await rideThrough(deployed, [oldOnly as RunningRider], () => deployStep(2));
-        expect(clientStall(rides[0]).failures).toEqual([]);
-        step2 = deployed.outputs;
-        expect(step2.caRotationStep).toBe(2);
-        expect(step2.caCertPem).toBe(before.caCertPem);
-        expect((step2.clientCertPems as Record<string, string>).auth).not.toBe((before.clientCertPems as Record<string, string>).auth);
-        expect(await getsIn(credentialsOf(steady))).toBe("in");
-        expect(await getsIn(trustingOnlyNewest(step2))).toBe("in");
-        newOnly = await startRider(deployed, trustingOnlyNewest(step2), NEW_CA_RIDER);
-        await expectExporterScrapes();
-    }, 300000);
-
-    test("R19.4 step 3: the old CA dropped while the new-CA service rides on, none of its commands fails and its writes are kept; the old CA's service is refused, even trusting both CAs; caCertPem holds the new CA alone", async () => {
-        const oldRide = await (oldOnly as RunningRider).stop();
-        expect(clientStall(oldRide).failures).toEqual([]);
-        await oldOnly?.client.remove();
-        oldOnly = undefined;
-        await rideThrough(deployed, [newOnly as RunningRider], () => deployStep(3));
-        const ride = await (newOnly as RunningRider).stop();
-        expect(clientStall(ride).failures).toEqual([]);
-        expect(deployed.outputs.caRotationStep).toBe(3);
-        expect(pemCertificates(String(deployed.outputs.caCertPem))).toEqual(pemCertificates(String(step2.caCertPem)).slice(1));
-        expect(await getsIn(credentialsOf(deployed.outputs))).toBe("in");
-        expect(await getsIn(trustingOnlyNewest(step2))).toBe("in");
-        expect(await getsIn(credentialsOf(steady))).not.toBe("in");
-        expect(await getsIn({ ...credentialsOf(steady), caCertPem: String(step2.caCertPem) })).not.toBe("in");
-        await expectExporterScrapes();
-        const last = oauthRoundKeys(`new-ca-${ride.length - 1}`);
-        expect(Number((await cli("auth", ["EXISTS", ...last])).stdout.trim())).toBe(last.length);
-    }, 300000);
-});

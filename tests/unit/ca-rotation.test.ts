@@ -1,6 +1,6 @@
 /** R19.4: a CA rotation in three steps (caGeneration, caRotationStep): the CAs alive, the signer, the bundle, the cross-signed CA. */
 import * as pulumi from "@pulumi/pulumi";
-import { caRotation, leafKeyTrigger, pemBundle } from "../../valkey/caRotation";
+import { caRotation, caStepBreaksOverlap, leafKeyTrigger, pemBundle } from "../../valkey/caRotation";
 import type { ValkeyStack } from "../../components/valkeyStack";
 import { findResource, promiseOf, recordedOptions, resourcesOfType, TYPES } from "./mocks";
 import { deployStack, useMocks } from "./stackHarness";
@@ -126,5 +126,51 @@ describe("caGeneration 3, step 1", () => {
         expect(triggerOf("molis-valkey-ca-key")).toBe("3");
         expect(findResource(TYPES.locallySigned, "-server-cert").inputs.caCertPem).toBe(CA_2);
         expect(uploadOf("-seed-secrets", "ca.crt")).toBe(CA_2 + CA_1);
+    });
+});
+
+describe("one step per deploy (pure)", () => {
+    test.each([
+        [
+            { generation: 1, step: 3 },
+            { generation: 1, step: 3 },
+        ],
+        [
+            { generation: 1, step: 3 },
+            { generation: 2, step: 1 },
+        ],
+        [
+            { generation: 2, step: 1 },
+            { generation: 2, step: 1 },
+        ],
+        [
+            { generation: 2, step: 1 },
+            { generation: 2, step: 2 },
+        ],
+        [
+            { generation: 2, step: 2 },
+            { generation: 2, step: 1 },
+        ],
+        [
+            { generation: 2, step: 2 },
+            { generation: 2, step: 3 },
+        ],
+        [
+            { generation: 2, step: 3 },
+            { generation: 3, step: 1 },
+        ],
+    ] as const)("R19.4 from %p to %p keeps the overlap", (from, to) => {
+        expect(caStepBreaksOverlap(from, to)).toBeUndefined();
+    });
+
+    test.each([
+        [{ generation: 1, step: 3 }, { generation: 2, step: 3 }, /Deploy caGeneration 2 with caRotationStep 1 next/],
+        [{ generation: 1, step: 3 }, { generation: 2, step: 2 }, /Deploy caGeneration 2 with caRotationStep 1 next/],
+        [{ generation: 2, step: 1 }, { generation: 2, step: 3 }, /Deploy caRotationStep 2 \(caGeneration 2\) next/],
+        [{ generation: 2, step: 3 }, { generation: 2, step: 2 }, /Deploy caGeneration 3 with caRotationStep 1 next/],
+        [{ generation: 2, step: 1 }, { generation: 3, step: 1 }, /does not follow the last deploy's caGeneration 2 step 1/],
+        [{ generation: 3, step: 3 }, { generation: 2, step: 3 }, /Deploy caGeneration 4 with caRotationStep 1 next/],
+    ] as const)("R19.4 from %p to %p is refused, naming the step to deploy next", (from, to, message) => {
+        expect(caStepBreaksOverlap(from, to)).toMatch(message);
     });
 });
