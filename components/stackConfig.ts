@@ -48,22 +48,26 @@ export function readSettingsInput(config: pulumi.Config): SettingsInput {
     return input as SettingsInput;
 }
 
+/** The resolved settings, or undefined when they are bad: the component reports those, every one. */
+function settingsOrNone(input: SettingsInput): Settings | undefined {
+    try {
+        return resolveSettings(input).settings;
+    } catch (error) {
+        if (error instanceof SettingsError) {
+            return undefined;
+        }
+        throw error;
+    }
+}
+
 /**
  * Before any resource: a network of the stack's name that is not the stack's own (another stack's,
  * or a gateway's compose network) is refused with the settings that fix it. Bad settings are left
  * to the component, which reports them all.
  */
 export async function refuseForeignNetwork(input: SettingsInput, component: string): Promise<void> {
-    let settings: Settings;
-    try {
-        settings = resolveSettings(input).settings;
-    } catch (error) {
-        if (error instanceof SettingsError) {
-            return;
-        }
-        throw error;
-    }
-    if (settings.attachToExistingNetwork) {
+    const settings = settingsOrNone(input);
+    if (settings === undefined || settings.attachToExistingNetwork) {
         return;
     }
     try {
@@ -80,14 +84,9 @@ export async function refuseForeignNetwork(input: SettingsInput, component: stri
  * outputs yet (new, or from before CA rotation) is at caGeneration 1, step 3.
  */
 export async function refuseSkippedCaStep(input: SettingsInput): Promise<void> {
-    let settings: Settings;
-    try {
-        settings = resolveSettings(input).settings;
-    } catch (error) {
-        if (error instanceof SettingsError) {
-            return;
-        }
-        throw error;
+    const settings = settingsOrNone(input);
+    if (settings === undefined) {
+        return;
     }
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
     const [generation, step] = await Promise.all([self.getOutputDetails("caGeneration"), self.getOutputDetails("caRotationStep")]);
