@@ -7,10 +7,10 @@
  * the rotation and replicated-stack files assert on.
  */
 import { DeployedStack } from "../harness/deployed/deployedStack";
+import { trustingOnly } from "../harness/deployed/caFiles";
 import { DeployedSet } from "../harness/deployed/replicatedSet";
 import { clientStall, rideThrough, RunningRider, startRider } from "../harness/deployed/rotation";
 import { credentialsOf } from "../harness/deployed/valkeyClient";
-import { pemBundle, pemCertificates } from "../valkey/caRotation";
 import { setVolumes } from "../valkey/topology";
 import { Row } from "./row";
 import { deployedTierMissing } from "./stats";
@@ -22,12 +22,6 @@ interface StepResult {
     longestWaitMs: number;
     failed: number;
     commands: number;
-}
-
-/** The outputs as a service holding only the old (first) or only the newest CA of their bundle has them. */
-function trusting(outputs: Record<string, unknown>, which: "old" | "new"): Record<string, unknown> {
-    const cas = pemCertificates(String(outputs.caCertPem));
-    return { ...outputs, caCertPem: pemBundle(which === "old" ? cas.slice(0, 1) : cas.slice(-1)) };
 }
 
 async function deployStep(deployed: DeployedStack, step: number): Promise<void> {
@@ -49,7 +43,7 @@ async function singleNode(): Promise<StepResult[]> {
         await deployed.up();
         const steady = deployed.outputs;
         for (const step of STEPS) {
-            const holding = step < 3 ? credentialsOf(steady) : credentialsOf(trusting(deployed.outputs, "new"));
+            const holding = step < 3 ? credentialsOf(steady) : credentialsOf(trustingOnly(deployed.outputs, "new"));
             const rider = await startRider(deployed, holding, { user: "mcp-agent", flow: "approval", prefix: `step-${step}` });
             riders.push(rider);
             await rideThrough(deployed, [rider], () => deployStep(deployed, step));
@@ -81,7 +75,7 @@ async function replicatedSet(): Promise<StepResult[]> {
         await set.startClient();
         const steady = deployed.outputs;
         for (const step of STEPS) {
-            const holding = step < 3 ? steady : trusting(deployed.outputs, "new");
+            const holding = step < 3 ? steady : trustingOnly(deployed.outputs, "new");
             const { runs } = await set.throughRolloutHolding(`step-${step}`, [holding], () => deployStep(deployed, step));
             results.push({ longestWaitMs: runs[0].longestStallMs, failed: runs[0].failed, commands: runs[0].writes });
             await set.waitLinksUp(2, 3);

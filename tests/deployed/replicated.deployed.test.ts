@@ -28,7 +28,8 @@ import { makeCa, TestCa } from "../../harness/directory";
 import { DirectoryContainer, startDirectoryContainer } from "../../harness/deployed/directoryContainer";
 import { credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
 import { exampleConfig } from "../../harness/examples";
-import { pemBundle, pemCertificates } from "../../valkey/caRotation";
+import { pemCertificates } from "../../valkey/caRotation";
+import { trustingOnly } from "../../harness/deployed/caFiles";
 
 const TEST_STACK = "replicated-test";
 const CONFIG = {
@@ -252,12 +253,6 @@ describe("credential rotations and a CA rotation (R13.7, R10.1, R10.2, R19.4)", 
     /** After step 2: the new CA's certificates, both CAs in caCertPem. */
     let step2: Record<string, unknown>;
 
-    /** A service's files that trust only the old (first) or only the newest CA of the outputs' bundle. */
-    const trusting = (outputs: Record<string, unknown>, which: "old" | "new"): Record<string, unknown> => {
-        const cas = pemCertificates(String(outputs.caCertPem));
-        return { ...outputs, caCertPem: pemBundle(which === "old" ? cas.slice(0, 1) : cas.slice(-1)) };
-    };
-
     /**
      * `pulumi up` with `config` under a writer per entry of `holdings`: every member replaced one at a
      * time, no writer's command fails, nothing acknowledged is lost, each stopped primary hands over,
@@ -297,19 +292,19 @@ describe("credential rotations and a CA rotation (R13.7, R10.1, R10.2, R19.4)", 
     }, 900000);
 
     test("R19.4 step 2: every member's certificates reissued by the new CA, one member at a time, under a writer holding only the old CA: no command fails, nothing acknowledged is lost, every link up after; then a writer holding only the new CA gets in", async () => {
-        await rollOutUnder("ca-step-2", { caRotationStep: "2" }, [trusting(step1, "old")]);
+        await rollOutUnder("ca-step-2", { caRotationStep: "2" }, [trustingOnly(step1, "old")]);
         step2 = outputs();
         expect(step2.caRotationStep).toBe(2);
         expect(step2.caCertPem).toBe(step1.caCertPem);
-        const newOnly = await writesThrough(docker, trusting(step2, "new"), TEST_STACK, "new-ca-only", 11);
+        const newOnly = await writesThrough(docker, trustingOnly(step2, "new"), TEST_STACK, "new-ca-only", 11);
         expect(seen(newOnly)).toMatchObject({ failed: 0, lost: 0, error: undefined });
     }, 900000);
 
     test("R10.2 R19.4 credentialGeneration 3 with step 3: the old CA dropped under a writer holding generation 2's passwords and only the new CA, with the set's own users in their third slot; no command fails, every link up after; generation 3 gets in; a service holding only the old CA is refused", async () => {
-        await rollOutUnder("rotation-3", { credentialGeneration: "3", caRotationStep: "3" }, [trusting(step2, "new")]);
+        await rollOutUnder("rotation-3", { credentialGeneration: "3", caRotationStep: "3" }, [trustingOnly(step2, "new")]);
         expect(outputs()).toMatchObject({ credentialGeneration: 3, caRotationStep: 3 });
         expect(pemCertificates(String(outputs().caCertPem))).toEqual(pemCertificates(String(step2.caCertPem)).slice(1));
-        const oldOnly = await ValkeyClient.start(docker, credentialsOf(trusting(step1, "old")), ["mcp-admin"], TEST_STACK);
+        const oldOnly = await ValkeyClient.start(docker, credentialsOf(trustingOnly(step1, "old")), ["mcp-admin"], TEST_STACK);
         try {
             const [host, port] = String((outputs().nodeEndpoints as string[])[0]).split(":");
             const refused = await oldOnly.cli("mcp-admin", ["PING"], { host, port: Number(port) });

@@ -28,7 +28,8 @@ import { clientStall, rideThrough, rotateUnderLoad, startRider } from "../../har
 import { RideRecord } from "../../harness/deployed/rideThroughProgram";
 import { fetchFromNetwork, sample } from "../../harness/deployed/scrape";
 import { ClientCredentials, credentialsOf, ValkeyClient } from "../../harness/deployed/valkeyClient";
-import { pemBundle, pemCertificates } from "../../valkey/caRotation";
+import { pemCertificates } from "../../valkey/caRotation";
+import { trustingOnly } from "../../harness/deployed/caFiles";
 import { readTar } from "../../harness/deployed/tarFile";
 import { exampleConfig } from "../../harness/examples";
 import { oauthRound, oauthRoundKeys } from "../../harness/oauthFlow";
@@ -89,11 +90,8 @@ async function keyCount(): Promise<number> {
     return Number(/db0:keys=(\d+)/.exec((await cli("healthcheck", ["INFO", "keyspace"])).stdout)?.[1] ?? 0);
 }
 
-/** A service's files from `outputs` that trust only the old (first) or only the newest CA of their bundle. */
-function trusting(outputs: Record<string, unknown>, which: "old" | "new"): ClientCredentials {
-    const cas = pemCertificates(String(outputs.caCertPem));
-    return { ...credentialsOf(outputs), caCertPem: pemBundle(which === "old" ? cas.slice(0, 1) : cas.slice(-1)) };
-}
+/** A service's files from `outputs` that trust only the old or only the newest CA of their bundle. */
+const trusting = (outputs: Record<string, unknown>, which: "old" | "new"): ClientCredentials => credentialsOf(trustingOnly(outputs, which));
 
 /** Whether a service on these files gets in as `auth`: "in", or what valkey-cli printed. */
 async function authGetsIn(credentials: ClientCredentials): Promise<string> {
@@ -116,6 +114,26 @@ async function riderKeys(prefix: string, rounds: number): Promise<number> {
         found += Number((await cli("auth", ["EXISTS", ...keys.slice(i, i + 500)])).stdout.trim());
     }
     return found;
+}
+
+/** `pulumi up` with `config` while a service on `credentials` runs the OAuth flow, its keys named by `prefix`: every command it ran. */
+async function upUnderRider(
+    prefix: string,
+    credentials: ClientCredentials,
+    config: Record<string, string | object[]>,
+): Promise<RideRecord[]> {
+    const rider = await startRider(deployed, credentials, { user: "auth", flow: "oauth", prefix });
+    try {
+        await rideThrough(deployed, [rider], async () => {
+            for (const [key, value] of Object.entries(config)) {
+                await deployed.stack.setConfig(key, value);
+            }
+            await deployed.up();
+        });
+        return await rider.stop();
+    } finally {
+        await rider.client.remove();
+    }
 }
 
 /** The outputs before the CA rotation (generation 1, the first CA alone) and after its step 1 and step 2. */
@@ -265,20 +283,12 @@ test("R10.2 R3 R19.4 credentialGeneration 3 with a user added and the CA rotatio
     const keysBefore = await keyCount();
     const before = deployed.info.Id;
     // One pulumi up carries the changes, as an operator's would: the rotation, the new user, the CA's step.
-    const oldOnly = await startRider(deployed, trusting(step1, "old"), { user: "auth", flow: "oauth", prefix: "old-ca" });
-    let oldRide: RideRecord[] = [];
-    try {
-        await rideThrough(deployed, [oldOnly], async () => {
-            await deployed.stack.setConfig("credentialGeneration", "3");
-            await deployed.stack.setConfig("users", [...(OAUTH.users as object[]), AUDIT]);
-            await deployed.stack.setConfig("caRotationStep", "2");
-            await deployed.up();
-        });
-        oldRide = await oldOnly.stop();
-        expect(clientStall(oldRide).failures).toEqual([]);
-    } finally {
-        await oldOnly.client.remove();
-    }
+    const oldRide = await upUnderRider("old-ca", trusting(step1, "old"), {
+        credentialGeneration: "3",
+        users: [...(OAUTH.users as object[]), AUDIT],
+        caRotationStep: "2",
+    });
+    expect(clientStall(oldRide).failures).toEqual([]);
     expect(deployed.info.Id).not.toBe(before);
     step2 = deployed.outputs;
     expect(step2).toMatchObject({ caRotationStep: 2, caCertPem: step1.caCertPem });
@@ -353,18 +363,8 @@ test("R3 R19.4 a user removed by pulumi up with the CA rotation's step 3 is refu
     client = await ValkeyClient.start(deployed.docker, credentialsOf(deployed.outputs), ["auth", "healthcheck"], TEST_STACK);
     try {
         expect((await removed.cli("audit", ["GET", "oauth:client:rotation-probe"])).stdout.trim()).toBe("kept");
-        const newOnly = await startRider(deployed, trusting(step2, "new"), { user: "auth", flow: "oauth", prefix: "new-ca" });
-        try {
-            await rideThrough(deployed, [newOnly], async () => {
-                await deployed.stack.setConfig("users", OAUTH.users as object[]);
-                await deployed.stack.setConfig("caRotationStep", "3");
-                await deployed.up();
-            });
-            newRide = await newOnly.stop();
-            expect(clientStall(newRide).failures).toEqual([]);
-        } finally {
-            await newOnly.client.remove();
-        }
+        newRide = await upUnderRider("new-ca", trusting(step2, "new"), { users: OAUTH.users as object[], caRotationStep: "3" });
+        expect(clientStall(newRide).failures).toEqual([]);
         expect(deployed.outputs.caRotationStep).toBe(3);
         expect(pemCertificates(String(deployed.outputs.caCertPem))).toEqual(pemCertificates(String(step2.caCertPem)).slice(1));
         expect(await authGetsIn(trusting(step2, "new"))).toBe("in");
