@@ -83,6 +83,26 @@ test("R5 R16.3 ValkeyClientCredentials seeds a volume as the service's uid, with
     expect(networkName).toBe("gateway-bridge");
 });
 
+test("R19.4 a service's seeded files follow a CA rotation's step: at step 1 its CA file holds both CAs, at step 3 the new one alone, with the certificate of that step", async () => {
+    const { ValkeyClientCredentials } = await import("../../components/clientCredentials");
+    const seeded = async (step: number): Promise<Record<string, string>> => {
+        const stack = await deployStack({ caGeneration: 2, caRotationStep: step });
+        const credentials = new ValkeyClientCredentials(`gateway-${step}`, { store: stack, user: "mcp-agent", uid: 1000 });
+        await promiseOf(credentials.ready);
+        const uploads = findResource("docker:index/container:Container", `gateway-${step}-seed-client-secrets`).inputs.uploads as Array<{
+            file: string;
+            content: string;
+        }>;
+        return Object.fromEntries(uploads.map((upload) => [upload.file.replace("/opt/molis/client-seed-", ""), upload.content]));
+    };
+    const fake = (name: string): string => `-----BEGIN CERTIFICATE-----\nfake-${name}\n-----END CERTIFICATE-----\n`;
+    const step1 = await seeded(1);
+    expect(step1["ca.crt"]).toBe(fake("molis-valkey-ca-cert") + fake("molis-valkey-ca-b-cert"));
+    expect(step1["mcp-agent.crt"]).toBe(fake("molis-valkey-client-mcp-agent-cert"));
+    const step3 = await seeded(3);
+    expect(step3["ca.crt"]).toBe(fake("molis-valkey-ca-b-cert"));
+});
+
 test("R16.3 a user name, uid or gid that cannot be right is refused before any resource, each named with the fix", async () => {
     const { ValkeyClientCredentials } = await import("../../components/clientCredentials");
     const store = {} as never;
