@@ -25,9 +25,7 @@ interface StepResult {
 }
 
 async function deployStep(deployed: DeployedStack, step: number): Promise<void> {
-    await deployed.stack.setConfig("caGeneration", "2");
-    await deployed.stack.setConfig("caRotationStep", String(step));
-    await deployed.up();
+    await deployed.upWith({ caGeneration: "2", caRotationStep: String(step) });
 }
 
 /** A single node: a rider on the old CA through steps 1 and 2, one on the new through step 3. */

@@ -49,6 +49,14 @@ export class DeployedStack {
         return result.stdout;
     }
 
+    /** Sets `config` on the stack, then `up` (one `pulumi up` carrying every change, as an operator's would). */
+    async upWith(config: Record<string, ConfigValue>): Promise<string> {
+        for (const [key, value] of Object.entries(config)) {
+            await this.stack.setConfig(key, value);
+        }
+        return this.up();
+    }
+
     /** Reads the outputs and the Valkey container again. */
     async refresh(): Promise<void> {
         this.outputs = await this.stack.outputs();

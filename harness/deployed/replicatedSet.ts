@@ -8,6 +8,7 @@ import Docker from "dockerode";
 import { memberCli } from "../../lib/docker";
 import { DEFAULTS } from "../../settings/table";
 import { AclUserName } from "../../valkey/acl";
+import { parseInfo } from "../../valkey/info";
 import { DeployedStack } from "./deployedStack";
 import { MemberLogs } from "./memberLogs";
 import { SetWriter, SetWriterRun, startSetWriter } from "./setWriter";
@@ -243,10 +244,13 @@ export class DeployedSet {
                 );
                 const field = (key: string): string => lines[lines.indexOf(key) + 1] ?? "?";
                 seen.sentinels.push(`${field("flags")}, ${field("num-slaves")} replicas, ${field("num-other-sentinels")} other Sentinels`);
-            } else if ((await this.roleOf(container)) === "master") {
-                seen.primary.push(`${await this.infoField(container, "connected_slaves")} replicas connected`);
             } else {
-                seen.replicas.push(`link ${await this.infoField(container, "master_link_status")}`);
+                const info = parseInfo((await memberCli(container, DEFAULTS.tlsPort, ["INFO", "replication"])).stdout);
+                if (info.get("role") === "master") {
+                    seen.primary.push(`${info.get("connected_slaves")} replicas connected`);
+                } else {
+                    seen.replicas.push(`link ${info.get("master_link_status")}`);
+                }
             }
         }
         return seen;

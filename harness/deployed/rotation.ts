@@ -122,11 +122,7 @@ export async function rotateUnderLoad(
     const rider = await startRider(deployed, credentialsOf(before.outputs), who);
     try {
         const { died, healthy } = await rideThrough(deployed, [rider], async () => {
-            await deployed.stack.setConfig("credentialGeneration", String(Number(before.outputs.credentialGeneration) + 1));
-            for (const [key, value] of Object.entries(alsoSet)) {
-                await deployed.stack.setConfig(key, value);
-            }
-            await deployed.up();
+            await deployed.upWith({ credentialGeneration: String(Number(before.outputs.credentialGeneration) + 1), ...alsoSet });
         });
         return { before, ride: await rider.stop(), died, healthy };
     } finally {

@@ -261,10 +261,7 @@ describe("credential rotations and a CA rotation (R13.7, R10.1, R10.2, R19.4)", 
     async function rollOutUnder(name: string, config: Record<string, string>, holdings: Array<Record<string, unknown>>): Promise<void> {
         const before = new Set(await Promise.all(containers().map(async (c) => (await docker.getContainer(c).inspect()).Id)));
         const { runs, memberLogs } = await set.throughRolloutHolding(name, holdings, async () => {
-            for (const [key, value] of Object.entries(config)) {
-                await deployed.stack.setConfig(key, value);
-            }
-            await deployed.up();
+            await deployed.upWith(config);
         });
         const after = await Promise.all(containers().map(async (c) => (await docker.getContainer(c).inspect()).Id));
         expect(after.filter((id) => before.has(id))).toEqual([]);

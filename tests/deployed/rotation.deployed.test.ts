@@ -125,10 +125,7 @@ async function upUnderRider(
     const rider = await startRider(deployed, credentials, { user: "auth", flow: "oauth", prefix });
     try {
         await rideThrough(deployed, [rider], async () => {
-            for (const [key, value] of Object.entries(config)) {
-                await deployed.stack.setConfig(key, value);
-            }
-            await deployed.up();
+            await deployed.upWith(config);
         });
         return await rider.stop();
     } finally {

@@ -14,6 +14,7 @@ import Redis from "ioredis";
 import { issueStandaloneCa } from "../../lib/certificates";
 import { alertRules } from "../../metrics/alertRules";
 import { DEFAULTS } from "../../settings/table";
+import { pemBundle } from "../../valkey/caRotation";
 import { certPlan } from "../../valkey/certPlan";
 import { parseInfo } from "../../valkey/info";
 import { Exporters, RunningExporter, samplesOf, scrapeText } from "../../harness/exporterProcess";
@@ -139,7 +140,7 @@ test("R14.5 each rule fires on the real exporter's report of a real server in th
         validityHours: (DEFAULTS.certExpiryWarnDays - 10) * 24,
     });
     const bundle = join(fixture.dir, "ca-bundle.crt");
-    writeFileSync(bundle, `${readFileSync(fixture.render.paths.caCert, "utf8").trimEnd()}\n${ending.ca.certPem.trimEnd()}\n`);
+    writeFileSync(bundle, pemBundle([readFileSync(fixture.render.paths.caCert, "utf8"), ending.ca.certPem]));
     const trustingBoth = await exporters.start({ ...exporters.ownTls(), ca: bundle });
     // The server is still near maxmemory: after the phase without its series, that alert is pending again.
     const expiring = await capture("a CA near its end", [], ["MolisValkeyMemoryHigh", "MolisValkeyCertificateExpiresSoon"], trustingBoth, {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect, ConnectionOptions } from "node:tls";
+import { pemBundle } from "../../valkey/caRotation";
 import { certPlan } from "../../valkey/certPlan";
 import { resolveSettings } from "../../settings";
 import { createCsr, issueLeaf, issueStandaloneCa, signCsr } from "../../lib/certificates";
@@ -123,7 +124,7 @@ test("R19.1 a server trusting a bundle of two CAs (tls-ca-cert-file holds both) 
         const next = await issueStandaloneCa({ ...plan.ca, commonName: "the next CA" });
         const third = await issueStandaloneCa({ ...plan.ca, commonName: "a third CA" });
         const bundle = join(bundled.dir, "ca-bundle.crt");
-        writeFileSync(bundle, `${readFileSync(paths.caCert, "utf8").trim()}\n${next.ca.certPem.trim()}\n`);
+        writeFileSync(bundle, pemBundle([readFileSync(paths.caCert, "utf8"), next.ca.certPem]));
         await bundled.start([`tls-ca-cert-file ${bundle}`]);
         const serverCa = readFileSync(paths.caCert);
         const ofCurrent = { ca: serverCa, cert: readFileSync(paths.userCert("mcp-admin")), key: readFileSync(paths.userKey("mcp-admin")) };
@@ -159,7 +160,6 @@ test("R19.3 a server presenting a new CA's certificate with that CA cross-signed
             writeFileSync(path, content, { mode: 0o600 });
             return path;
         };
-        const pems = (...items: string[]): string => items.map((pem) => `${pem.trim()}\n`).join("");
         const key = file("server.key", server.keyPem);
         const oldClient = await old.client(plan.clients["mcp-admin"]);
         const newClient = await next.client(plan.clients["mcp-admin"]);
@@ -168,9 +168,9 @@ test("R19.3 a server presenting a new CA's certificate with that CA cross-signed
 
         // Steps 1 and 2 of a rotation: both CAs trusted, the new CA's server certificate sent with the cross-signed CA.
         const during = await crossed.start([
-            `tls-cert-file ${file("server-and-cross.crt", pems(server.certPem, crossSigned))}`,
+            `tls-cert-file ${file("server-and-cross.crt", pemBundle([server.certPem, crossSigned]))}`,
             `tls-key-file ${key}`,
-            `tls-ca-cert-file ${file("both.crt", pems(old.ca.certPem, next.ca.certPem))}`,
+            `tls-ca-cert-file ${file("both.crt", pemBundle([old.ca.certPem, next.ca.certPem]))}`,
         ]);
         expect(await tlsExchange(asOldOnly, "mcp-admin", crossed)).toContain("PONG");
         expect(await tlsExchange(asNewOnly, "mcp-admin", crossed)).toContain("PONG");
@@ -178,14 +178,14 @@ test("R19.3 a server presenting a new CA's certificate with that CA cross-signed
 
         // Step 3: the old CA dropped.
         await crossed.start([
-            `tls-cert-file ${file("server.crt", pems(server.certPem))}`,
+            `tls-cert-file ${file("server.crt", pemBundle([server.certPem]))}`,
             `tls-key-file ${key}`,
-            `tls-ca-cert-file ${file("new.crt", pems(next.ca.certPem))}`,
+            `tls-ca-cert-file ${file("new.crt", pemBundle([next.ca.certPem]))}`,
         ]);
         expect(await tlsExchange(asNewOnly, "mcp-admin", crossed)).toContain("PONG");
         expect(await tlsExchange(asOldOnly, "mcp-admin", crossed)).toMatch(/^error: /);
         // Trusting both CAs itself, it is still refused: its client certificate is the old CA's, which the server no longer trusts.
-        expect(await tlsExchange({ ...asOldOnly, ca: pems(old.ca.certPem, next.ca.certPem) }, "mcp-admin", crossed)).toMatch(
+        expect(await tlsExchange({ ...asOldOnly, ca: pemBundle([old.ca.certPem, next.ca.certPem]) }, "mcp-admin", crossed)).toMatch(
             /^error: .*unknown ca/,
         );
     } finally {
